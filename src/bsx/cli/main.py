@@ -1,0 +1,67 @@
+"""The `bsx` command: Typer app, sub-apps per noun, one place that turns BsxError into exit 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bsx import __version__
+from bsx.cli import plugins as plugins_cli
+from bsx.cli.console import err
+from bsx.errors import BsxError
+
+app = typer.Typer(
+    name="bsx",
+    help="bsx (beyond saliency, explained): evaluate SER explanation methods against "
+    "expert-referenced acoustic cues.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(plugins_cli.app, name="plugins")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"bsx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """bsx: beyond saliency, explained."""
+
+
+def _load_commands() -> None:
+    """Attach each command module that exists; each owns its own command(s)."""
+    import importlib
+
+    for mod in ("data", "synth", "train", "explain", "cues", "evaluate", "leaderboard"):
+        try:
+            module = importlib.import_module(f"bsx.cli.{mod}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"bsx.cli.{mod}":
+                continue
+            raise
+        module.attach(app)
+
+
+_load_commands()
+
+
+def run() -> None:
+    """Console entry point: bad input is one sentence on stderr and exit code 2."""
+    try:
+        app()
+    except BsxError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted; results written so far are kept")
+        sys.exit(130)

@@ -1,0 +1,15 @@
+"""Built-in SER models, registered through the same hook as third-party plugins."""
+
+from bsx.hookspecs import hookimpl
+from bsx.plugins import Spec, lazy
+
+
+@hookimpl
+def register_models(register):  # type: ignore[no-untyped-def]
+    from bsx.models.options import ResNetSmallOptions
+
+    register(Spec(
+        name="resnet-small", kind="model",
+        description="The paper's ResNetSmall (2 residual blocks); loads the paper's checkpoints",
+        factory=lazy("bsx.models.resnet_small:ResNetSmall"), options=ResNetSmallOptions,
+    ))

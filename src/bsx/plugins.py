@@ -1,0 +1,242 @@
+"""The plugin manager: one pluggy manager, built-ins and entry points through the same hooks.
+
+Built-in kinds register exactly like third-party packages (the datasette / llm pattern), so
+there is one code path. A plugin that fails to import or register is recorded as broken and
+skipped; two plugins claiming one name is a NameClash naming both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from importlib.metadata import version as dist_version
+from typing import Any, Literal
+
+import pluggy
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from bsx import hookspecs
+from bsx.errors import BadOptions, NameClash, UnknownName
+
+Kind = Literal["dataset", "model", "method", "cue"]
+KINDS: tuple[Kind, ...] = ("dataset", "model", "method", "cue")
+HOOKS: dict[Kind, str] = {
+    "dataset": "register_datasets",
+    "model": "register_models",
+    "method": "register_methods",
+    "cue": "register_cues",
+}
+ENTRY_POINT_GROUP = "bsx"
+BUILTIN_MODULES: tuple[str, ...] = (
+    "bsx.datasets",
+    "bsx.models",
+    "bsx.methods",
+    "bsx.cues",
+)
+
+
+class NoOptions(BaseModel):
+    """A unit without options; extra keys are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """The one place a plugin unit's metadata lives."""
+
+    name: str
+    kind: Kind
+    description: str
+    factory: Callable[..., Any]
+    options: type[BaseModel] = NoOptions
+    dist: str = ""
+    version: str = ""
+
+    def make_options(self, values: dict[str, Any] | None = None) -> BaseModel:
+        """Validate user options against the declared model; a clear BadOptions if wrong."""
+        try:
+            return self.options(**(values or {}))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "options"
+            raise BadOptions(
+                f"{self.kind} '{self.name}': option '{where}': {first['msg']}; "
+                f"accepted: {', '.join(self.options.model_fields) or 'none'}"
+            ) from None
+
+
+def lazy(target: str) -> Callable[..., Any]:
+    """A factory that imports 'module:attr' only when called, so registering stays light."""
+
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+    factory.__qualname__ = factory.__name__ = f"lazy({target})"
+    return factory
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A plugin that failed to import or register, and why."""
+
+    dist: str
+    entry_point: str
+    error: str
+
+
+@dataclass
+class Registry:
+    """All specs by kind and lower-cased name, plus the plugins that broke."""
+
+    specs: dict[Kind, dict[str, Spec]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    broken: list[Broken] = field(default_factory=list)
+
+    def add(self, spec: Spec) -> None:
+        if spec.kind not in KINDS:
+            raise ValueError(f"unknown plugin kind {spec.kind!r}; kinds: {', '.join(KINDS)}")
+        key = spec.name.lower()
+        old = self.specs[spec.kind].get(key)
+        if old is not None:
+            raise NameClash(
+                f"{spec.kind} '{spec.name}' is registered by both "
+                f"{old.dist or '?'} and {spec.dist or '?'}"
+            )
+        self.specs[spec.kind][key] = spec
+
+    def names(self, kind: Kind) -> list[str]:
+        return sorted(s.name for s in self.specs[kind].values())
+
+    def get(self, kind: Kind, name: str) -> Spec:
+        """Look a spec up case-insensitively; UnknownName with a suggestion otherwise."""
+        spec = self.specs[kind].get(name.strip().lower())
+        if spec is not None:
+            return spec
+        names = self.names(kind)
+        close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise UnknownName(
+            f"no {kind} '{name}'{hint} available: {', '.join(names) or 'none'}"
+        )
+
+    def all(self, kind: Kind | None = None) -> list[Spec]:
+        kinds = KINDS if kind is None else (kind,)
+        return [s for k in kinds for s in sorted(self.specs[k].values(), key=lambda s: s.name)]
+
+
+def _bsx_version() -> str:
+    try:
+        return dist_version("bsx")
+    except Exception:  # running from a source tree
+        from bsx import __version__
+
+        return __version__
+
+
+def make_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("bsx")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def collect(
+    plugins: Iterable[tuple[str, str, str, Any]],
+    registry: Registry | None = None,
+) -> Registry:
+    """Register (dist, version, name, plugin) tuples, each in isolation.
+
+    Each plugin's hook implementations are called one by one, so every spec learns its
+    distribution and a plugin that raises while registering is listed as broken while the
+    rest register. A name clash is not a plugin bug: it propagates as NameClash.
+    """
+    registry = registry or Registry()
+    pm = make_manager()
+    for dist, ver, name, plugin in plugins:
+        try:
+            pm.register(plugin, name=name)
+        except Exception as exc:
+            if pm.has_plugin(name):
+                pm.unregister(name=name)
+            registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))
+            continue
+        pending: list[Spec] = []
+        try:
+            for kind, hook in HOOKS.items():
+                impl = getattr(plugin, hook, None)
+                if impl is None:
+                    continue
+
+                def register(spec: Spec, _kind: Kind = kind) -> None:
+                    if spec.kind != _kind:
+                        raise ValueError(
+                            f"{hook} registered a {spec.kind} spec '{spec.name}'"
+                        )
+                    pending.append(replace(spec, dist=dist, version=ver))
+
+                impl(register=register)
+        except Exception as exc:
+            pm.unregister(name=name)
+            registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))
+            continue
+        for spec in pending:
+            registry.add(spec)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        registry.broken.append(Broken("?", "?", str(exc)))
+    return registry
+
+
+def _entry_point_plugins() -> tuple[list[tuple[str, str, str, Any]], list[Broken]]:
+    allowed_env = os.environ.get("BSX_LOAD_PLUGINS")
+    allowed = None if allowed_env is None else {
+        a.strip().lower() for a in allowed_env.split(",") if a.strip()
+    }
+    found: list[tuple[str, str, str, Any]] = []
+    broken: list[Broken] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist else "?"
+        ver = ep.dist.version if ep.dist else ""
+        if allowed is not None and dist.lower() not in allowed:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # the plugin's bug: record it, carry on
+            broken.append(Broken(dist, ep.name, f"{type(exc).__name__}: {exc}"))
+            continue
+        found.append((dist, ver, f"{dist}:{ep.name}", plugin))
+    return found, broken
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry(*, refresh: bool = False) -> Registry:
+    """The process-wide registry: built-ins first, then entry-point plugins."""
+    global _REGISTRY
+    if _REGISTRY is None or refresh:
+        ver = _bsx_version()
+        builtins = [
+            ("bsx", ver, mod, importlib.import_module(mod)) for mod in BUILTIN_MODULES
+        ]
+        third, broken = _entry_point_plugins()
+        registry = Registry(broken=broken)
+        collect(builtins + third, registry)
+        _REGISTRY = registry
+    return _REGISTRY
+
+
+def lookup(kind: Kind, name: str) -> Spec:
+    """Find the spec of `kind` called `name` in the process-wide registry."""
+    return get_registry().get(kind, name)
+
+
+def build(kind: Kind, name: str, *args: Any, options: dict[str, Any] | None = None) -> Any:
+    """Look up a unit and build it: factory(*args, options=validated options)."""
+    spec = lookup(kind, name)
+    return spec.factory(*args, options=spec.make_options(options))
