@@ -1,3 +1,6 @@
-"""bsx: beyond saliency, explained. Evaluate SER explanation methods against expert acoustic cues."""
+"""bsx: beyond saliency, explained.
+
+Evaluate SER explanation methods against expert-referenced acoustic cues.
+"""
 
 __version__ = "0.1.0"

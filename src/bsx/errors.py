@@ -1,4 +1,4 @@
-"""Typed errors: bad input or setup. Only the CLI entry point catches BsxError (one line, exit 2)."""
+"""Typed errors for bad input or setup; only the CLI catches BsxError (one line, exit 2)."""
 
 from __future__ import annotations
 

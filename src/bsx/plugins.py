@@ -144,6 +144,23 @@ def make_manager() -> pluggy.PluginManager:
     return pm
 
 
+def _specs_of(plugin: Any, dist: str, ver: str) -> list[Spec]:
+    """Call one plugin's hook implementations on their own; its specs learn dist and version."""
+    pending: list[Spec] = []
+    for kind, hook in HOOKS.items():
+        impl = getattr(plugin, hook, None)
+        if impl is None:
+            continue
+
+        def register(spec: Spec, kind: Kind = kind, hook: str = hook) -> None:
+            if spec.kind != kind:
+                raise ValueError(f"{hook} registered a {spec.kind} spec '{spec.name}'")
+            pending.append(replace(spec, dist=dist, version=ver))
+
+        impl(register=register)
+    return pending
+
+
 def collect(
     plugins: Iterable[tuple[str, str, str, Any]],
     registry: Registry | None = None,
@@ -164,21 +181,8 @@ def collect(
                 pm.unregister(name=name)
             registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))
             continue
-        pending: list[Spec] = []
         try:
-            for kind, hook in HOOKS.items():
-                impl = getattr(plugin, hook, None)
-                if impl is None:
-                    continue
-
-                def register(spec: Spec, _kind: Kind = kind) -> None:
-                    if spec.kind != _kind:
-                        raise ValueError(
-                            f"{hook} registered a {spec.kind} spec '{spec.name}'"
-                        )
-                    pending.append(replace(spec, dist=dist, version=ver))
-
-                impl(register=register)
+            pending = _specs_of(plugin, dist, ver)
         except Exception as exc:
             pm.unregister(name=name)
             registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))

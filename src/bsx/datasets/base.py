@@ -14,17 +14,18 @@ EMOTIONS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Clip:
-    """One labelled utterance. `meta` holds corpus extras (sex, sentence, intensity, planted spans)."""
+    """One labelled utterance; `meta` holds corpus extras (sex, sentence, intensity, spans)."""
 
     path: Path
     label: str
     speaker: str
     corpus: str
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    key: str = ""  # unique name within the corpus when file names repeat (SAVEE: "DC_a01")
 
     @property
     def id(self) -> str:
-        return f"{self.corpus}:{self.path.name}"
+        return f"{self.corpus}:{self.key or self.path.name}"
 
 
 class Dataset(Protocol):

@@ -1,0 +1,1 @@
+"""An example bsx plugin package: one attribution method, one cue extractor."""

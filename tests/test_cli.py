@@ -1,0 +1,24 @@
+"""CLI contract: --version, exit code 2 with one sentence for bad input, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from bsx import __version__
+
+
+def bsx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bsx.cli", *args], capture_output=True,
+                          text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+
+
+def test_version() -> None:
+    res = bsx("--version")
+    assert res.returncode == 0 and res.stdout.strip() == f"bsx {__version__}"
+
+
+def test_unknown_kind_is_exit_2_without_traceback() -> None:
+    res = bsx("plugins", "list", "--kind", "metods")
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr and "no plugin kind 'metods'" in res.stderr
