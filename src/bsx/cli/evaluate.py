@@ -1,0 +1,109 @@
+"""`bsx evaluate`: the main job. Methods x cue sets on a dataset, scored and reported."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bsx.cli.common import split_list
+from bsx.cli.console import err, out
+from bsx.errors import BsxError
+
+
+def evaluate(
+    method: Annotated[str, typer.Option(help="Attribution method(s), comma-separated")] = "crp",
+    cues: Annotated[str, typer.Option(help="Cue extractor(s), comma-separated")] = "egemaps",
+    dataset: Annotated[str, typer.Option(help="Dataset plugin")] = "synth",
+    data_root: Annotated[Path | None, typer.Option(help="Corpus root folder")] = None,
+    model: Annotated[str | None, typer.Option(help="Model plugin (with --checkpoint)")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Model checkpoint file")] = None,
+    label_preset: Annotated[str | None, typer.Option(help="paper7 | ravdess8")] = None,
+    labels: Annotated[str | None, typer.Option(help="Class labels in output order")] = None,
+    frontend: Annotated[str | None, typer.Option(help="Front-end preset")] = None,
+    metrics: Annotated[str | None, typer.Option(help="Metrics (default: the fast set)")] = None,
+    split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
+    emotions: Annotated[str | None, typer.Option(help="Only these emotions")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most N clips (stratified)")] = None,
+    target: Annotated[str, typer.Option(help="Explain the predicted or true class")] = "predicted",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Clips per batch")] = 16,
+    workers: Annotated[int, typer.Option(help="Processes for front-end and cues")] = 2,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and random baselines")] = 0,
+    expert: Annotated[Path | None, typer.Option(help="Your own expert cue table (CSV)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
+    = False,
+    overwrite: Annotated[bool, typer.Option(help="Discard results already in --out")] = False,
+) -> None:
+    """Evaluate explanation methods: cue agreement, localisation, faithfulness, ablation."""
+    from bsx.plugins import lookup
+
+    methods = split_list(method) or []
+    cue_sets = split_list(cues) or []
+    for m in methods:
+        lookup("method", m)
+    for c in cue_sets:
+        lookup("cue", c)
+    from bsx.engine import EvalConfig, run_evaluation
+    from bsx.scoring.specs import get_metric
+
+    for m in split_list(metrics) or []:
+        get_metric(m)
+    if split not in ("train", "val", "test", "all"):
+        raise BsxError(f"--split '{split}' is not one of: train, val, test, all")
+    if target not in ("predicted", "true"):
+        raise BsxError(f"--target '{target}' is not one of: predicted, true")
+    if batch_size < 1 or workers < 1:
+        raise BsxError("--batch-size and --workers must be at least 1")
+    if out_dir is None:
+        out_dir = Path("bsx-runs") / time.strftime("evaluate-%Y%m%d-%H%M%S")
+    if (out_dir / "parts").is_dir() and any((out_dir / "parts").iterdir()):
+        if not (resume or overwrite):
+            raise BsxError(f"{out_dir} already holds results; pass --resume to continue that "
+                           "run or --overwrite to start again")
+    cfg = EvalConfig(
+        dataset=dataset, data_root=data_root, model=model, checkpoint=checkpoint,
+        label_preset=label_preset, labels=split_list(labels), frontend=frontend,
+        methods=methods, cues=cue_sets, metrics=split_list(metrics), split=split,  # type: ignore[arg-type]
+        emotions=split_list(emotions), limit=limit, seed=seed, device=device,
+        batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = run_evaluation(cfg, out_dir, resume=resume)
+    for w in caught:
+        if issubclass(w.category, UserWarning) and "bsx" in str(w.filename):
+            err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
+    print_summary(summary)
+    out.print(f"results in {out_dir}/ (results.parquet, results.csv, summary.json, report.html)")
+
+
+def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
+    """Rich table of per-method means with confidence intervals, beside the model's accuracy."""
+    from rich.table import Table
+
+    m = summary.get("model", {})
+    out.print(f"model on {m.get('n', 0)} clips: accuracy {m.get('accuracy', float('nan')):.3f}, "
+              f"UAR {m.get('uar', float('nan')):.3f}")
+    table = Table(title="explanation scores (mean [95% CI]; correct / wrong clips)")
+    for col in ("method", "cues", "metric", "vs", "dir", "mean [CI]", "n", "correct", "wrong"):
+        table.add_column(col)
+    for r in summary.get("metrics", []):
+        def f(v: float | None) -> str:
+            return "-" if v is None else f"{v:.3f}"
+        table.add_row(r["method"], r["cues"] or "", r["metric"], r["against"] or "",
+                      "↑" if r["direction"] == "higher" else "↓",
+                      f"{f(r['mean'])} [{f(r['ci_low'])}, {f(r['ci_high'])}]", str(r["n"]),
+                      f(r.get("mean_correct")), f(r.get("mean_wrong")))
+    out.print(table)
+    if summary.get("skipped"):
+        err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
+                  "(listed in summary.json)")
+
+
+def attach(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)

@@ -1,0 +1,477 @@
+"""The evaluate engine: one pass per batch, each thing computed once and shared by all metrics.
+
+prepare -> predict -> attribute (per method) -> salient windows (model timeline, mapped back to
+the original file) -> cue tracks (per clip and extractor, ONCE, shared by every method) ->
+cue profiles and expert agreement -> localisation against planted and expert-cue masks ->
+Quantus metrics -> cue ablation. Rows are written per batch (bsx.results), so a long run can
+be interrupted and resumed; dataset-level statistics come afterwards from the rows.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from bsx.errors import BsxError
+
+Split = Literal["train", "val", "test", "all"]
+
+
+class EvalConfig(BaseModel):
+    """Everything that defines an evaluation run; stored with its results."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str = "synth"
+    data_root: Path | None = None
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+    model: str | None = None
+    checkpoint: Path | None = None
+    label_preset: str | None = None
+    labels: list[str] | None = None
+    frontend: str | None = None
+    methods: list[str] = Field(default_factory=lambda: ["crp"])
+    method_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cues: list[str] = Field(default_factory=lambda: ["egemaps"])
+    metrics: list[str] | None = None
+    split: Split = "test"
+    split_mode: Literal["speaker", "random"] | None = None
+    emotions: list[str] | None = None
+    limit: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = 16
+    workers: int = 2
+    target: Literal["predicted", "true"] = "predicted"
+    window_options: dict[str, Any] = Field(default_factory=dict)
+    ablation_cue: str = "loudness"
+    expert: Path | None = None
+
+
+@contextmanager
+def _timer(store: dict[str, float], key: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    store[key] = store.get(key, 0.0) + time.perf_counter() - t0
+
+
+def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
+                 split_meta: dict[str, Any]) -> list[Any]:
+    """Emotion filter, model-label filter, split, then a seeded stratified --limit."""
+    from bsx.datasets.splits import make_split
+
+    if cfg.emotions:
+        wanted = {e.strip().lower() for e in cfg.emotions}
+        unknown = wanted - {c.label for c in clips}
+        if unknown:
+            raise BsxError(
+                f"--emotions: {', '.join(sorted(unknown))} not in dataset '{cfg.dataset}'; "
+                f"it has: {', '.join(sorted({c.label for c in clips}))}"
+            )
+        clips = [c for c in clips if c.label in wanted]
+    known = [c for c in clips if c.label in labels]
+    if len(known) < len(clips):
+        dropped = sorted({c.label for c in clips} - set(labels))
+        warnings.warn(f"{len(clips) - len(known)} clips with labels the model does not know "
+                      f"({', '.join(dropped)}) are left out", stacklevel=2)
+    clips = known
+    if not clips:
+        raise BsxError(f"dataset '{cfg.dataset}' has no clips with the model's labels "
+                       f"({', '.join(labels)})")
+    if cfg.split != "all":
+        same = split_meta.get("dataset", "").lower() == cfg.dataset.lower()
+        mode = cfg.split_mode or (split_meta.get("mode") if same else None) or "speaker"
+        seed = int(split_meta.get("seed", 42)) if same else 42
+        try:
+            clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
+        except BsxError as exc:
+            raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
+    if cfg.limit is not None and cfg.limit < len(clips):
+        rng = np.random.default_rng(cfg.seed)
+        by_label: dict[str, list[Any]] = {}
+        for c in clips:
+            by_label.setdefault(c.label, []).append(c)
+        for group in by_label.values():
+            rng.shuffle(group)  # type: ignore[arg-type]
+        picked: list[Any] = []
+        while len(picked) < cfg.limit:
+            for group in by_label.values():
+                if group and len(picked) < cfg.limit:
+                    picked.append(group.pop())
+        order = {c.id: i for i, c in enumerate(clips)}
+        clips = sorted(picked, key=lambda c: order[c.id])
+    return clips
+
+
+def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
+                   on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
+    import json
+
+    from bsx import __version__
+    from bsx.datasets.cache import prepare_many
+    from bsx.device import resolve_device
+    from bsx.expert import load_expert
+    from bsx.models.checkpoint import load_model
+    from bsx.plugins import build, lookup
+    from bsx.report.summary import summarise
+    from bsx.results import ResultWriter
+    from bsx.scoring.specs import DEFAULT_METRICS, get_metric
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(cfg.device)
+    metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
+    specs = {m: get_metric(m) for m in metrics}
+    for m in cfg.methods:
+        lookup("method", m)
+    for c in cfg.cues:
+        lookup("cue", c)
+    loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                        label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    fe = loaded.frontend
+    ds_options = dict(cfg.dataset_options)
+    if cfg.data_root is not None:
+        ds_options["data_root"] = cfg.data_root
+    dataset = build("dataset", cfg.dataset, options=ds_options)
+    split_meta = dict(loaded.meta.get("split") or {})
+    split_meta.setdefault("dataset", loaded.meta.get("dataset", {}).get("name", "")
+                          if isinstance(loaded.meta.get("dataset"), dict)
+                          else loaded.meta.get("dataset", ""))
+    clips = select_clips(dataset.clips(), cfg, loaded.labels, split_meta)
+    expert = load_expert(cfg.expert)
+    run_config = {
+        "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
+        "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
+        "metrics": metrics, "device": str(device),
+    }
+    previous = out / "config.json"
+    if resume and previous.is_file():
+        old = json.loads(previous.read_text())
+        if old.get("config") != run_config["config"]:
+            raise BsxError(f"{previous}: was written by a run with other settings; resume it "
+                           "with the same options or choose another --out")
+    previous.write_text(json.dumps(run_config, indent=2))
+
+    writer = ResultWriter(out, resume=resume)
+    done = writer.done_clips() if resume else set()
+    todo = [c for c in clips if c.id not in done]
+    methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
+               for m in cfg.methods}
+    extractors = {c: build("cue", c) for c in cfg.cues}
+    ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
+                       extractors=extractors, expert=expert, metrics=specs)
+    skipped: list[tuple[str, str]] = []
+    with _progress(progress) as bar:
+        task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
+        for start in range(0, len(todo), cfg.batch_size):
+            batch = todo[start:start + cfg.batch_size]
+            prepared, bad = prepare_many(batch, fe, workers=cfg.workers, progress=False)
+            skipped += [(s.clip.id, s.reason) for s in bad]
+            ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
+            if ok:
+                writer.write_batch(evaluate_batch(ctx, [c for c, _ in ok], [p for _, p in ok]))
+            bar.advance(task, len(batch))
+            if on_batch is not None:
+                on_batch(start + len(batch), len(todo))
+    from bsx.report.posthoc import neutral_agreement_rows
+
+    tables = writer.finalize()
+    extra = neutral_agreement_rows(tables["profiles"], tables["clips"], expert)
+    if extra:
+        tables = writer.finalize(extra)
+    summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    write_figures_and_report(out, tables, summary)
+    return summary
+
+
+def write_figures_and_report(out: Path, tables: dict[str, Any], summary: dict[str, Any]) -> None:
+    """Figures (PNG) and the self-contained report.html beside the result files."""
+    import json
+
+    import pandas as pd
+
+    from bsx.report.figures import cue_profile_bars, metric_comparison
+    from bsx.report.html import write_report
+
+    table = pd.DataFrame(summary.get("metrics", []))
+    figures = [metric_comparison(table, out / "metrics.png")]
+    profiles = tables["profiles"]
+    if not profiles.empty:
+        for method in dict.fromkeys(profiles["method"]):
+            figures.append(cue_profile_bars(profiles, out / f"cue_profile_{method}.png", method))
+    config = json.loads((out / "config.json").read_text())
+    write_report(out, summary, table, figures, config)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(type(obj).__name__)
+
+
+def _progress(enabled: bool) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bsx.cli.console import err
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                    disable=not enabled, transient=False)
+
+
+class BatchContext:
+    """What stays fixed across batches: config, model, built methods and extractors."""
+
+    def __init__(self, *, cfg: EvalConfig, loaded: Any, device: Any, methods: dict[str, Any],
+                 extractors: dict[str, Any], expert: Any, metrics: dict[str, Any]) -> None:
+        self.cfg, self.loaded, self.device = cfg, loaded, device
+        self.methods, self.extractors, self.expert, self.metrics = (
+            methods, extractors, expert, metrics)
+
+
+def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any]
+                   ) -> dict[str, list[dict[str, Any]]]:
+    """One batch through the whole chain; returns the rows of each results table."""
+    import torch
+
+    from bsx.cues.parallel import extract_many
+    from bsx.windows import WindowOptions, find_windows_batch, to_original
+
+    cfg, loaded = ctx.cfg, ctx.loaded
+    fe = loaded.frontend
+    n = len(clips)
+    x = torch.from_numpy(np.stack([p.logmel for p in prepared]))[:, None].to(ctx.device)
+    with torch.no_grad():
+        probs = torch.softmax(loaded.net(x).float(), dim=1).cpu().numpy()
+    pred = probs.argmax(1)
+    truth = np.array([loaded.labels.index(c.label) for c in clips])
+    target = pred if cfg.target == "predicted" else truth
+    target_t = torch.from_numpy(target).to(ctx.device)
+    base = [{
+        "clip_id": c.id, "path": str(c.path), "label": c.label, "speaker": c.speaker,
+        "pred": loaded.labels[pred[i]], "target": loaded.labels[target[i]],
+        "correct": bool(pred[i] == truth[i]),
+    } for i, c in enumerate(clips)]
+
+    # Cue tracks: once per clip and extractor, on the content the model saw. Track time 0 is
+    # the first content sample = trim offset on the original file = pad offset on the model's.
+    sr = fe.sample_rate
+    contents = [p.waveform[int(round(p.pad_offset_s * sr)):
+                           int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
+                for p in prepared]
+    tracks: dict[str, list[Any]] = {}
+    cue_seconds: dict[str, float] = {}
+    for name, extractor in ctx.extractors.items():
+        t0 = time.perf_counter()
+        tracks[name] = extract_many(extractor, contents, sr, workers=cfg.workers)
+        cue_seconds[name] = (time.perf_counter() - t0) / n
+
+    planted = _planted_masks(clips, prepared, fe)
+    wopts = WindowOptions(**cfg.window_options)
+    rows: list[dict[str, Any]] = []
+    profiles: list[dict[str, Any]] = []
+    windows_rows: list[dict[str, Any]] = []
+    clip_rows = [{**b, **{f"p_{lab}": float(probs[i, j]) for j, lab in enumerate(loaded.labels)},
+                  "trim_offset_s": p.trim_offset_s, "content_s": p.content_s}
+                 for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
+
+    def emit(i: int, method: str, cues: str, metric: str, value: float, seconds: float,
+             against: str = "") -> None:
+        spec = ctx.metrics.get(metric)
+        rows.append({**base[i], "method": method, "cues": cues, "metric": metric,
+                     "against": against, "value": float(value),
+                     "direction": spec.direction if spec else "",
+                     "category": spec.category if spec else "", "seconds": seconds})
+
+    for mname, method in ctx.methods.items():
+        t0 = time.perf_counter()
+        maps = method.attribute(x, target_t).detach().float().cpu().numpy()
+        attr_s = (time.perf_counter() - t0) / n
+        wins = find_windows_batch(maps, fe.frame_s, wopts)
+        wins_orig = [to_original(w, p) for w, p in zip(wins, prepared, strict=True)]
+        for i in range(n):
+            emit(i, mname, "", "time-attribution", attr_s, attr_s)
+            for rank, (w, wo) in enumerate(zip(wins[i], wins_orig[i], strict=True)):
+                windows_rows.append({"clip_id": clips[i].id, "method": mname, "rank": rank,
+                                     "start_s": wo.start_s, "end_s": wo.end_s,
+                                     "model_start_s": w.start_s, "model_end_s": w.end_s,
+                                     "share": w.share})
+        _score_method(ctx, emit, profiles, mname, clips, prepared, x, maps, target, wins,
+                      wins_orig, tracks, cue_seconds, planted)
+    return {"results": rows, "profiles": profiles, "windows": windows_rows, "clips": clip_rows}
+
+
+def _planted_masks(clips: list[Any], prepared: list[Any], fe: Any) -> np.ndarray | None:
+    """(B, n_mels, T) masks of the planted spans on the model timeline; None without spans."""
+    if not any(c.meta.get("spans") for c in clips):
+        return None
+    from bsx.scoring.groundtruth import span_mask
+
+    masks = []
+    for c, p in zip(clips, prepared, strict=True):
+        spans = [(float(p.to_model(a)), float(p.to_model(b))) for a, b in c.meta.get("spans", [])]
+        masks.append(span_mask(spans, fe.frame_s, fe.n_frames, fe.n_mels))
+    return np.stack(masks)
+
+
+def _score_method(ctx: BatchContext, emit: Callable[..., None], profiles: list[dict[str, Any]],
+                  mname: str, clips: list[Any], prepared: list[Any], x: Any, maps: np.ndarray,
+                  target: np.ndarray, wins: list[list[Any]], wins_orig: list[list[Any]],
+                  tracks: dict[str, list[Any]], cue_seconds: dict[str, float],
+                  planted: np.ndarray | None) -> None:
+    """Every selected metric for one method on one batch; each input computed once."""
+    from bsx.cues.profile import cue_profile
+    from bsx.scoring.agreement import aggregate_agreement, agreement
+    from bsx.scoring.cue_masks import expert_cue_masks
+    from bsx.scoring.groundtruth import gt_precision_recall
+    from bsx.scoring.localisation import localisation_scores
+
+    cfg, fe, labels = ctx.cfg, ctx.loaded.frontend, ctx.loaded.labels
+    n = len(clips)
+    by_cat: dict[str, list[str]] = {}
+    for name, spec in ctx.metrics.items():
+        by_cat.setdefault(spec.category, []).append(name)
+    loc = by_cat.get("localisation", [])
+
+    # Ground truth (planted spans), on the original timeline.
+    if planted is not None:
+        for i, c in enumerate(clips):
+            spans = [tuple(s) for s in c.meta.get("spans", [])]
+            if not spans:
+                continue
+            t0 = time.perf_counter()
+            prec, rec = gt_precision_recall([(w.start_s, w.end_s) for w in wins_orig[i]], spans)
+            dt = time.perf_counter() - t0
+            if "gt-precision" in ctx.metrics:
+                emit(i, mname, "", "gt-precision", prec, dt, "planted")
+            if "gt-recall" in ctx.metrics:
+                emit(i, mname, "", "gt-recall", rec, dt, "planted")
+        if loc:
+            t0 = time.perf_counter()
+            scores, _ = localisation_scores(maps, planted, loc)
+            dt = (time.perf_counter() - t0) / n / max(len(loc), 1)
+            for metric, vals in scores.items():
+                for i in range(n):
+                    emit(i, mname, "", metric, vals[i], dt, "planted")
+
+    # Cue profiles, agreement and expert-cue masks, per cue set.
+    for cname, ctracks in tracks.items():
+        masks = []
+        for i, (c, p) in enumerate(zip(clips, prepared, strict=True)):
+            pad = p.pad_offset_s
+            windows = [(max(0.0, w.start_s - pad), min(p.content_s, w.end_s - pad))
+                       for w in wins[i]]
+            windows = [(a, b) for a, b in windows if b > a]
+            t0 = time.perf_counter()
+            prof = cue_profile(ctracks[i], windows, content=(0.0, p.content_s))
+            emotion = labels[target[i]]
+            agree = agreement(prof, emotion, ctx.expert)
+            dt = time.perf_counter() - t0 + cue_seconds[cname]
+            emit(i, mname, cname, "time-cues", cue_seconds[cname], cue_seconds[cname])
+            if "cue-agreement-rest" in ctx.metrics:
+                emit(i, mname, cname, "cue-agreement-rest",
+                     aggregate_agreement(agree, against="rest"), dt)
+            for row in _profile_rows(prof, agree):
+                profiles.append({"clip_id": c.id, "method": mname, "cues": cname,
+                                 "label": c.label, "target": emotion, "speaker": c.speaker,
+                                 **row})
+            if loc:
+                cue_masks = expert_cue_masks(
+                    ctracks[i], emotion, ctx.expert, to_model=lambda t, pad=pad: t + pad,
+                    frame_s=fe.frame_s, n_frames=fe.n_frames, n_mels=fe.n_mels)
+                union = np.zeros((fe.n_mels, fe.n_frames), dtype=bool)
+                for m in cue_masks.values():
+                    union |= m
+                masks.append(union)
+        if loc:
+            t0 = time.perf_counter()
+            scores, _ = localisation_scores(maps, np.stack(masks), loc)
+            dt = (time.perf_counter() - t0) / n / max(len(loc), 1)
+            for metric, vals in scores.items():
+                for i in range(n):
+                    emit(i, mname, cname, metric, vals[i], dt, "expert-cues")
+
+    # Quantus faithfulness, randomisation, robustness, complexity.
+    quantus = [m for cat in ("faithfulness", "randomisation", "robustness", "complexity")
+               for m in by_cat.get(cat, [])]
+    if quantus:
+        from bsx.scoring.faithfulness import quantus_scores
+
+        for metric in quantus:
+            t0 = time.perf_counter()
+            vals = quantus_scores(
+                ctx.loaded.net, x.detach().cpu().numpy(), target, maps, [metric],
+                device=ctx.device, seed=cfg.seed, explain_fn=_explain_fn(mname, cfg),
+            )[metric]
+            dt = (time.perf_counter() - t0) / n
+            for i in range(n):
+                emit(i, mname, "", metric, vals[i], dt)
+
+    # Cue ablation: the target probability drop when the cue is neutralised in the windows.
+    abl = by_cat.get("ablation", [])
+    if abl:
+        from bsx.scoring.ablation import cue_ablation
+
+        t0 = time.perf_counter()
+        res = cue_ablation(ctx.loaded.net, prepared, [[(w.start_s, w.end_s) for w in ws]
+                                                      for ws in wins],
+                           target, cue=cfg.ablation_cue, seed=cfg.seed, device=ctx.device,
+                           batch_size=cfg.batch_size)
+        dt = (time.perf_counter() - t0) / n
+        for i in range(n):
+            if "ablation-drop" in abl:
+                emit(i, mname, "", "ablation-drop", res.drop_salient[i], dt, cfg.ablation_cue)
+            if "ablation-gain" in abl:
+                emit(i, mname, "", "ablation-gain", res.gain[i], dt, cfg.ablation_cue)
+
+
+def _explain_fn(method: str, cfg: EvalConfig) -> Callable[..., np.ndarray]:
+    """A Quantus explain_func that rebuilds the bsx method on the model it is given."""
+
+    def explain(model: Any, inputs: Any, targets: Any, **_: Any) -> np.ndarray:
+        import torch
+
+        from bsx.plugins import build
+
+        dev = next(model.parameters()).device
+        xb = torch.as_tensor(np.asarray(inputs), dtype=torch.float32, device=dev)
+        tb = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=dev)
+        m = build("method", method, model, options=cfg.method_options.get(method))
+        return m.attribute(xb, tb).detach().cpu().numpy()[:, None]
+
+    return explain
+
+
+def _profile_rows(prof: Any, agree: list[Any]) -> list[dict[str, Any]]:
+    """Flatten a CueProfile and its agreement rows into one row per cue."""
+    from bsx.cues.profile import profile_rows
+
+    by_cue = {a.cue: a for a in agree}
+    out = []
+    for row in profile_rows(prof):
+        a = by_cue.get(row["cue"])
+        row["expected"] = a.expected if a else 0
+        row["effect_vs_rest"] = a.effect_vs_rest if a else float("nan")
+        row["agrees_vs_rest"] = a.agrees_vs_rest if a else None
+        out.append(row)
+    return out

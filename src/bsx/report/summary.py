@@ -1,0 +1,85 @@
+"""Summaries of an evaluate run: model accuracy beside every explanation score, per-method
+means with bootstrap confidence intervals, split by correctly and wrongly classified clips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def bootstrap_ci(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean; NaN values are ignored."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if v.size == 1:
+        return float(v[0]), float(v[0])
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
+    """Accuracy and unweighted average recall of the model on the evaluated clips."""
+    if clips.empty:
+        return {"n": 0, "accuracy": float("nan"), "uar": float("nan")}
+    recalls = clips.groupby("label").apply(
+        lambda g: float((g["pred"] == g["label"]).mean()), include_groups=False)
+    return {"n": int(len(clips)), "accuracy": float((clips["pred"] == clips["label"]).mean()),
+            "uar": float(recalls.mean()), "per_class_recall": recalls.to_dict()}
+
+
+def metric_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per method x cue set x metric x reference: mean, CI, n, dropped (NaN), by correctness."""
+    if results.empty:
+        return pd.DataFrame()
+    scored = results[~results["metric"].str.startswith("time-")]
+    rows = []
+    keys = ["method", "cues", "metric", "against"]
+    for key, g in scored.groupby(keys, dropna=False):
+        v = g["value"].to_numpy(dtype=float)
+        lo, hi = bootstrap_ci(v)
+        row = dict(zip(keys, key, strict=True))
+        row.update(direction=g["direction"].iloc[0], category=g["category"].iloc[0],
+                   mean=float(np.nanmean(v)) if np.isfinite(v).any() else float("nan"),
+                   ci_low=lo, ci_high=hi, n=int(np.isfinite(v).sum()),
+                   dropped=int((~np.isfinite(v)).sum()))
+        for flag, name in ((True, "correct"), (False, "wrong")):
+            sub = g.loc[g["correct"] == flag, "value"].to_numpy(dtype=float)
+            row[f"mean_{name}"] = float(np.nanmean(sub)) if np.isfinite(sub).any() else None
+            row[f"n_{name}"] = int(np.isfinite(sub).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def timing_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean seconds per clip of each stage and metric, per method."""
+    if results.empty:
+        return pd.DataFrame()
+    return (results.groupby(["method", "metric"])["seconds"].mean().rename("seconds_per_clip")
+            .reset_index())
+
+
+def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
+              skipped: list[tuple[str, str]], expert: Any = None) -> dict[str, Any]:
+    """The summary.json of a run."""
+    results, profiles, clips = tables["results"], tables["profiles"], tables["clips"]
+    table = metric_table(results)
+    out: dict[str, Any] = {
+        "model": model_scores(clips),
+        "n_clips": int(len(clips)),
+        "skipped": [{"clip_id": c, "reason": r} for c, r in skipped],
+        "metrics": table.replace({np.nan: None}).to_dict(orient="records"),
+        "timing": timing_table(results).to_dict(orient="records"),
+    }
+    if not profiles.empty:
+        from bsx.scoring.agreement import dataset_agreement
+
+        da = dataset_agreement(profiles)
+        out["dataset_agreement"] = da.replace({np.nan: None}).to_dict(orient="records")
+    return out

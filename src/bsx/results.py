@@ -1,0 +1,73 @@
+"""The results store of one evaluate run: parts written as they are computed, merged at the end.
+
+Each batch's rows go to their own Parquet part, written to a temp file and renamed, so a
+killed run (Ctrl-C, OOM) leaves only whole parts behind and `--resume` skips the clips they
+hold. `finalize` merges the parts into results.parquet and results.csv.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+RESULT_COLUMNS = (
+    "clip_id", "path", "label", "speaker", "pred", "target", "correct", "method", "cues",
+    "metric", "against", "value", "direction", "category", "seconds",
+)
+
+
+class ResultWriter:
+    """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles', 'clips'."""
+
+    def __init__(self, out: Path, *, resume: bool) -> None:
+        self.out = Path(out)
+        self.parts = self.out / "parts"
+        if not resume and self.parts.exists():
+            for f in self.parts.glob("*.parquet"):
+                f.unlink()
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self._n = len(list(self.parts.glob("clips-*.parquet")))
+
+    def done_clips(self) -> set[str]:
+        """Clip ids whose batch was completely written (the 'clips' part is written last)."""
+        frames = [pd.read_parquet(f, columns=["clip_id"])
+                  for f in sorted(self.parts.glob("clips-*.parquet"))]
+        return set(pd.concat(frames)["clip_id"]) if frames else set()
+
+    def write_batch(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Write one batch's tables atomically; 'clips' last marks the batch as done."""
+        self._n += 1
+        for name in sorted(tables, key=lambda n: n == "clips"):
+            rows = tables[name]
+            if not rows:
+                continue
+            path = self.parts / f"{name}-{self._n:06d}.parquet"
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            pd.DataFrame(rows).to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+
+    def read(self, name: str) -> pd.DataFrame:
+        frames = [pd.read_parquet(f) for f in sorted(self.parts.glob(f"{name}-*.parquet"))]
+        frames = [f for f in frames if not f.empty]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def finalize(self, extra_results: Iterable[dict[str, Any]] = ()) -> dict[str, pd.DataFrame]:
+        """Merge parts into out/results.{parquet,csv}, out/profiles.parquet, out/clips.csv."""
+        results = self.read("results")
+        extra = pd.DataFrame(list(extra_results))
+        if not extra.empty:
+            results = pd.concat([results, extra], ignore_index=True)
+        tables = {"results": results, "profiles": self.read("profiles"),
+                  "clips": self.read("clips")}
+        if not results.empty:
+            results.to_parquet(self.out / "results.parquet", index=False)
+            results.to_csv(self.out / "results.csv", index=False)
+        if not tables["profiles"].empty:
+            tables["profiles"].to_parquet(self.out / "profiles.parquet", index=False)
+        if not tables["clips"].empty:
+            tables["clips"].to_csv(self.out / "clips.csv", index=False)
+        return tables
