@@ -22,3 +22,11 @@ def test_unknown_kind_is_exit_2_without_traceback() -> None:
     res = bsx("plugins", "list", "--kind", "metods")
     assert res.returncode == 2
     assert "Traceback" not in res.stderr and "no plugin kind 'metods'" in res.stderr
+
+
+def test_unknown_method_exits_2_with_a_suggestion() -> None:
+    res = bsx("evaluate", "--method", "gradcm")
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr
+    assert "no method 'gradcm' (did you mean 'gradcam'?); available:" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -102,9 +102,9 @@ def get_frontend(name_or_config: str | Frontend | dict | None = None) -> Fronten
         import difflib
 
         close = difflib.get_close_matches(key, list(PRESETS), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise UnknownName(
-            f"no frontend '{name_or_config}'{hint} available: {', '.join(PRESETS)}"
+            f"no frontend '{name_or_config}'{hint}; available: {', '.join(PRESETS)}"
         )
     return PRESETS[key]
 

@@ -119,9 +119,9 @@ class Registry:
             return spec
         names = self.names(kind)
         close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise UnknownName(
-            f"no {kind} '{name}'{hint} available: {', '.join(names) or 'none'}"
+            f"no {kind} '{name}'{hint}; available: {', '.join(names) or 'none'}"
         )
 
     def all(self, kind: Kind | None = None) -> list[Spec]:
