@@ -28,8 +28,7 @@ def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
     """Accuracy and unweighted average recall of the model on the evaluated clips."""
     if clips.empty:
         return {"n": 0, "accuracy": float("nan"), "uar": float("nan")}
-    recalls = clips.groupby("label").apply(
-        lambda g: float((g["pred"] == g["label"]).mean()), include_groups=False)
+    recalls = (clips["pred"] == clips["label"]).groupby(clips["label"]).mean()
     return {"n": int(len(clips)), "accuracy": float((clips["pred"] == clips["label"]).mean()),
             "uar": float(recalls.mean()), "per_class_recall": recalls.to_dict()}
 
