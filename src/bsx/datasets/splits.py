@@ -1,0 +1,188 @@
+"""Train/val/test splits: speaker-independent by default, the paper's random split on request.
+
+The paper's notebooks split clips at random (and leaked: the test clips were also training
+clips). A model that has heard the speaker scores higher than one that has not, so bsx
+splits by speaker unless asked otherwise, and writes the split to a file that later runs
+reuse, so every stage of one experiment sees the same split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from bsx.datasets.base import Clip
+from bsx.errors import BadDataset
+
+SPLITS: tuple[str, str, str] = ("train", "val", "test")
+Mode = Literal["speaker", "random"]
+
+
+def _check(clips: Sequence[Clip], mode: str, fractions: tuple[float, float, float]) -> None:
+    if mode not in ("speaker", "random"):
+        raise BadDataset(f"no split mode '{mode}'; accepted: speaker, random")
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise BadDataset(
+            f"split fractions {tuple(fractions)} must be three non-negative numbers summing to 1"
+        )
+    if not clips:
+        raise BadDataset("cannot split an empty list of clips")
+    seen: dict[str, Clip] = {}
+    for c in clips:
+        if c.id in seen:
+            raise BadDataset(
+                f"two clips share the id '{c.id}': {seen[c.id].path} and {c.path}"
+            )
+        seen[c.id] = c
+
+
+def _random_split(
+    clips: Sequence[Clip], seed: int, fractions: tuple[float, float, float]
+) -> dict[str, str]:
+    """Stratified by label: each label's clips are shuffled and cut 80/10/10."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[Clip]] = defaultdict(list)
+    for c in clips:
+        by_label[c.label].append(c)
+    out: dict[str, str] = {}
+    for label in sorted(by_label):
+        group = sorted(by_label[label], key=lambda c: c.id)
+        rng.shuffle(group)
+        n = len(group)
+        n_train = round(fractions[0] * n)
+        n_val = round(fractions[1] * n)
+        if n_train + n_val > n:
+            n_val = n - n_train
+        for i, c in enumerate(group):
+            out[c.id] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
+    return out
+
+
+def _speaker_split(
+    clips: Sequence[Clip], seed: int, fractions: tuple[float, float, float]
+) -> dict[str, str]:
+    """Whole speakers to splits, greedily keeping each split's label counts near target.
+
+    Speakers are taken largest first (ties in a seeded random order); each goes to the split
+    whose squared deviation from its per-label target (fraction x label total) grows least.
+    Every split with a non-zero fraction gets at least one speaker.
+    """
+    by_speaker: dict[str, Counter[str]] = defaultdict(Counter)
+    for c in clips:
+        by_speaker[c.speaker][c.label] += 1
+    speakers = sorted(by_speaker)
+    wanted = [s for s, f in zip(SPLITS, fractions, strict=True) if f > 0]
+    if len(speakers) < max(3, len(wanted)):
+        raise BadDataset(
+            f"a speaker-independent split needs at least 3 speakers, found {len(speakers)} "
+            f"({', '.join(speakers)}); use split mode 'random'"
+        )
+    rng = random.Random(seed)
+    rng.shuffle(speakers)
+    speakers.sort(key=lambda s: -sum(by_speaker[s].values()))  # stable: ties stay shuffled
+    totals: Counter[str] = Counter(c.label for c in clips)
+    target = {s: {lab: f * n for lab, n in totals.items()} for s, f in zip(SPLITS, fractions,
+                                                                           strict=True)}
+    counts: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
+    members: dict[str, list[str]] = {s: [] for s in SPLITS}
+
+    def cost(split: str, spk: str) -> float:
+        return sum(
+            (counts[split][lab] + n - target[split][lab]) ** 2
+            - (counts[split][lab] - target[split][lab]) ** 2
+            for lab, n in by_speaker[spk].items()
+        )
+
+    # Seed the smaller splits with one speaker each (the smallest speakers, so the large
+    # training split keeps the bulk), then place the rest greedily.
+    reserve = [s for s in wanted if s != "train"]
+    for split, spk in zip(reserve, reversed(speakers), strict=False):
+        members[split].append(spk)
+        counts[split].update(by_speaker[spk])
+    placed = {spk for m in members.values() for spk in m}
+    for spk in speakers:
+        if spk in placed:
+            continue
+        split = min(wanted, key=lambda s: (cost(s, spk), SPLITS.index(s)))
+        members[split].append(spk)
+        counts[split].update(by_speaker[spk])
+    where = {spk: split for split, m in members.items() for spk in m}
+    return {c.id: where[c.speaker] for c in clips}
+
+
+def make_split(
+    clips: list[Clip],
+    *,
+    mode: Mode = "speaker",
+    seed: int = 42,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> dict[str, list[Clip]]:
+    """Split clips into {"train", "val", "test"} lists (input order kept within each).
+
+    mode "speaker": no speaker in two splits, label-stratified as far as speakers allow;
+    fewer than 3 speakers is a BadDataset suggesting mode "random". mode "random": the
+    paper's stratified random 80/10/10 (stratified per label, seeded).
+    """
+    fractions = tuple(float(f) for f in fractions)  # type: ignore[assignment]
+    _check(clips, mode, fractions)
+    assign = (_speaker_split if mode == "speaker" else _random_split)(clips, seed, fractions)
+    return _apply(clips, assign)
+
+
+def _apply(clips: Sequence[Clip], assign: dict[str, str]) -> dict[str, list[Clip]]:
+    out: dict[str, list[Clip]] = {s: [] for s in SPLITS}
+    for c in clips:
+        out[assign[c.id]].append(c)
+    return out
+
+
+def load_or_make_split(
+    clips: list[Clip],
+    path: Path,
+    *,
+    mode: Mode = "speaker",
+    seed: int = 42,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+) -> dict[str, list[Clip]]:
+    """make_split, written to `path` as JSON and reused while it still fits.
+
+    The file ({"mode", "seed", "fractions", "assignments": {clip.id: split}}) is reused when
+    its mode, seed and fractions match and it assigns every given clip (clips dropped since,
+    e.g. skipped as unreadable, are fine). Otherwise a fresh split is made and written.
+    A file that is not valid JSON of that shape is a BadDataset naming it.
+    """
+    path = Path(path)
+    fractions = tuple(float(f) for f in fractions)  # type: ignore[assignment]
+    _check(clips, mode, fractions)
+    if path.is_file():
+        try:
+            saved = json.loads(path.read_text())
+            same = (
+                saved["mode"] == mode
+                and int(saved["seed"]) == seed
+                and [float(f) for f in saved["fractions"]] == list(fractions)
+            )
+            assign = {str(k): str(v) for k, v in dict(saved["assignments"]).items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadDataset(
+                f"{path}: not a bsx split file ({type(exc).__name__}: {exc}); delete it to "
+                "make a fresh split"
+            ) from None
+        if same and all(assign.get(c.id) in SPLITS for c in clips):
+            return _apply(clips, assign)
+    split = make_split(clips, mode=mode, seed=seed, fractions=fractions)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = {
+        "mode": mode,
+        "seed": seed,
+        "fractions": list(fractions),
+        "assignments": {c.id: s for s, cs in split.items() for c in cs},
+    }
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(blob, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return split
