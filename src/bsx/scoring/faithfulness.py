@@ -1,0 +1,218 @@
+"""Quantus faithfulness, randomisation, robustness and complexity scores, per clip.
+
+Each metric is one Quantus call for the whole batch (Hedstrom et al. 2023). What differs
+from Quantus' image defaults, and why:
+
+- Removal happens in whole time frames across all mel bands (a time window of audio), with
+  a per-clip audio baseline (the dB floor, or noise at a set SNR: bsx.scoring.perturb),
+  never U(0, 1) or "black" = 0 dB (the loudest bin of a ref=max log-mel). This is done by
+  handing Quantus a FrameGate: a per-frame gate (B, 1, 1, T) as its "image" and the map
+  summed over mel bands as its attribution, so Quantus' pixels are frames and its patches
+  are windows of frames.
+- Noise for robustness is in dB (+-1 dB uniform, 1 dB Gaussian), not 0.2 on a [0, 1] image.
+- Sequence metrics are reduced to one number per clip: region-perturbation to its AOPC (mean
+  drop over the steps, Samek et al. 2017), ROAD to the share of removal levels at which the
+  target class survives.
+- region-perturbation windows are 10 frames; Quantus pads T symmetrically to a multiple of
+  10 (T=134: 3 frames each side), so the first window covers frames 0-6.
+- random-logit, efficient-mprt and the robustness metrics compare the given maps with maps
+  that explain_fn makes: pass maps made by the same method explain_fn wraps.
+
+Directions live in bsx.scoring.specs; this module only returns numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bsx.audio import Frontend
+from bsx.scoring.perturb import Baseline, frame_gate, make_baseline
+from bsx.scoring.specs import get_metric
+
+QUANTUS_METRICS: tuple[str, ...] = (
+    "faithfulness-correlation", "region-perturbation", "road", "random-logit",
+    "efficient-mprt", "max-sensitivity", "local-lipschitz-estimate", "sparseness",
+    "complexity",
+)
+NEEDS_EXPLAIN_FN = ("random-logit", "efficient-mprt", "max-sensitivity",
+                    "local-lipschitz-estimate")
+
+WINDOW_FRAMES = 10          # region-perturbation: 10 frames = 150 ms at the paper's hop
+SUBSET_SHARE = 0.2          # faithfulness-correlation: share of frames removed per run
+FC_RUNS = 50                # faithfulness-correlation: random subsets per clip
+ROAD_PERCENTAGES = [10, 20, 30, 40, 50, 60, 70, 80, 90]
+ROBUST_SAMPLES = 8          # max-sensitivity / local-lipschitz: noisy copies per clip
+NOISE_DB = 1.0              # robustness noise and ROAD imputation noise, in dB
+
+
+@contextmanager
+def _seeded(seed: int) -> Iterator[None]:
+    """Quantus draws from numpy's global RNG: seed it, then put the caller's state back."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
+def _explain_wrapper(explain_fn: Callable[..., Any], n_mels: int,
+                     n_frames: int) -> Callable[..., np.ndarray]:
+    """Quantus calls explain_func(model=, inputs=, targets=, **kw); bsx maps are (B, 128, T)."""
+
+    def explain(model: nn.Module, inputs: np.ndarray, targets: np.ndarray,
+                **kw: Any) -> np.ndarray:
+        a = explain_fn(model, inputs, targets, **kw)
+        if isinstance(a, torch.Tensor):
+            a = a.detach().cpu().numpy()
+        return np.asarray(a, dtype=np.float32).reshape(len(inputs), 1, n_mels, n_frames)
+
+    return explain
+
+
+def _n_classes(model: nn.Module, x: np.ndarray, device: torch.device) -> int:
+    with torch.no_grad():
+        return int(model(torch.as_tensor(x[:1], device=device)).shape[-1])
+
+
+def quantus_scores(
+    model: nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    maps: np.ndarray,
+    metrics: Sequence[str],
+    *,
+    baseline: Baseline = "silence",
+    snr_db: float = 20.0,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    explain_fn: Callable[..., Any] | None = None,
+    fe: Frontend | None = None,
+) -> dict[str, np.ndarray]:
+    """Quantus scores per clip.
+
+    Args:
+        model: eval-mode classifier, (B, 1, 128, T) log-mel -> (B, C) logits, on `device`.
+        x: (B, 1, 128, T) log-mels the maps explain; y: (B,) target classes.
+        maps: (B, 128, T) relevance.
+        metrics: names among QUANTUS_METRICS.
+        baseline: what removed frames become ("silence": the clip's dB floor; "noise": white
+            noise `snr_db` below the clip, through `fe`'s mel filterbank).
+        explain_fn: (model, inputs, targets, **kw) -> (B, 128, T) maps; required by
+            random-logit, efficient-mprt, max-sensitivity, local-lipschitz-estimate.
+
+    Returns:
+        {name: (B,) float64}; NaN where Quantus gives none (a constant map, say).
+    """
+    import quantus
+
+    device = torch.device(device)
+    x = np.asarray(x, dtype=np.float32)
+    y = np.asarray(y).astype(int).reshape(-1)
+    maps = np.asarray(maps, dtype=np.float32)
+    b, _, n_mels, t = x.shape
+    if maps.shape != (b, n_mels, t) or len(y) != b:
+        raise ValueError(f"x {x.shape}, y {y.shape} and maps {maps.shape} do not match")
+    for name in metrics:
+        get_metric(name)
+        if name not in QUANTUS_METRICS:
+            raise ValueError(f"{name} is not a Quantus metric here: {QUANTUS_METRICS}")
+        if name in NEEDS_EXPLAIN_FN and explain_fn is None:
+            raise ValueError(f"{name} needs explain_fn to re-explain perturbed inputs or models")
+
+    a4 = maps[:, None]
+    out: dict[str, np.ndarray] = {}
+    gate = None
+    if {"faithfulness-correlation", "region-perturbation"} & set(metrics):
+        base = make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed)
+        gate = frame_gate(model, x, base, device)
+        g = np.ones((b, 1, 1, t), dtype=np.float32)
+        a_frames = maps.sum(axis=1)[:, None, None, :]  # relevance per frame
+    explain = _explain_wrapper(explain_fn, n_mels, t) if explain_fn is not None else None
+    common: dict[str, Any] = dict(disable_warnings=True, display_progressbar=False,
+                                  return_aggregate=False)
+    call: dict[str, Any] = dict(channel_first=True, device=str(device), batch_size=b)
+
+    refused: list[str] = []
+    zero: dict[str, Any] = dict(perturb_baseline=0.0)  # gate value 0 = the audio baseline
+    m: Any
+    s: Any
+    for name in metrics:
+        try:
+            with warnings.catch_warnings(), _seeded(seed):
+                warnings.simplefilter("ignore")
+                if name == "faithfulness-correlation":
+                    subset = max(1, min(t - 1, round(SUBSET_SHARE * t)))
+                    m = quantus.FaithfulnessCorrelation(
+                        nr_runs=FC_RUNS, subset_size=subset, abs=False, normalise=False,
+                        **zero, **common)
+                    s = m(model=gate, x_batch=g, y_batch=y, a_batch=a_frames, softmax=True, **call)
+                elif name == "region-perturbation":
+                    steps = math.ceil(t / WINDOW_FRAMES)
+                    m = quantus.RegionPerturbation(
+                        patch_size=WINDOW_FRAMES, order="morf", regions_evaluation=steps,
+                        abs=False, normalise=False, **zero, **common)
+                    curves = m(model=gate, x_batch=g, y_batch=y, a_batch=a_frames, softmax=True,
+                               **call)
+                    s = np.asarray(curves, dtype=np.float64).reshape(b, -1).mean(axis=1)
+                elif name == "road":
+                    s = _road(quantus, model, x, y, a4, common, call)
+                elif name == "random-logit":
+                    m = quantus.RandomLogit(num_classes=_n_classes(model, x, device), seed=seed,
+                                            abs=False, normalise=True, **common)
+                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
+                          softmax=False, **call)
+                elif name == "efficient-mprt":
+                    m = quantus.EfficientMPRT(seed=seed, skip_layers=True, abs=True,
+                                              normalise=False, **common)
+                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
+                          softmax=True, **call)
+                elif name == "max-sensitivity":
+                    m = quantus.MaxSensitivity(
+                        nr_samples=ROBUST_SAMPLES, lower_bound=NOISE_DB, normalise=False,
+                        abs=False, **common)
+                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
+                          softmax=False, **call)
+                elif name == "local-lipschitz-estimate":
+                    m = quantus.LocalLipschitzEstimate(
+                        nr_samples=ROBUST_SAMPLES, perturb_std=NOISE_DB, perturb_mean=0.0,
+                        normalise=False, abs=False, **common)
+                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
+                          softmax=False, **call)
+                elif name == "sparseness":
+                    m = quantus.Sparseness(abs=True, normalise=False, **common)
+                    s = m(model=None, x_batch=x, y_batch=y, a_batch=a4, **call)
+                else:  # complexity
+                    m = quantus.Complexity(abs=True, normalise=False, **common)
+                    s = m(model=None, x_batch=x, y_batch=y, a_batch=a4, **call)
+        except AssertionError as exc:  # Quantus checks its data with asserts
+            refused.append(f"{name}: {exc}")
+            s = np.full(b, np.nan)
+        out[name] = np.asarray(s, dtype=np.float64).reshape(b)
+    for why in refused:
+        warnings.warn(f"Quantus refused the batch, scores set to NaN: {why}", stacklevel=2)
+    return out
+
+
+def _road(quantus: Any, model: nn.Module, x: np.ndarray, y: np.ndarray, a4: np.ndarray,
+          common: dict[str, Any], call: dict[str, Any]) -> np.ndarray:
+    """ROAD (Rong et al. 2022), MoRF, per clip: share of removal levels at which the target
+    class is still predicted. Quantus averages over clips; we keep the per-clip rows."""
+
+    class PerClipROAD(quantus.ROAD):  # type: ignore[misc,name-defined]
+        def custom_postprocess(self, **kwargs: Any) -> None:
+            return None
+
+    m = PerClipROAD(percentages=ROAD_PERCENTAGES, noise=NOISE_DB, abs=False, normalise=False,
+                    **common)
+    res = m(model=model, x_batch=x, y_batch=y, a_batch=a4, softmax=True, **call)
+    rows = np.concatenate([np.asarray(r, dtype=np.float64) for r in res], axis=0)
+    return rows.reshape(len(x), -1).mean(axis=1)

@@ -1,0 +1,130 @@
+"""Cue ablation on a planted model: the logit says "frames 40-59 are louder than the rest",
+so flattening loudness over that span must drop the target probability far more than the
+same edit in random windows of equal length."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from bsx.audio import Frontend, prepare_waveform
+from bsx.scoring.ablation import (
+    crossfade_weight,
+    cue_ablation,
+    median_active_rms,
+    neutralise_loudness,
+    neutralise_pitch,
+    random_windows,
+)
+
+FE = Frontend(name="test", trim="none")  # 2 s, hop 15 ms, 134 frames
+SPOT = (40, 60)  # frames: 0.60-0.90 s on the model timeline
+SPAN_S = (SPOT[0] * FE.frame_s, SPOT[1] * FE.frame_s)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class LouderSpot(nn.Module):
+    """logit_1 = (mean dB of frames 40-59 - mean dB elsewhere) / 5; logit_0 = -logit_1."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cols = x.mean(dim=(1, 2))  # (B, T)
+        spot = cols[:, SPOT[0]:SPOT[1]].mean(1)
+        rest = torch.cat([cols[:, :SPOT[0]], cols[:, SPOT[1]:]], 1).mean(1)
+        d = (spot - rest) / 5.0
+        return torch.stack([-d, d], 1)
+
+
+def clips(n: int = 4, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        y = rng.standard_normal(FE.n_samples).astype(np.float32) * 0.03
+        a, b = (int(t * FE.sample_rate) for t in SPAN_S)
+        y[a:b] *= 10.0  # the spot is 20 dB louder
+        out.append(prepare_waveform(y, FE))
+    return out
+
+
+def test_salient_windows_drop_more_than_random_windows() -> None:
+    prepared = clips()
+    model = LouderSpot().eval()
+    res = cue_ablation(model, prepared, [[SPAN_S]] * 4, np.ones(4, int), cue="loudness",
+                       n_random=3, seed=0)
+    assert np.all(res.p_orig > 0.95)
+    assert np.all(res.drop_salient > 0.3)        # the span now sits at the clip's level
+    assert np.all(np.abs(res.drop_random) < 0.1)  # rest-level windows barely change
+    assert np.all(res.gain > 0.3)
+    np.testing.assert_allclose(res.gain, res.drop_salient - res.drop_random)
+    np.testing.assert_allclose(res.drop_salient, res.p_orig - res.p_salient)
+
+
+def test_noise_cue_and_a_clip_without_windows() -> None:
+    prepared = clips(2, seed=1)
+    res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S], []], np.array([1, 1]),
+                       cue="noise", n_random=2)
+    assert res.drop_salient[0] > res.drop_random[0] + 0.3
+    assert np.isfinite(res.p_orig[1]) and np.isnan(res.gain[1])
+
+
+def test_loudness_edit_hits_the_target_level_and_nothing_else() -> None:
+    rng = np.random.default_rng(0)
+    sr = 16000
+    y = (rng.standard_normal(sr) * 0.05).astype(np.float32)
+    y[4000:8000] *= 8.0
+    out = neutralise_loudness(y, sr, [(4000, 8000)], target_rms=0.05)
+    np.testing.assert_array_equal(out[:4000], y[:4000])
+    np.testing.assert_array_equal(out[8000:], y[8000:])
+    inner = out[4200:7800]  # away from the 10 ms fades
+    assert np.sqrt(np.mean(inner.astype(np.float64) ** 2)) == pytest.approx(0.05, rel=0.05)
+    assert median_active_rms(y, sr) == pytest.approx(0.05, rel=0.1)
+
+
+def test_pitch_is_flattened_to_the_median_inside_the_window_only() -> None:
+    import parselmouth
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    f0 = 120.0 + 80.0 * t  # a glide 120 -> 200 Hz, median 160 Hz
+    y = (0.3 * np.sin(2 * np.pi * np.cumsum(f0) / sr)).astype(np.float32)
+    out = neutralise_pitch(y, sr, [(int(0.6 * sr), int(0.9 * sr))])
+    np.testing.assert_array_equal(out[: int(0.6 * sr)], y[: int(0.6 * sr)])
+    pitch = parselmouth.Sound(out.astype(np.float64), sr).to_pitch(time_step=0.01)
+    f, ts = pitch.selected_array["frequency"], pitch.xs()
+    inside = f[(ts > 0.65) & (ts < 0.85)]
+    assert np.all(np.abs(inside - 160.0) < 4.0)
+    before = f[(ts > 0.3) & (ts < 0.5)]
+    np.testing.assert_allclose(before, 120.0 + 80.0 * ts[(ts > 0.3) & (ts < 0.5)], atol=4.0)
+
+
+def test_random_windows_keep_lengths_and_avoid_the_salient_ones() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        got = random_windows([300, 200], (0, 2000), [(800, 1300)], rng)
+        assert sorted(b - a for a, b in got) == [200, 300]
+        for a, b in got:
+            assert 0 <= a and b <= 2000
+            assert b <= 800 or a >= 1300
+        (a1, b1), (a2, b2) = got
+        assert b1 <= a2 or b2 <= a1
+    # no room outside the salient span: overlap is allowed rather than failing
+    got = random_windows([500], (0, 600), [(0, 400)], rng)
+    assert got[0][1] - got[0][0] == 500
+
+
+def test_crossfade_weight_by_hand() -> None:
+    w = crossfade_weight(10, [(2, 8)], fade=2)
+    np.testing.assert_allclose(w, [0, 0, 1 / 3, 2 / 3, 1, 1, 2 / 3, 1 / 3, 0, 0])
+
+
+def test_bad_cue() -> None:
+    with pytest.raises(ValueError, match="loudness"):
+        cue_ablation(LouderSpot(), clips(1), [[SPAN_S]], np.ones(1, int), cue="timbre")

@@ -1,0 +1,60 @@
+"""Metric specs: every metric declares its direction, and ranking reads it."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bsx.errors import UnknownName
+from bsx.scoring.specs import DEFAULT_METRICS, METRICS, better, get_metric, rank, rank_by_metric
+
+
+def test_every_metric_is_kebab_case_with_a_direction() -> None:
+    for name, spec in METRICS.items():
+        assert name == spec.name == name.lower()
+        assert " " not in name and "_" not in name
+        assert spec.direction in ("higher", "lower")
+        assert spec.description
+
+
+def test_engine_metrics_are_declared() -> None:
+    for name in ("cue-agreement-rest", "cue-agreement-neutral", "gt-precision", "gt-recall",
+                 "ablation-drop", "ablation-gain"):
+        assert get_metric(name).direction == "higher"
+
+
+def test_defaults_are_known_and_fast() -> None:
+    assert DEFAULT_METRICS
+    for name in DEFAULT_METRICS:
+        assert not get_metric(name).slow
+
+
+def test_directions_follow_the_papers() -> None:
+    assert get_metric("complexity").direction == "lower"  # entropy: lower is simpler
+    assert get_metric("sparseness").direction == "higher"  # Gini: higher is sparser
+    assert get_metric("max-sensitivity").direction == "lower"
+    assert get_metric("random-logit").direction == "lower"
+
+
+def test_unknown_metric_suggests_a_name() -> None:
+    with pytest.raises(UnknownName, match="did you mean 'pointing-game'"):
+        get_metric("pointing-gam")
+    assert get_metric(" Pointing-Game ").name == "pointing-game"
+
+
+def test_better_reads_direction_and_handles_nan() -> None:
+    assert better(0.9, 0.1, "higher") and not better(0.9, 0.1, "lower")
+    assert better(0.1, 0.9, "lower")
+    assert not better(0.5, 0.5, "higher")
+    assert better(0.0, math.nan, "lower") and not better(math.nan, 0.0, "higher")
+    with pytest.raises(ValueError, match="direction"):
+        better(1.0, 0.0, "up")  # type: ignore[arg-type]
+
+
+def test_rank_orders_methods_by_the_metrics_direction() -> None:
+    scores = {"gradcam": 7.1, "random": 8.7, "crp": 6.5, "broken": math.nan}
+    assert rank(scores, "higher") == ["random", "gradcam", "crp", "broken"]
+    # complexity is an entropy: lower is better, so crp ranks first
+    assert rank_by_metric(scores, "complexity") == ["crp", "gradcam", "random", "broken"]
+    assert rank_by_metric(scores, "sparseness") == ["random", "gradcam", "crp", "broken"]
