@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
-from torch import Tensor
+import torch
+from torch import Tensor, nn
+
+from bsx.errors import BsxError
 
 
 class Method(Protocol):
@@ -14,3 +19,43 @@ class Method(Protocol):
         """(B, 1, 128, T) log-mel and (B,) class indices in, (B, 128, T) relevance out,
         on batch.device. Must leave the model's requires_grad flags as it found them."""
         ...
+
+
+@contextmanager
+def preserved(model: nn.Module) -> Iterator[nn.Module]:
+    """Run a method on `model` in eval mode and hand it back exactly as found.
+
+    Restores every parameter's requires_grad (zennit-crp's CondAttribution switches them off)
+    and every module's training flag, and drops parameter gradients the method left behind.
+    """
+    flags = [(p, p.requires_grad, p.grad) for p in model.parameters()]
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for p, req, grad in flags:
+            p.requires_grad_(req)
+            p.grad = grad
+        for m, training in modes:
+            m.training = training
+
+
+def check_batch(batch: Tensor, target: Tensor) -> None:
+    """A (B, 1, n_mels, T) float batch and a (B,) integer target, or a BsxError saying which."""
+    if batch.ndim != 4 or batch.shape[1] != 1:
+        raise BsxError(f"a method takes a (B, 1, n_mels, T) batch, got shape {tuple(batch.shape)}")
+    if target.ndim != 1 or target.shape[0] != batch.shape[0]:
+        raise BsxError(
+            f"a method takes one target per clip: shape ({batch.shape[0]},), "
+            f"got {tuple(target.shape)}"
+        )
+    if target.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise BsxError(f"targets must be class indices (an integer tensor), got {target.dtype}")
+
+
+def baseline_of(batch: Tensor, baseline: float | str) -> Tensor:
+    """The reference input: a dB value, or "floor" = each clip's minimum (its silence floor)."""
+    if baseline == "floor":
+        return batch.amin(dim=(1, 2, 3), keepdim=True).expand_as(batch)
+    return torch.full_like(batch, float(baseline))
