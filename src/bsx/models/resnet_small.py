@@ -17,7 +17,8 @@ from bsx.models.options import ResNetSmallOptions
 class ResidualBlock(nn.Module):
     """conv3x3(s) - bn - ReLU - conv3x3 - bn, plus a 1x1 shortcut when shape changes; add; ReLU.
 
-    The add and the final ReLU are modules (`add`, `relu2`) so LRP canonizers can hook them.
+    The add is a plain `+`; bsx's LRP canonizer (bsx.methods.canonizers) swaps in a forward
+    with an explicit Sum module while it is applied, so the state dict stays the paper's.
     """
 
     def __init__(self, cin: int, cout: int, stride: int = 1) -> None:
