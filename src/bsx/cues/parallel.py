@@ -1,0 +1,82 @@
+"""Cue extraction across clips in a process pool: Praat is not thread-safe, and openSMILE and
+pYIN hold the GIL for long stretches, so clips run in processes, one extractor per worker.
+
+Workers start with "spawn" (forking a process that holds torch/OpenMP threads can deadlock),
+so a script calling extract_many with workers > 1 needs the usual
+`if __name__ == "__main__":` guard; BSX_MP_START=fork|forkserver picks another start method.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from bsx.cues.base import CueExtractor, CueTracks
+
+_WORKER: Any = None
+# Pools live across calls (a spawned worker pays its imports once), keyed by extractor.
+_POOLS: dict[tuple[Any, ...], tuple[ProcessPoolExecutor, Any]] = {}
+
+
+def _init(name_or_obj: Any, options: dict[str, Any] | None) -> None:
+    global _WORKER
+    _WORKER = _make(name_or_obj, options)
+
+
+def _make(name_or_obj: Any, options: dict[str, Any] | None) -> CueExtractor:
+    if isinstance(name_or_obj, str):
+        from bsx.plugins import build
+
+        return build("cue", name_or_obj, options=options)  # type: ignore[no-any-return]
+    return name_or_obj  # type: ignore[no-any-return]
+
+
+def _run(args: tuple[np.ndarray, int]) -> CueTracks:
+    return _WORKER.extract(*args)  # type: ignore[no-any-return]
+
+
+def extract_many(
+    extractor: str | CueExtractor, waveforms: Sequence[np.ndarray],
+    sample_rate: int | Sequence[int], *, workers: int = 2, options: dict[str, Any] | None = None,
+) -> list[CueTracks]:
+    """Tracks for each waveform, in order. `extractor` is a registered name (built once per
+    worker, with `options`) or a built extractor (pickled to each worker once). workers <= 1
+    or a single clip runs in this process."""
+    rates = [sample_rate] * len(waveforms) if isinstance(sample_rate, int) else list(sample_rate)
+    if len(rates) != len(waveforms):
+        raise ValueError(f"{len(waveforms)} waveforms but {len(rates)} sample rates")
+    jobs = list(zip(waveforms, rates, strict=True))
+    if workers <= 1 or len(jobs) <= 1:
+        ext = _make(extractor, options)
+        return [ext.extract(y, sr) for y, sr in jobs]
+    pool = _pool(extractor, options, workers)
+    return list(pool.map(_run, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+
+
+def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> ProcessPoolExecutor:
+    import multiprocessing as mp
+
+    ident = extractor if isinstance(extractor, str) else id(extractor)
+    key = (ident, repr(sorted((options or {}).items())), workers)
+    if key in _POOLS:
+        return _POOLS[key][0]
+    ctx = mp.get_context(os.environ.get("BSX_MP_START", "spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
+                               initargs=(extractor, options))
+    _POOLS[key] = (pool, extractor)  # keep the extractor alive: its id stays unique
+    return pool
+
+
+def shutdown_pools() -> None:
+    """Stop every worker pool (also run at exit)."""
+    for pool, _ in _POOLS.values():
+        pool.shutdown(cancel_futures=True)
+    _POOLS.clear()
+
+
+atexit.register(shutdown_pools)

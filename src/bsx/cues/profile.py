@@ -1,0 +1,245 @@
+"""Cue profiles: one clip's cues over salient windows, the rest of the clip, and the whole clip,
+plus a neutral-speech baseline to z-score against.
+
+Tracks are extracted once per clip and sliced here (the paper re-ran openSMILE per 150 ms
+window). Cues that exist only in voiced frames (F0, jitter, shimmer, HNR) use voiced frames
+only; a region with fewer than MIN_VOICED voiced frames gets NaN and a reason instead of a
+number measured on one or two frames. `Pitch_var` is derived: the standard deviation of
+Pitch_lvl inside a region (the theory's "F0 variability").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bsx.cues.base import CueTracks
+
+MIN_VOICED = 3
+REGIONS: tuple[str, ...] = ("salient", "rest", "whole")
+DERIVED: dict[str, str] = {"Pitch_var": "Pitch_lvl"}  # derived cue -> source cue (its std)
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    """A cue over one region: mean and std over the frames used, n frames with a value,
+    n_voiced voiced frames in the region; reason says why mean is NaN."""
+
+    mean: float
+    std: float
+    n: int
+    n_voiced: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CueProfile:
+    """stats[cue][region] for region in salient / rest / whole; windows and content in seconds
+    on the tracks' timeline."""
+
+    stats: dict[str, dict[str, RegionStats]]
+    windows: tuple[tuple[float, float], ...]
+    content: tuple[float, float]
+    extractor: str = ""
+    voiced_only: frozenset[str] = frozenset()
+
+    @property
+    def cues(self) -> tuple[str, ...]:
+        return tuple(self.stats)
+
+    def get(self, cue: str, region: str = "salient") -> RegionStats:
+        return self.stats[cue][region]
+
+    def rows(self) -> list[dict[str, object]]:
+        """Flat rows (cue, region, mean, std, n, n_voiced, reason) for tables and JSON."""
+        return [
+            {"cue": c, "region": r, "mean": s.mean, "std": s.std, "n": s.n,
+             "n_voiced": s.n_voiced, "reason": s.reason}
+            for c, by in self.stats.items() for r, s in by.items()
+        ]
+
+
+def region_masks(
+    tracks: CueTracks, windows: Sequence[tuple[float, float]],
+    content: tuple[float, float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Boolean frame masks: salient (union of windows inside content), rest, whole (content)."""
+    n = tracks.n_frames
+    lo, hi = content if content is not None else (0.0, n * tracks.frame_s)
+    whole = np.zeros(n, dtype=bool)
+    whole[tracks.frames(lo, hi)] = True
+    salient = np.zeros(n, dtype=bool)
+    for a, b in windows:
+        if b < a:
+            raise ValueError(f"window ({a}, {b}) ends before it starts")
+        salient[tracks.frames(max(a, lo), min(b, hi))] = True
+    salient &= whole
+    return {"salient": salient, "rest": whole & ~salient, "whole": whole}
+
+
+def _stats(v: np.ndarray, voiced: np.ndarray, mask: np.ndarray, voiced_only: bool,
+           spread: bool = False) -> RegionStats:
+    use = mask & np.isfinite(v)
+    if voiced_only:
+        use &= voiced
+    n = int(use.sum())
+    n_voiced = int((mask & voiced).sum())
+    need = MIN_VOICED if (voiced_only or spread) else 1
+    if n < need:
+        what = "voiced frames" if voiced_only else "frames with a value"
+        reason = f"too few {what} ({n} < {need})" if mask.any() else "empty region"
+        return RegionStats(math.nan, math.nan, n, n_voiced, reason)
+    x = v[use]
+    if spread:  # derived: the region's spread is the value
+        return RegionStats(float(x.std(ddof=1)), math.nan, n, n_voiced)
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    return RegionStats(float(x.mean()), sd, n, n_voiced)
+
+
+def cue_profile(
+    tracks: CueTracks, windows: Sequence[tuple[float, float]], *,
+    content: tuple[float, float] | None = None, voiced_only: Iterable[str] = (),
+) -> CueProfile:
+    """Profile one clip: each cue over salient windows, the rest of `content`, and `content`.
+
+    Windows are seconds on the tracks' timeline (the original file for tracks extracted from
+    it); `content` defaults to the whole clip. Frame i (centred at i*10 ms) belongs to a window
+    [a, b) when floor(a/10ms) <= i < ceil(b/10ms). `voiced_only` names further cues to
+    measure over voiced frames only (e.g. Loudness, so pauses inside a window do not count as
+    quiet speech; eGeMAPS likewise reports spectral cues over voiced segments).
+    """
+    masks = region_masks(tracks, windows, content)
+    stats: dict[str, dict[str, RegionStats]] = {}
+    extra = frozenset(voiced_only)
+    for cue, v in tracks.values.items():
+        vo = cue in tracks.voiced_only or cue in extra
+        stats[cue] = {r: _stats(v, tracks.voiced, m, vo) for r, m in masks.items()}
+    for derived, src in DERIVED.items():
+        if src in tracks.values and derived not in stats:
+            v = tracks.values[src]
+            vo = src in tracks.voiced_only or src in extra
+            stats[derived] = {
+                r: _stats(v, tracks.voiced, m, vo, spread=True) for r, m in masks.items()
+            }
+    voiced = set(tracks.voiced_only) | (extra & set(stats))
+    voiced |= {d for d, s in DERIVED.items() if s in stats and s in voiced}
+    lo, hi = content if content is not None else (0.0, tracks.n_frames * tracks.frame_s)
+    return CueProfile(
+        stats=stats, windows=tuple((float(a), float(b)) for a, b in windows),
+        content=(float(lo), float(hi)), extractor=tracks.extractor,
+        voiced_only=frozenset(voiced),
+    )
+
+
+@dataclass(frozen=True)
+class Norm:
+    """A cue's neutral reference: mean and std, how many clips it pools, and its source."""
+
+    mean: float
+    std: float
+    n_clips: int
+    source: str  # "speaker" or "corpus"
+
+
+@dataclass
+class Baseline:
+    """Neutral-speech reference per cue: per speaker and corpus-wide.
+
+    For frame-level cues the std is the pooled frame-level std over all neutral clips (each
+    clip's whole-content mean, std and frame count combined exactly); for a derived cue
+    (Pitch_var, one number per region) it is the spread across neutral clips.
+    """
+
+    speakers: dict[str, dict[str, Norm]] = field(default_factory=dict)
+    corpus: dict[str, Norm] = field(default_factory=dict)
+
+    def norm(self, cue: str, speaker: str | None = None) -> Norm | None:
+        """The same speaker's neutral norm when there is one, else the corpus's."""
+        if speaker is not None:
+            own = self.speakers.get(speaker, {}).get(cue)
+            if own is not None and math.isfinite(own.std) and own.std > 0:
+                return own
+        return self.corpus.get(cue)
+
+
+def _pool(stats: list[RegionStats], derived: bool, source: str) -> Norm | None:
+    ok = [s for s in stats if math.isfinite(s.mean)]
+    if not ok:
+        return None
+    if derived:
+        x = np.array([s.mean for s in ok])
+        sd = float(x.std(ddof=1)) if x.size > 1 else math.nan
+        return Norm(float(x.mean()), sd, len(ok), source)
+    n = np.array([s.n for s in ok], dtype=np.float64)
+    m = np.array([s.mean for s in ok])
+    s = np.array([0.0 if not math.isfinite(s.std) else s.std for s in ok])
+    total = n.sum()
+    mean = float((n * m).sum() / total)
+    var = ((n - 1) * s**2 + n * (m - mean) ** 2).sum() / max(total - 1, 1.0)
+    return Norm(mean, float(np.sqrt(var)), len(ok), source)
+
+
+def neutral_baseline(
+    profiles_or_tracks: Iterable[CueProfile | CueTracks], speakers: Iterable[str | None],
+    *, region: str = "whole",
+) -> Baseline:
+    """A Baseline from neutral clips, per speaker and corpus-wide.
+
+    region="whole" pools each neutral clip's whole content (theory's reference: neutral
+    speech). region="salient" pools the neutral profiles' own windows instead, for corpora
+    where a comparable region is known in every clip (the synth corpus' slot holds the word
+    whose cues were planted relative to the same speaker's neutral word)."""
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    items = [p if isinstance(p, CueProfile) else cue_profile(p, []) for p in profiles_or_tracks]
+    spk = list(speakers)
+    if len(spk) != len(items):
+        raise ValueError(f"{len(items)} neutral clips but {len(spk)} speakers")
+    cues = sorted({c for p in items for c in p.cues})
+    base = Baseline()
+    for cue in cues:
+        derived = cue in DERIVED
+        whole = [p.stats[cue][region] for p in items if cue in p.stats]
+        norm = _pool(whole, derived, "corpus")
+        if norm is not None:
+            base.corpus[cue] = norm
+        for s in sorted({x for x in spk if x is not None}):
+            own = [p.stats[cue][region] for p, x in zip(items, spk, strict=True)
+                   if x == s and cue in p.stats]
+            norm = _pool(own, derived, "speaker")
+            if norm is not None:
+                base.speakers.setdefault(s, {})[cue] = norm
+    return base
+
+
+def zscores(
+    profile: CueProfile, baseline: Baseline, speaker: str | None = None,
+) -> dict[str, dict[str, float]]:
+    """Per cue and region: (region mean - neutral mean) / neutral std (NaN when unknown)."""
+    out: dict[str, dict[str, float]] = {}
+    for cue, by in profile.stats.items():
+        norm = baseline.norm(cue, speaker)
+        out[cue] = {}
+        for region, s in by.items():
+            if norm is None or not math.isfinite(norm.std) or norm.std <= 0:
+                out[cue][region] = math.nan
+            else:
+                out[cue][region] = (s.mean - norm.mean) / norm.std
+    return out
+
+
+def profile_rows(profile: CueProfile) -> list[dict[str, object]]:
+    """One wide row per cue: {region}_{mean,std,n,n_voiced,reason} for each region, for the
+    results tables (salient_mean, rest_mean, whole_mean, ...)."""
+    rows: list[dict[str, object]] = []
+    for cue, by in profile.stats.items():
+        row: dict[str, object] = {"cue": cue, "extractor": profile.extractor,
+                                  "voiced_only": cue in profile.voiced_only}
+        for region, s in by.items():
+            row.update({f"{region}_mean": s.mean, f"{region}_std": s.std, f"{region}_n": s.n,
+                        f"{region}_n_voiced": s.n_voiced, f"{region}_reason": s.reason})
+        rows.append(row)
+    return rows

@@ -1,0 +1,44 @@
+"""The packaged expert table: every cell sourced, directions as /shared/expert-cues.md."""
+
+from __future__ import annotations
+
+import pytest
+
+from bsx.expert import CUE_MAP, BadExpertTable, load_expert
+
+
+def test_packaged_table_matches_the_theory() -> None:
+    t = load_expert()
+    assert set(t.emotions) == {"angry", "happy", "sad", "fear", "disgust", "surprise"}
+    assert len(t.cells) == 6 * len(CUE_MAP)
+    assert all(src for _, src, _ in t.cells.values())
+    assert t.expected("anger", "Pitch_lvl").expected == 1          # alias of angry
+    assert t.expected("sadness", "Loudness").expected == -1
+    happy = {x.cue: x for x in t.expectations("happy")}
+    assert happy["Freq_var"].expected == -1 and happy["Amp_var"].expected == -1
+    assert not happy["Breathiness"].definite                        # weak-up
+    assert t.expected("fear", "Loudness").direction == "mixed"
+    eq = t.expected("disgust", "Pitch_var")
+    assert eq.direction == "equal" and eq.definite and eq.expected == 0
+    assert t.expectations("neutral") == [] and t.expectations("calm") == []
+
+
+def test_user_table_overrides(tmp_path) -> None:
+    f = tmp_path / "mine.csv"
+    f.write_text("emotion,theory_cue,direction,source\nsad,loudness,up,my corpus\n")
+    t = load_expert(f)
+    assert t.expected("sad", "Loudness").expected == 1 and t.emotions == ("sad",)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("emotion,direction,source\nsad,up,x\n", "lacks column"),
+    ("emotion,theory_cue,direction,source\nsad,loudness,louder,x\n", "unknown direction"),
+    ("emotion,theory_cue,direction,source\nsad,volume,up,x\n", "unknown theory_cue"),
+])
+def test_bad_tables_name_the_problem(tmp_path, text: str, match: str) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    with pytest.raises(BadExpertTable, match=match):
+        load_expert(f)
+    with pytest.raises(BadExpertTable, match="no such"):
+        load_expert(tmp_path / "missing.csv")
