@@ -181,12 +181,15 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
             bar.advance(task, len(batch))
             if on_batch is not None:
                 on_batch(start + len(batch), len(todo))
-    from bsx.report.posthoc import neutral_agreement_rows
+    from bsx.report.posthoc import agreement_tables
 
     tables = writer.finalize()
-    extra = neutral_agreement_rows(tables["profiles"], tables["clips"], expert)
+    agree, extra = agreement_tables(tables["profiles"], tables["clips"], expert)
     if extra:
         tables = writer.finalize(extra)
+    tables["agreement"] = agree
+    if not agree.empty:
+        agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     write_figures_and_report(out, tables, summary)
@@ -340,7 +343,7 @@ def _score_method(ctx: BatchContext, emit: Callable[..., None], profiles: list[d
                   tracks: dict[str, list[Any]], cue_seconds: dict[str, float],
                   planted: np.ndarray | None) -> None:
     """Every selected metric for one method on one batch; each input computed once."""
-    from bsx.cues.profile import cue_profile
+    from bsx.cues.profile import cue_profile, profile_rows
     from bsx.scoring.agreement import aggregate_agreement, agreement
     from bsx.scoring.cue_masks import expert_cue_masks
     from bsx.scoring.groundtruth import gt_precision_recall
@@ -391,7 +394,7 @@ def _score_method(ctx: BatchContext, emit: Callable[..., None], profiles: list[d
             if "cue-agreement-rest" in ctx.metrics:
                 emit(i, mname, cname, "cue-agreement-rest",
                      aggregate_agreement(agree, against="rest"), dt)
-            for row in _profile_rows(prof, agree):
+            for row in profile_rows(prof):
                 profiles.append({"clip_id": c.id, "method": mname, "cues": cname,
                                  "label": c.label, "target": emotion, "speaker": c.speaker,
                                  **row})
@@ -460,18 +463,3 @@ def _explain_fn(method: str, cfg: EvalConfig) -> Callable[..., np.ndarray]:
         return m.attribute(xb, tb).detach().cpu().numpy()[:, None]
 
     return explain
-
-
-def _profile_rows(prof: Any, agree: list[Any]) -> list[dict[str, Any]]:
-    """Flatten a CueProfile and its agreement rows into one row per cue."""
-    from bsx.cues.profile import profile_rows
-
-    by_cue = {a.cue: a for a in agree}
-    out = []
-    for row in profile_rows(prof):
-        a = by_cue.get(row["cue"])
-        row["expected"] = a.expected if a else 0
-        row["effect_vs_rest"] = a.effect_vs_rest if a else float("nan")
-        row["agrees_vs_rest"] = a.agrees_vs_rest if a else None
-        out.append(row)
-    return out

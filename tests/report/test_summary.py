@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bsx.report.posthoc import neutral_agreement_rows
-from bsx.report.summary import bootstrap_ci, metric_table, model_scores
-
-
-def test_bootstrap_ci_brackets_the_mean_and_ignores_nan() -> None:
-    v = np.r_[np.random.default_rng(1).normal(2.0, 1.0, 400), np.nan]
-    lo, hi = bootstrap_ci(v)
-    assert lo < 2.0 < hi and hi - lo < 0.4
-    assert bootstrap_ci(np.array([np.nan])) != bootstrap_ci(np.array([np.nan]))  # NaN pair
+from bsx.expert import load_expert
+from bsx.report.posthoc import agreement_tables
+from bsx.report.summary import metric_table, model_scores
 
 
 def test_model_scores_uar_is_the_mean_of_class_recalls() -> None:
@@ -34,26 +28,35 @@ def test_metric_table_splits_by_correctness_and_counts_dropped() -> None:
     assert t["mean_correct"] == 1.0 and t["mean_wrong"] == 0.0
 
 
+def _row(clip: str, label: str, speaker: str, salient: float, rest: float) -> dict:
+    whole = (salient + rest) / 2
+    row = {"clip_id": clip, "method": "m", "cues": "c", "label": label, "target": label,
+           "speaker": speaker, "cue": "Loudness", "voiced_only": False}
+    for reg, mean in (("salient", salient), ("rest", rest), ("whole", whole)):
+        row.update({f"{reg}_mean": mean, f"{reg}_std": 1.0, f"{reg}_n": 20,
+                    f"{reg}_n_voiced": 20, f"{reg}_reason": ""})
+    return row
+
+
 def test_neutral_agreement_uses_the_same_speakers_neutral_clips() -> None:
-    # Speaker s1's neutral loudness is 10, s2's is 30. An angry s1 clip at 20 is above its own
-    # speaker's neutral (agrees: anger is louder) though below the corpus-wide mean of 20->.
+    # s1's neutral loudness is 10, s2's is 30 (corpus mean 20). An angry s1 clip whose salient
+    # windows are at 15 is louder than its own speaker's neutral: anger agrees, though it is
+    # below the corpus mean. A sad s3 clip (no neutral of its own) at 25 is not quieter than
+    # the corpus neutral: sadness disagrees.
     prof = pd.DataFrame([
-        {"clip_id": "n1", "method": "m", "cues": "c", "label": "neutral", "speaker": "s1",
-         "cue": "Loudness", "salient_mean": 10, "whole_mean": 10, "expected": 0},
-        {"clip_id": "n2", "method": "m", "cues": "c", "label": "neutral", "speaker": "s2",
-         "cue": "Loudness", "salient_mean": 30, "whole_mean": 30, "expected": 0},
-        {"clip_id": "a1", "method": "m", "cues": "c", "label": "angry", "speaker": "s1",
-         "cue": "Loudness", "salient_mean": 15, "whole_mean": 12, "expected": 1},
-        {"clip_id": "s3", "method": "m", "cues": "c", "label": "sad", "speaker": "s3",
-         "cue": "Loudness", "salient_mean": 25, "whole_mean": 25, "expected": -1},
+        _row("n1", "neutral", "s1", 10, 10), _row("n2", "neutral", "s2", 30, 30),
+        _row("a1", "angry", "s1", 15, 12), _row("x3", "sad", "s3", 25, 25),
     ])
     clips = pd.DataFrame([
         {"clip_id": c, "path": c, "label": lab, "speaker": s, "pred": lab, "target": lab,
          "correct": True}
-        for c, lab, s in (("n1", "neutral", "s1"), ("n2", "neutral", "s2"), ("a1", "angry", "s1"),
-                          ("s3", "sad", "s3"))
+        for c, lab, s in (("n1", "neutral", "s1"), ("n2", "neutral", "s2"),
+                          ("a1", "angry", "s1"), ("x3", "sad", "s3"))
     ])
-    rows = {r["clip_id"]: r["value"] for r in neutral_agreement_rows(prof, clips)}
-    assert rows["a1"] == 1.0          # 15 > own neutral 10
-    assert rows["s3"] == 0.0          # s3 has no neutral: corpus mean 20, and 25 is not quieter
-    assert np.isnan(rows["n1"])       # neutral targets have no expectation
+    agree, rows = agreement_tables(prof, clips, load_expert())
+    values = {r["clip_id"]: r["value"] for r in rows}
+    assert values["a1"] == 1.0
+    assert values["x3"] == 0.0
+    assert np.isnan(values["n1"])  # neutral targets have no expectation
+    a1 = agree[(agree["clip_id"] == "a1") & (agree["cue"] == "Loudness")].iloc[0]
+    assert a1["effect_vs_neutral"] > 0 and a1["agrees_vs_rest"]

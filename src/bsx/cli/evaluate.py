@@ -83,22 +83,34 @@ def evaluate(
 
 
 def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
-    """Rich table of per-method means with confidence intervals, beside the model's accuracy."""
+    """Rich table: one row per metric, one column per method (mean and 95% CI), beside the
+    model's own accuracy, so methods compare side by side."""
     from rich.table import Table
 
     m = summary.get("model", {})
     out.print(f"model on {m.get('n', 0)} clips: accuracy {m.get('accuracy', float('nan')):.3f}, "
               f"UAR {m.get('uar', float('nan')):.3f}")
-    table = Table(title="explanation scores (mean [95% CI]; correct / wrong clips)")
-    for col in ("method", "cues", "metric", "vs", "dir", "mean [CI]", "n", "correct", "wrong"):
-        table.add_column(col)
-    for r in summary.get("metrics", []):
-        def f(v: float | None) -> str:
-            return "-" if v is None else f"{v:.3f}"
-        table.add_row(r["method"], r["cues"] or "", r["metric"], r["against"] or "",
-                      "↑" if r["direction"] == "higher" else "↓",
-                      f"{f(r['mean'])} [{f(r['ci_low'])}, {f(r['ci_high'])}]", str(r["n"]),
-                      f(r.get("mean_correct")), f(r.get("mean_wrong")))
+    rows = summary.get("metrics", [])
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    table = Table(title="explanation scores: mean [95% CI] (↑ higher is better, ↓ lower)")
+    table.add_column("metric")
+    table.add_column("against")
+    for method in methods:
+        table.add_column(method, justify="right")
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in rows:
+        arrow = "↑" if r["direction"] == "higher" else "↓"
+        against = r["against"] or ""
+        if r["cues"]:
+            against = f"{against} [{r['cues']}]" if against else f"[{r['cues']}]"
+        key = (f"{r['metric']} {arrow}", against, r["category"])
+        mean, lo, hi = r["mean"], r["ci_low"], r["ci_high"]
+        cells.setdefault(key, {})[r["method"]] = (
+            "-" if mean is None else
+            f"{mean:.3f} [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None
+            else f"{mean:.3f}")
+    for key in sorted(cells, key=lambda k: (k[2], k[0], k[1])):
+        table.add_row(key[0], key[1], *[cells[key].get(mth, "") for mth in methods])
     out.print(table)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "

@@ -1,58 +1,79 @@
-"""Dataset-level rows computed after all batches: agreement against a neutral baseline.
+"""Dataset-level agreement computed after all batches, from the stored cue profiles.
 
-Theory compares an emotion with neutral speech, so the baseline is the same speaker's
-neutral clips where the corpus has them among the evaluated clips, else all neutral clips.
+Theory compares an emotion with neutral speech, so the neutral baseline needs every
+evaluated neutral clip first: the same speaker's neutral clips where the corpus has them,
+else all neutral clips (bsx.cues.profile.Baseline.norm). Profiles are rebuilt from the stored
+rows, so a resumed run gives the same numbers as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-
-def neutral_baseline(profiles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per (cues, speaker, cue) and per (cues, cue): mean and std of neutral clips' whole-clip
-    means (each clip once, whichever method's rows carry it)."""
-    neutral = profiles[profiles["label"] == "neutral"].drop_duplicates(["clip_id", "cues", "cue"])
-    by_spk = neutral.groupby(["cues", "speaker", "cue"])["whole_mean"].agg(["mean", "std", "count"])
-    corpus = neutral.groupby(["cues", "cue"])["whole_mean"].agg(["mean", "std", "count"])
-    return by_spk, corpus
+from bsx.cues.profile import REGIONS, CueProfile, RegionStats, neutral_baseline
+from bsx.scoring.agreement import aggregate_agreement, agreement, agreement_records
 
 
-def neutral_agreement_rows(profiles: pd.DataFrame, clips: pd.DataFrame,
-                           expert: Any = None) -> list[dict[str, Any]]:
-    """One 'cue-agreement-neutral' row per clip x method x cue set, plus per-cue z rows kept
-    in the profile table's spirit: share of definite expert cells whose salient-window value
-    lies on the expected side of the neutral baseline."""
-    if profiles.empty or clips.empty or not (profiles["label"] == "neutral").any():
-        return []
-    by_spk, corpus = neutral_baseline(profiles)
+def _num(v: Any, default: float = math.nan) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return default
+    return f
+
+
+def profiles_from_rows(rows: pd.DataFrame) -> CueProfile:
+    """One clip's CueProfile from its profile_rows (one wide row per cue)."""
+    stats = {}
+    voiced_only = set()
+    for r in rows.to_dict(orient="records"):
+        stats[r["cue"]] = {
+            reg: RegionStats(_num(r.get(f"{reg}_mean")), _num(r.get(f"{reg}_std")),
+                             int(_num(r.get(f"{reg}_n"), 0)), int(_num(r.get(f"{reg}_n_voiced"), 0)),
+                             str(r.get(f"{reg}_reason") or ""))
+            for reg in REGIONS
+        }
+        if r.get("voiced_only"):
+            voiced_only.add(r["cue"])
+    return CueProfile(stats=stats, windows=(), content=(0.0, 0.0),
+                      extractor=str(rows["cues"].iloc[0]), voiced_only=frozenset(voiced_only))
+
+
+def agreement_tables(profiles: pd.DataFrame, clips: pd.DataFrame, expert: Any
+                     ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Per-cue agreement rows (against the rest of the clip and against neutral) for every clip
+    x method x cue set, and one 'cue-agreement-neutral' result row per clip x method x cue set.
+    """
+    if profiles.empty or clips.empty:
+        return pd.DataFrame(), []
     info = clips.set_index("clip_id")
-    rows: list[dict[str, Any]] = []
-    for (clip_id, method, cues), grp in profiles.groupby(["clip_id", "method", "cues"]):
-        signs = []
-        for r in grp.itertuples():
-            if not r.expected or not np.isfinite(r.salient_mean):
-                continue
-            key = (cues, r.speaker, r.cue)
-            base = by_spk.loc[key] if key in by_spk.index else None
-            if base is None or base["count"] < 1:
-                ckey = (cues, r.cue)
-                if ckey not in corpus.index:
-                    continue
-                base = corpus.loc[ckey]
-            diff = r.salient_mean - base["mean"]
-            if not np.isfinite(diff) or diff == 0:
-                continue
-            signs.append(np.sign(diff) == np.sign(r.expected))
-        c = info.loc[clip_id]
-        rows.append({
-            "clip_id": clip_id, "path": c["path"], "label": c["label"], "speaker": c["speaker"],
-            "pred": c["pred"], "target": c["target"], "correct": bool(c["correct"]),
-            "method": method, "cues": cues, "metric": "cue-agreement-neutral",
-            "against": "neutral", "value": float(np.mean(signs)) if signs else float("nan"),
-            "direction": "higher", "category": "cue-agreement", "seconds": 0.0,
-        })
-    return rows
+    groups = {key: profiles_from_rows(g)
+              for key, g in profiles.groupby(["clip_id", "method", "cues"], sort=False)}
+    baselines = {}
+    for cues in profiles["cues"].unique():
+        neutral = {cid: prof for (cid, _, c), prof in groups.items()
+                   if c == cues and info.loc[cid, "label"] == "neutral"}
+        if neutral:
+            baselines[cues] = neutral_baseline(
+                list(neutral.values()), [str(info.loc[cid, "speaker"]) for cid in neutral])
+    records: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    for (cid, method, cues), prof in groups.items():
+        c = info.loc[cid]
+        speaker = str(c["speaker"])
+        agree = agreement(prof, str(c["target"]), expert, baselines.get(cues), speaker)
+        records += agreement_records(agree, prof, str(c["target"]), clip_id=cid, method=method,
+                                     cues=cues, label=c["label"], speaker=speaker,
+                                     correct=bool(c["correct"]))
+        if cues in baselines:
+            results.append({
+                "clip_id": cid, "path": c["path"], "label": c["label"], "speaker": speaker,
+                "pred": c["pred"], "target": c["target"], "correct": bool(c["correct"]),
+                "method": method, "cues": cues, "metric": "cue-agreement-neutral",
+                "against": "neutral", "value": aggregate_agreement(agree, against="neutral"),
+                "direction": "higher", "category": "cue-agreement", "seconds": 0.0,
+            })
+    return pd.DataFrame(records), results

@@ -8,20 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
-def bootstrap_ci(values: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean; NaN values are ignored."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return float("nan"), float("nan")
-    if v.size == 1:
-        return float(v[0]), float(v[0])
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, v.size, size=(n_boot, v.size))].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)
+from bsx.scoring.stats import bootstrap_ci
 
 
 def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
@@ -42,7 +29,7 @@ def metric_table(results: pd.DataFrame) -> pd.DataFrame:
     keys = ["method", "cues", "metric", "against"]
     for key, g in scored.groupby(keys, dropna=False):
         v = g["value"].to_numpy(dtype=float)
-        lo, hi = bootstrap_ci(v)
+        lo, hi = bootstrap_ci(v[np.isfinite(v)])
         row = dict(zip(keys, key, strict=True))
         row.update(direction=g["direction"].iloc[0], category=g["category"].iloc[0],
                    mean=float(np.nanmean(v)) if np.isfinite(v).any() else float("nan"),
@@ -67,7 +54,8 @@ def timing_table(results: pd.DataFrame) -> pd.DataFrame:
 def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
               skipped: list[tuple[str, str]], expert: Any = None) -> dict[str, Any]:
     """The summary.json of a run."""
-    results, profiles, clips = tables["results"], tables["profiles"], tables["clips"]
+    results, clips = tables["results"], tables["clips"]
+    agree = tables.get("agreement", pd.DataFrame())
     table = metric_table(results)
     out: dict[str, Any] = {
         "model": model_scores(clips),
@@ -76,9 +64,20 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "metrics": table.replace({np.nan: None}).to_dict(orient="records"),
         "timing": timing_table(results).to_dict(orient="records"),
     }
-    if not profiles.empty:
+    if not agree.empty:
         from bsx.scoring.agreement import dataset_agreement
 
-        da = dataset_agreement(profiles)
-        out["dataset_agreement"] = da.replace({np.nan: None}).to_dict(orient="records")
+        per_method = []
+        for (method, cues), g in agree.groupby(["method", "cues"]):
+            for correct in (None, True, False):
+                sub = g if correct is None else g[g["correct"] == correct]
+                if sub.empty:
+                    continue
+                da = dataset_agreement(sub)
+                da.insert(0, "clips", {None: "all", True: "correct", False: "wrong"}[correct])
+                da.insert(0, "cues", cues)
+                da.insert(0, "method", method)
+                per_method.append(da)
+        out["dataset_agreement"] = (pd.concat(per_method).replace({np.nan: None})
+                                    .to_dict(orient="records"))
     return out
