@@ -32,7 +32,8 @@ def profiles_from_rows(rows: pd.DataFrame) -> CueProfile:
     for r in rows.to_dict(orient="records"):
         stats[r["cue"]] = {
             reg: RegionStats(_num(r.get(f"{reg}_mean")), _num(r.get(f"{reg}_std")),
-                             int(_num(r.get(f"{reg}_n"), 0)), int(_num(r.get(f"{reg}_n_voiced"), 0)),
+                             int(_num(r.get(f"{reg}_n"), 0)),
+                             int(_num(r.get(f"{reg}_n_voiced"), 0)),
                              str(r.get(f"{reg}_reason") or ""))
             for reg in REGIONS
         }
