@@ -1,0 +1,129 @@
+"""The "synth" dataset: synthetic emotional speech with planted cues at known spans.
+
+Generated on first use (bsx.synth.recipe, seconds for the default size) into `data_root`
+or a cache folder keyed by the options and the generator version, then read back from its
+metadata table. Each Clip's meta carries the ground truth an explanation is scored against:
+"spans" ([[start_s, end_s]] on the file's own timeline: the fixed slot that holds the
+emotional word, the only place the class is visible to a model using the paper front-end),
+"word_span", "planted" (cue -> planted size relative to the speaker's neutral word), plus
+"text", "word", "voice", "seed" and "word_kept" (share of the word the paper's trim keeps).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from bsx.datasets.base import Clip
+from bsx.datasets.synth_options import SYNTH_EMOTIONS, SynthOptions
+from bsx.errors import BadDataset
+
+_GENERATION_FIELDS = ("per_class", "seed", "emotions", "speakers")
+
+
+def _settings(options: SynthOptions, emotions: tuple[str, ...]) -> dict[str, Any]:
+    from bsx.synth.recipe import settings
+
+    return settings(options.per_class, options.seed, emotions, options.speakers)
+
+
+def cache_key(settings: dict[str, Any]) -> str:
+    """A short hash of what determines the audio (generator version included)."""
+    blob = json.dumps(settings, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class Synth:
+    """The embedded default corpus: 5 emotions x per_class clips, 16 espeak speakers."""
+
+    name = "synth"
+
+    def __init__(self, options: SynthOptions | None = None) -> None:
+        self.options = options if options is not None else SynthOptions()
+        self.labels: tuple[str, ...] = self._select(self.options.emotions)
+
+    @staticmethod
+    def _select(emotions: list[str] | None) -> tuple[str, ...]:
+        if not emotions:
+            return SYNTH_EMOTIONS
+        for e in emotions:
+            if e not in SYNTH_EMOTIONS:
+                close = difflib.get_close_matches(e, SYNTH_EMOTIONS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise BadDataset(
+                    f"dataset synth has no emotion '{e}'{hint}; available: "
+                    f"{', '.join(SYNTH_EMOTIONS)}"
+                )
+        return tuple(e for e in SYNTH_EMOTIONS if e in emotions)
+
+    @property
+    def root(self) -> Path:
+        """The corpus folder (not necessarily generated yet)."""
+        if self.options.data_root is not None:
+            return Path(self.options.data_root).expanduser()
+        from bsx.paths import cache_dir
+
+        return cache_dir("synth") / cache_key(_settings(self.options, self.labels))
+
+    def ensure(self) -> Path:
+        """Generate the corpus unless its folder already holds one; returns the folder."""
+        from bsx.synth.recipe import CORPUS_JSON, METADATA, generate
+
+        root = self.root
+        if (root / METADATA).is_file():
+            self._check_stored(root / CORPUS_JSON)
+            return root
+        if root.exists() and any(root.iterdir()):
+            raise BadDataset(
+                f"{root}: is not empty and holds no synth corpus ({METADATA} missing); give "
+                "an empty or new folder"
+            )
+        generate(root, per_class=self.options.per_class, seed=self.options.seed,
+                 emotions=self.labels, n_speakers=self.options.speakers,
+                 workers=self.options.workers)
+        return root
+
+    def _check_stored(self, path: Path) -> None:
+        """A stored corpus must match every generation option the user set explicitly."""
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise BadDataset(f"{path}: not a synth corpus description ({exc})") from None
+        wanted = _settings(self.options, self.labels)
+        for key in _GENERATION_FIELDS:
+            if key in self.options.model_fields_set and key != "emotions" \
+                    and stored.get(key) != wanted[key]:
+                raise BadDataset(
+                    f"{path.parent}: holds a synth corpus made with {key}={stored.get(key)}, "
+                    f"not {wanted[key]}; choose another folder or drop the option"
+                )
+
+    def clips(self) -> list[Clip]:
+        """All clips of the selected emotions, in generation order."""
+        from bsx.synth.recipe import CUE_NAMES, METADATA
+
+        root = self.ensure()
+        out: list[Clip] = []
+        with open(root / METADATA, newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["label"] not in self.labels:
+                    continue
+                planted = {k: float(row[f"planted_{k}"]) for k in CUE_NAMES}
+                out.append(Clip(
+                    path=root / row["path"], label=row["label"], speaker=row["speaker"],
+                    corpus=self.name,
+                    meta={
+                        "spans": [[float(row["span_start"]), float(row["span_end"])]],
+                        "word_span": [float(row["word_start"]), float(row["word_end"])],
+                        "word_kept": float(row["word_kept"]),
+                        "planted": planted, "text": row["text"], "word": row["word"],
+                        "voice": row["voice"], "seed": int(row["seed"]),
+                    },
+                ))
+        if not out:
+            raise BadDataset(f"{root / METADATA}: holds no clips of {', '.join(self.labels)}")
+        return out
