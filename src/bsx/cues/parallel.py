@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -56,6 +56,22 @@ def extract_many(
         return [ext.extract(y, sr) for y, sr in jobs]
     pool = _pool(extractor, options, workers)
     return list(pool.map(_run, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+
+
+def extract_many_async(
+    extractor: str | CueExtractor, waveforms: Sequence[np.ndarray], sample_rate: int, *,
+    workers: int = 2, options: dict[str, Any] | None = None,
+) -> Callable[[], list[CueTracks]]:
+    """Start extract_many in the worker pool and return a function that waits for the tracks,
+    so the caller can attribute on the model while the workers measure cues. With workers <= 1
+    the work runs when the function is called."""
+    if workers <= 1 or len(waveforms) <= 1:
+        return lambda: extract_many(extractor, waveforms, sample_rate, workers=1,
+                                    options=options)
+    jobs = [(y, sample_rate) for y in waveforms]
+    pool = _pool(extractor, options, workers)
+    futures = [pool.submit(_run, job) for job in jobs]
+    return lambda: [f.result() for f in futures]
 
 
 def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> ProcessPoolExecutor:

@@ -1,0 +1,113 @@
+"""Evaluate benchmarks: end-to-end clips/s against the openSMILE-only ceiling, and peak memory
+on a small and a large synth set (batches stream, so memory should not grow with clips).
+
+    python benchmarks/bench_evaluate.py [--clips 40] [--memory 200,2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import report
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from bsx.engine import EvalConfig, run_evaluation
+cfg = EvalConfig(**json.loads(sys.argv[1]))
+t0 = time.perf_counter()
+summary = run_evaluation(cfg, Path(sys.argv[2]), resume=False, progress=False)
+print(json.dumps({"seconds": time.perf_counter() - t0, "n": summary["n_clips"],
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def model_checkpoint(tmp: Path) -> str | None:
+    """The packaged default model if there is one, else an untrained resnet-small (the
+    benchmark measures cost, not quality)."""
+    from bsx.models.checkpoint import DEFAULT_MODEL_FILE, save_checkpoint
+
+    if DEFAULT_MODEL_FILE.is_file():
+        return None
+    import torch
+
+    from bsx.audio import get_frontend
+    from bsx.models.resnet_small import ResNetSmall
+
+    torch.manual_seed(0)
+    labels = ["angry", "fear", "happy", "neutral", "sad"]
+    path = save_checkpoint(tmp / "model.pt", ResNetSmall(len(labels)), model_name="resnet-small",
+                           model_options={}, labels=labels, frontend=get_frontend("paper"),
+                           dataset="synth", split={}, metrics={}, epoch=0)
+    return str(path)
+
+
+def child(cfg: dict, out: Path) -> dict:
+    res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg), str(out)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def throughput(n: int, ckpt: str | None, tmp: Path) -> None:
+    """Both measured in this process after a warm-up run, so imports and worker start-up
+    count for neither; the evaluate time includes writing results, figures and report."""
+    from bsx.audio import get_frontend
+    from bsx.cues.parallel import extract_many
+    from bsx.datasets.cache import prepare_many
+    from bsx.engine import EvalConfig, run_evaluation
+    from bsx.plugins import build
+
+    per_class = max(2, n // 5)
+    clips = build("dataset", "synth", options={"per_class": per_class}).clips()[:n]
+    fe = get_frontend("paper")
+    prepared, _ = prepare_many(clips, fe, workers=2, progress=False)  # warm the cache
+    sr = fe.sample_rate
+    contents = [p.waveform[int(p.pad_offset_s * sr):int((p.pad_offset_s + p.content_s) * sr)]
+                for p in prepared if p is not None]
+    cfg = EvalConfig(dataset_options={"per_class": per_class}, split="all", limit=n,
+                     methods=["gradcam"], cues=["egemaps"], metrics=["cue-agreement-rest"],
+                     device="cpu", batch_size=16, workers=2,
+                     checkpoint=Path(ckpt) if ckpt else None)
+    run_evaluation(cfg.model_copy(update={"limit": 16}), tmp / "warm", resume=False,
+                   progress=False)
+    t0 = time.perf_counter()
+    extract_many("egemaps", contents, sr, workers=2)
+    ceiling = len(contents) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    summary = run_evaluation(cfg, tmp / "tp", resume=False, progress=False)
+    ours = summary["n_clips"] / (time.perf_counter() - t0)
+    print(f"evaluate-throughput: ours {ours:.3g} clips/s, baseline (openSMILE-only ceiling) "
+          f"{ceiling:.3g} clips/s, ratio {ours / ceiling:.3g} (target >= 0.7)", flush=True)
+
+
+def memory(sizes: list[int], ckpt: str | None, tmp: Path) -> None:
+    peaks = {}
+    for n in sizes:
+        cfg = {"dataset_options": {"per_class": max(2, n // 5)}, "split": "all", "limit": n,
+               "methods": ["gradcam"], "cues": ["egemaps"], "metrics": ["cue-agreement-rest"],
+               "device": "cpu", "batch_size": 16, "workers": 2, "checkpoint": ckpt}
+        peaks[n] = child(cfg, tmp / f"mem{n}")["peak_mb"]
+    small, large = sizes[0], sizes[-1]
+    report(f"evaluate-peak-memory ({large} vs {small} clips)", peaks[large], peaks[small], "MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clips", type=int, default=200)
+    ap.add_argument("--memory", default="200,2000")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        ckpt = model_checkpoint(tmp)
+        throughput(args.clips, ckpt, tmp)
+        memory([int(s) for s in args.memory.split(",")], ckpt, tmp)
+
+
+if __name__ == "__main__":
+    main()
