@@ -9,6 +9,7 @@ be interrupted and resumed; dataset-level statistics come afterwards from the ro
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -64,9 +65,18 @@ def _timer(store: dict[str, float], key: str) -> Iterator[None]:
 
 def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
                  split_meta: dict[str, Any]) -> list[Any]:
-    """Emotion filter, model-label filter, split, then a seeded stratified --limit."""
+    """Split (on the whole corpus, as training did, so no training clip leaks in), then the
+    emotion and model-label filters, then a seeded stratified --limit."""
     from bsx.datasets.splits import make_split
 
+    if cfg.split != "all":
+        same = split_meta.get("dataset", "").lower() == cfg.dataset.lower()
+        mode = cfg.split_mode or (split_meta.get("mode") if same else None) or "speaker"
+        seed = int(split_meta.get("seed", 42)) if same else 42
+        try:
+            clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
+        except BsxError as exc:
+            raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
     if cfg.emotions:
         wanted = {e.strip().lower() for e in cfg.emotions}
         unknown = wanted - {c.label for c in clips}
@@ -85,14 +95,6 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
     if not clips:
         raise BsxError(f"dataset '{cfg.dataset}' has no clips with the model's labels "
                        f"({', '.join(labels)})")
-    if cfg.split != "all":
-        same = split_meta.get("dataset", "").lower() == cfg.dataset.lower()
-        mode = cfg.split_mode or (split_meta.get("mode") if same else None) or "speaker"
-        seed = int(split_meta.get("seed", 42)) if same else 42
-        try:
-            clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
-        except BsxError as exc:
-            raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
     if cfg.limit is not None and cfg.limit < len(clips):
         rng = np.random.default_rng(cfg.seed)
         by_label: dict[str, list[Any]] = {}
@@ -408,7 +410,7 @@ def _score_method(ctx: BatchContext, emit: Callable[..., None], profiles: list[d
                                  **row})
             if loc:
                 cue_masks = expert_cue_masks(
-                    ctracks[i], emotion, ctx.expert, to_model=lambda t, pad=pad: t + pad,
+                    ctracks[i], emotion, ctx.expert, to_model=functools.partial(np.add, pad),
                     frame_s=fe.frame_s, n_frames=fe.n_frames, n_mels=fe.n_mels)
                 union = np.zeros((fe.n_mels, fe.n_frames), dtype=bool)
                 for m in cue_masks.values():
