@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -12,17 +15,26 @@ from bsx.methods.options import RandomOptions
 class RandomMap:
     """Seeded uniform noise in [0, 1), (B, 128, T); ignores the model and the target.
 
-    One generator per instance, seeded once: the same calls in the same order give the same
-    maps, on any device (noise is drawn on the CPU and moved).
+    Each clip's noise is seeded by the option seed and the clip's own input bytes, so a clip
+    gets the same map whatever batch it is in and in whatever order: a resumed or re-batched
+    run reproduces an uninterrupted one. Noise is drawn on the CPU and moved.
     """
 
     def __init__(self, model: nn.Module | None = None, options: RandomOptions | None = None):
         self.options = options or RandomOptions()
-        self.generator = torch.Generator().manual_seed(self.options.seed)
+
+    def _clip_seed(self, clip: Tensor) -> int:
+        data = np.ascontiguousarray(clip.detach().float().cpu().numpy()).tobytes()
+        digest = hashlib.blake2b(data, digest_size=8, key=str(self.options.seed).encode())
+        return int.from_bytes(digest.digest(), "little") & ((1 << 63) - 1)
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, 1, 128, T) log-mel in, (B, 128, T) noise out, on batch.device."""
         check_batch(batch, target)
         b, _, m, t = batch.shape
-        noise = torch.rand((b, m, t), generator=self.generator, dtype=torch.float32)
+        noise = torch.stack([
+            torch.rand((m, t), generator=torch.Generator().manual_seed(self._clip_seed(x)),
+                       dtype=torch.float32)
+            for x in batch
+        ]) if b else torch.zeros((0, m, t))
         return noise.to(device=batch.device, dtype=batch.dtype)
