@@ -6,10 +6,15 @@ from bsx.plugins import Spec, lazy
 
 @hookimpl
 def register_models(register):  # type: ignore[no-untyped-def]
-    from bsx.models.options import ResNetSmallOptions
+    from bsx.models.options import CrnnOptions, ResNetSmallOptions
 
     register(Spec(
         name="resnet-small", kind="model",
         description="The paper's ResNetSmall (2 residual blocks); loads the paper's checkpoints",
         factory=lazy("bsx.models.resnet_small:ResNetSmall"), options=ResNetSmallOptions,
+    ))
+    register(Spec(
+        name="crnn", kind="model",
+        description="Small CRNN: 3 conv blocks then a bidirectional GRU over time",
+        factory=lazy("bsx.models.crnn:Crnn"), options=CrnnOptions,
     ))

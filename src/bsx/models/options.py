@@ -10,3 +10,13 @@ class ResNetSmallOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     dropout: float = 0.5
+
+
+class CrnnOptions(BaseModel):
+    """Options of crnn: conv block widths, GRU size, dropout before the classifier."""
+
+    model_config = ConfigDict(extra="forbid")
+    channels: tuple[int, ...] = (16, 32, 64)
+    hidden: int = 64
+    bidirectional: bool = True
+    dropout: float = 0.3
