@@ -29,9 +29,13 @@ def cue_profile_bars(profiles: pd.DataFrame, path: Path, method: str | None = No
     cues = sorted(df["cue"].unique())
     emotions = sorted(df["label"].unique())
     neutral = df[df["label"] == "neutral"].drop_duplicates(["clip_id", "cue"])
-    fig, axes = plt.subplots(1, len(cues), figsize=(3.2 * len(cues), 3.4), squeeze=False)
+    ncol = min(4, len(cues))
+    nrow = int(np.ceil(len(cues) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 3.0 * nrow), squeeze=False)
     xs = np.arange(len(emotions))
-    for ax, cue in zip(axes[0], cues, strict=True):
+    for ax in list(axes.flat)[len(cues):]:
+        ax.axis("off")
+    for ax, cue in zip(axes.flat, cues, strict=False):
         d = df[df["cue"] == cue]
         for k, (col, name) in enumerate((("salient_mean", "salient"), ("whole_mean", "whole"))):
             g = d.groupby("label")[col].agg(["mean", "std"]).reindex(emotions)
