@@ -198,20 +198,39 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
     skipped: list[tuple[str, str]] = []
     with _progress(progress) as bar:
         task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
+        n_done = 0
+
+        def finish(item: tuple[list[Any], list[Any], Any, int]) -> None:
+            nonlocal n_done
+            ok_clips, ok_prep, cues, size = item
+            if ok_clips:
+                writer.write_batch(evaluate_batch(ctx, ok_clips, ok_prep, cues=cues))
+            n_done += size
+            bar.advance(task, size)
+            if on_batch is not None:
+                on_batch(n_done, len(todo))
+
+        # One batch in flight: its cues are measured in the workers while this process
+        # prepares the next batch and attributes the current one, so the workers never idle.
+        inflight: tuple[list[Any], list[Any], Any, int] | None = None
         for start in range(0, len(todo), cfg.batch_size):
             batch = todo[start:start + cfg.batch_size]
             prepared, bad = prepare_many(batch, fe, workers=cfg.workers, progress=False)
             skipped += [(s.clip.id, s.reason) for s in bad]
             ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
-            if ok:
-                writer.write_batch(evaluate_batch(ctx, [c for c, _ in ok], [p for _, p in ok]))
-            bar.advance(task, len(batch))
-            if on_batch is not None:
-                on_batch(start + len(batch), len(todo))
+            ok_prep = [p for _, p in ok]
+            nxt = ([c for c, _ in ok], ok_prep, start_cues(ctx, ok_prep) if ok else None,
+                   len(batch))
+            if inflight is not None:
+                finish(inflight)
+            inflight = nxt
+        if inflight is not None:
+            finish(inflight)
     from bsx.report.posthoc import agreement_tables
 
     tables = writer.finalize()
     agree, extra = agreement_tables(tables["profiles"], tables["clips"], expert)
+    extra = [r for r in extra if r["metric"] in specs]
     if extra:
         tables = writer.finalize(extra)
     tables["agreement"] = agree
@@ -279,17 +298,37 @@ class BatchContext:
             methods, extractors, expert, metrics)
 
 
-def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any]
+def start_cues(ctx: BatchContext, prepared: list[Any]) -> tuple[dict[str, Any], float]:
+    """Submit cue extraction for a batch to the worker pool; returns handles and start time.
+
+    Tracks are measured once per clip and extractor, on the content the model saw: track time
+    0 is the first content sample = the trim offset on the original file = the pad offset on
+    the model's waveform."""
+    from bsx.cues.parallel import extract_many_async
+
+    sr = ctx.loaded.frontend.sample_rate
+    contents = [p.waveform[int(round(p.pad_offset_s * sr)):
+                           int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
+                for p in prepared]
+    t0 = time.perf_counter()
+    return {name: extract_many_async(ext, contents, sr, workers=ctx.cfg.workers)
+            for name, ext in ctx.extractors.items()}, t0
+
+
+def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
+                   cues: tuple[dict[str, Any], float] | None = None
                    ) -> dict[str, list[dict[str, Any]]]:
-    """One batch through the whole chain; returns the rows of each results table."""
+    """One batch through the whole chain; returns the rows of each results table.
+
+    `cues` are the handles of start_cues when the caller submitted them ahead."""
     import torch
 
-    from bsx.cues.parallel import extract_many_async
     from bsx.windows import WindowOptions, find_windows_batch, to_original
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
     n = len(clips)
+    pending, t_cues = cues if cues is not None else start_cues(ctx, prepared)
     x = torch.from_numpy(np.stack([p.logmel for p in prepared]))[:, None].to(ctx.device)
     with torch.no_grad():
         probs = torch.softmax(loaded.net(x).float(), dim=1).cpu().numpy()
@@ -303,16 +342,6 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any]
         "correct": bool(pred[i] == truth[i]),
     } for i, c in enumerate(clips)]
 
-    # Cue tracks: once per clip and extractor, on the content the model saw. Track time 0 is
-    # the first content sample = trim offset on the original file = pad offset on the model's.
-    # The workers measure cues while this process attributes.
-    sr = fe.sample_rate
-    contents = [p.waveform[int(round(p.pad_offset_s * sr)):
-                           int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
-                for p in prepared]
-    t_cues = time.perf_counter()
-    pending = {name: extract_many_async(ext, contents, sr, workers=cfg.workers)
-               for name, ext in ctx.extractors.items()}
     maps: dict[str, np.ndarray] = {}
     attr_seconds: dict[str, float] = {}
     for mname, method in ctx.methods.items():
@@ -323,7 +352,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any]
     cue_seconds: dict[str, float] = {}
     for name, wait in pending.items():
         tracks[name] = wait()
-        # wall time per clip from submission; overlapped with attribution, so an upper bound
+        # wall time per clip since submission: overlapped with other work, an upper bound
         cue_seconds[name] = (time.perf_counter() - t_cues) / n
 
     planted = _planted_masks(clips, prepared, fe)
