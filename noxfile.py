@@ -12,7 +12,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    session.install("-e", ".[test]", "-e", "./plugins/bsx-example")
+    session.install("-e", ".[test,ray]", "-e", "./plugins/bsx-example")
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
