@@ -157,6 +157,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
 
     metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
     specs = {m: get_metric(m) for m in metrics}
+    window_options(cfg)
     for m in cfg.methods:
         lookup("method", m)
     for c in cfg.cues:
@@ -261,6 +262,22 @@ def write_figures_and_report(out: Path, tables: dict[str, Any], summary: dict[st
     write_report(out, summary, table, figures, config)
 
 
+def window_options(cfg: EvalConfig) -> Any:
+    """The validated salient-window options of a run (BadOptions naming the bad key)."""
+    from pydantic import ValidationError
+
+    from bsx.errors import BadOptions
+    from bsx.windows import WindowOptions
+
+    try:
+        return WindowOptions(**cfg.window_options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadOptions(f"window option '{where}': {first['msg']}; accepted: "
+                         f"{', '.join(WindowOptions.model_fields)}") from None
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
@@ -323,7 +340,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     `cues` are the handles of start_cues when the caller submitted them ahead."""
     import torch
 
-    from bsx.windows import WindowOptions, find_windows_batch, to_original
+    from bsx.windows import find_windows_batch, to_original
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
@@ -356,7 +373,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         cue_seconds[name] = (time.perf_counter() - t_cues) / n
 
     planted = _planted_masks(clips, prepared, fe)
-    wopts = WindowOptions(**cfg.window_options)
+    wopts = window_options(cfg)
     rows: list[dict[str, Any]] = []
     profiles: list[dict[str, Any]] = []
     windows_rows: list[dict[str, Any]] = []

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from bsx.errors import BsxError
+
 
 def split_list(value: str | None) -> list[str] | None:
     """'a, b,c' -> ['a', 'b', 'c']; None stays None."""
@@ -9,3 +14,17 @@ def split_list(value: str | None) -> list[str] | None:
         return None
     items = [v.strip() for v in value.split(",") if v.strip()]
     return items or None
+
+
+def parse_options(items: list[str] | None, what: str = "--opt") -> dict[str, Any]:
+    """['k=v', ...] -> {k: v}; values parse as JSON where they can ('3', 'true', '[1,2]')."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BsxError(f"{what} '{item}': write it as KEY=VALUE, e.g. {what} top_n=3")
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bsx.cli.common import split_list
+from bsx.cli.common import parse_options, split_list
 from bsx.cli.console import err, out
 from bsx.errors import BsxError
 
@@ -34,6 +34,16 @@ def evaluate(
     workers: Annotated[int, typer.Option(help="Processes for front-end and cues")] = 2,
     seed: Annotated[int, typer.Option(help="Seed for sampling and random baselines")] = 0,
     expert: Annotated[Path | None, typer.Option(help="Your own expert cue table (CSV)")] = None,
+    opt: Annotated[list[str] | None, typer.Option(
+        "--opt", help="A method option METHOD.KEY=VALUE (repeatable), e.g. --opt crp.top_n=3 "
+        "--opt crp.layer=layer1.conv1")] = None,
+    window_opt: Annotated[list[str] | None, typer.Option(
+        "--window-opt", help="Salient-window option KEY=VALUE (repeatable): width, hop, k, "
+        "threshold (mean|median|quantile|none), sign (positive|absolute)")] = None,
+    split_mode: Annotated[str | None, typer.Option(
+        help="speaker | random (default: the checkpoint's own split)")] = None,
+    ablation_cue: Annotated[str, typer.Option(help="Cue ablated: loudness | pitch | noise")]
+    = "loudness",
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -53,6 +63,17 @@ def evaluate(
 
     for m in split_list(metrics) or []:
         get_metric(m)
+    method_options: dict[str, dict[str, object]] = {}
+    for key, value in parse_options(opt, "--opt").items():
+        mname, dot, okey = key.partition(".")
+        if not dot or mname not in methods:
+            raise BsxError(f"--opt '{key}': write METHOD.KEY=VALUE with METHOD one of "
+                           f"{', '.join(methods)}")
+        method_options.setdefault(mname, {})[okey] = value
+    if split_mode not in (None, "speaker", "random"):
+        raise BsxError(f"--split-mode '{split_mode}' is not one of: speaker, random")
+    if ablation_cue not in ("loudness", "pitch", "noise"):
+        raise BsxError(f"--ablation-cue '{ablation_cue}' is not one of: loudness, pitch, noise")
     if split not in ("train", "val", "test", "all"):
         raise BsxError(f"--split '{split}' is not one of: train, val, test, all")
     if target not in ("predicted", "true"):
@@ -71,6 +92,8 @@ def evaluate(
         methods=methods, cues=cue_sets, metrics=split_list(metrics), split=split,  # type: ignore[arg-type]
         emotions=split_list(emotions), limit=limit, seed=seed, device=device,
         batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
+        method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
+        split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
+from bsx.cli.common import parse_options
 from bsx.errors import BsxError
 
 
@@ -59,20 +60,6 @@ def parse_target(value: str, labels: tuple[str, ...], predicted: int) -> int:
         f"--target '{value}': not a label of this model; accepted: predicted, an index, "
         f"or one of {', '.join(labels)}"
     )
-
-
-def parse_options(items: list[str] | None) -> dict[str, Any]:
-    """['layer=layer1.conv1', 'channels=[35]'] -> {'layer': 'layer1.conv1', 'channels': [35]}."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise BsxError(f"--opt '{item}': write KEY=VALUE, e.g. --opt top_n=3")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
 
 
 def original_audio(path: Path, fallback_sr: int) -> tuple[np.ndarray, int]:
@@ -218,7 +205,7 @@ def explain(
     result = explain_file(
         file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
         frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
-        out=out, method_options=parse_options(opt),
+        out=out, method_options=parse_options(opt, "--opt"),
     )
     if as_json:
         print(json.dumps(result.to_json(), indent=1))

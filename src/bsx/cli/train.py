@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from bsx.errors import BsxError
-
-
-def parse_options(items: list[str] | None, what: str) -> dict[str, Any]:
-    """['k=v', ...] -> {k: v}; values parse as JSON where they can ('3', 'true', '[1,2]')."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise BsxError(f"{what} '{item}': write it as KEY=VALUE")
-        try:
-            out[key.strip()] = json.loads(value)
-        except ValueError:
-            out[key.strip()] = value
-    return out
+from bsx.cli.common import parse_options
 
 
 def train(
