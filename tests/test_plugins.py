@@ -49,7 +49,8 @@ def test_lookup_is_case_insensitive_and_records_the_dist() -> None:
 
 def test_unknown_name_suggests_and_lists() -> None:
     reg = collect([("pkg-a", "1", "a", Methods())])
-    with pytest.raises(UnknownName, match=r"no method 'gradcam-y' \(did you mean 'gradcam-x'\?\); available: GradCam-X"):
+    hint = r"no method 'gradcam-y' \(did you mean 'gradcam-x'\?\); available: GradCam-X"
+    with pytest.raises(UnknownName, match=hint):
         reg.get("method", "gradcam-y")
     with pytest.raises(UnknownName, match="available: none"):
         reg.get("cue", "anything")
