@@ -17,7 +17,7 @@ TINY = {"per_class": 6, "seed": 3}
 
 
 def cfg(**kw: object) -> EvalConfig:
-    base = dict(dataset_options=TINY, split="all", methods=["gradcam", "random"],
+    base = dict(dataset_options=TINY, split="all", methods=["gradcam", "crp", "random"],
                 cues=["egemaps"], batch_size=8, workers=1, device="cpu",
                 metrics=["gt-precision", "gt-recall", "relevance-mass-accuracy",
                          "pointing-game", "cue-agreement-rest", "cue-agreement-neutral",
@@ -57,12 +57,14 @@ def test_model_is_far_above_chance_on_the_tiny_set(run: tuple[Path, dict]) -> No
     assert summary["model"]["uar"] > 2.0 / n_classes
 
 
-def test_gradcam_beats_random_on_ground_truth_and_ablation(run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize("method", ["gradcam", "crp"])
+def test_method_beats_random_on_ground_truth_and_ablation(
+        run: tuple[Path, dict], method: str) -> None:  # type: ignore[type-arg]
     m = _means(run[0])
     for metric in ("gt-precision", "relevance-mass-accuracy"):
-        assert m["gradcam", metric, "planted", ""] > m["random", metric, "planted", ""] + 0.1
-    assert m["gradcam", "ablation-gain", "loudness", ""] > m["random", "ablation-gain",
-                                                             "loudness", ""]
+        assert m[method, metric, "planted", ""] > m["random", metric, "planted", ""] + 0.1
+    assert m[method, "ablation-gain", "loudness", ""] > m["random", "ablation-gain",
+                                                            "loudness", ""]
 
 
 def test_resume_after_interrupt_gives_the_same_rows(tmp_path: Path,
