@@ -11,10 +11,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from harness import report
+from harness import best_of, report
 
 CHILD = r"""
 import json, resource, sys, time
@@ -76,12 +75,8 @@ def throughput(n: int, ckpt: str | None, tmp: Path) -> None:
                      checkpoint=Path(ckpt) if ckpt else None)
     run_evaluation(cfg.model_copy(update={"limit": 16}), tmp / "warm", resume=False,
                    progress=False)
-    t0 = time.perf_counter()
-    extract_many("egemaps", contents, sr, workers=2)
-    ceiling = len(contents) / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    summary = run_evaluation(cfg, tmp / "tp", resume=False, progress=False)
-    ours = summary["n_clips"] / (time.perf_counter() - t0)
+    ceiling = len(contents) / best_of(lambda: extract_many("egemaps", contents, sr, workers=2))
+    ours = n / best_of(lambda: run_evaluation(cfg, tmp / "tp", resume=False, progress=False), 2)
     print(f"evaluate-throughput: ours {ours:.3g} clips/s, baseline (openSMILE-only ceiling) "
           f"{ceiling:.3g} clips/s, ratio {ours / ceiling:.3g} (target >= 0.7)", flush=True)
 

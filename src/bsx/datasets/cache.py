@@ -122,13 +122,24 @@ def _one_thread() -> Any:
         return nullcontext()
 
 
+# Parsed manifests by path, with the (mtime, size) they were read at: the evaluate engine calls
+# prepare_many once per batch, and re-parsing a large manifest each time made it O(N^2).
+_MANIFESTS: dict[Path, tuple[tuple[int, int], dict[str, dict[str, str]]]] = {}
+
+
 def read_manifest(cache: Path) -> dict[str, dict[str, str]]:
     """Manifest rows by source path ({} when there is none yet)."""
     path = cache / MANIFEST
     if not path.is_file():
         return {}
-    with path.open(newline="") as fh:
-        return {row["source"]: row for row in csv.DictReader(fh)}
+    st = path.stat()
+    stamp = (st.st_mtime_ns, st.st_size)
+    known = _MANIFESTS.get(path)
+    if known is None or known[0] != stamp:
+        with path.open(newline="") as fh:
+            known = (stamp, {row["source"]: row for row in csv.DictReader(fh)})
+        _MANIFESTS[path] = known
+    return {k: dict(v) for k, v in known[1].items()}
 
 
 def _write_manifest(cache: Path, rows: dict[str, dict[str, str]]) -> None:
@@ -285,6 +296,7 @@ def prepare_many(
                             continue
                         done(entry, p, why)
         finally:
-            _write_manifest(cache, rows)
+            if rows != previous:  # all cache hits: nothing to record, skip the rewrite
+                _write_manifest(cache, rows)
     skipped = [Skipped(clips[i], reasons[i]) for i in sorted(reasons)]
     return results, skipped

@@ -8,39 +8,43 @@ rows, so a resumed run gives the same numbers as an uninterrupted one.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bsx.cues.profile import REGIONS, CueProfile, RegionStats, neutral_baseline
 from bsx.scoring.agreement import aggregate_agreement, agreement, agreement_records
 
 
-def _num(v: Any, default: float = math.nan) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return default
-    return f
-
-
-def profiles_from_rows(rows: pd.DataFrame) -> CueProfile:
-    """One clip's CueProfile from its profile_rows (one wide row per cue)."""
-    stats = {}
-    voiced_only = set()
-    for r in rows.to_dict(orient="records"):
-        stats[r["cue"]] = {
-            reg: RegionStats(_num(r.get(f"{reg}_mean")), _num(r.get(f"{reg}_std")),
-                             int(_num(r.get(f"{reg}_n"), 0)),
-                             int(_num(r.get(f"{reg}_n_voiced"), 0)),
-                             str(r.get(f"{reg}_reason") or ""))
-            for reg in REGIONS
+def profiles_from_rows(rows: pd.DataFrame) -> dict[tuple[Any, ...], CueProfile]:
+    """Every clip x method x cue set's CueProfile from the stored profile_rows (one wide row
+    per cue), read column-wise once rather than row by row."""
+    cols: dict[str, Any] = {}
+    for reg in REGIONS:
+        cols[f"{reg}_mean"] = pd.to_numeric(rows[f"{reg}_mean"], errors="coerce").to_numpy()
+        cols[f"{reg}_std"] = pd.to_numeric(rows[f"{reg}_std"], errors="coerce").to_numpy()
+        for k in ("n", "n_voiced"):
+            cols[f"{reg}_{k}"] = pd.to_numeric(rows[f"{reg}_{k}"], errors="coerce").fillna(0)\
+                .astype(int).to_numpy()
+        reason = rows.get(f"{reg}_reason")
+        cols[f"{reg}_reason"] = (reason.fillna("").astype(str).to_numpy() if reason is not None
+                                 else np.full(len(rows), "", dtype=object))
+    cue = rows["cue"].to_numpy()
+    voiced = (rows["voiced_only"].fillna(False).astype(bool).to_numpy()
+              if "voiced_only" in rows else np.zeros(len(rows), dtype=bool))
+    out: dict[tuple[Any, ...], CueProfile] = {}
+    for key, idx in rows.groupby(["clip_id", "method", "cues"], sort=False).indices.items():
+        stats = {
+            cue[i]: {reg: RegionStats(float(cols[f"{reg}_mean"][i]), float(cols[f"{reg}_std"][i]),
+                                      int(cols[f"{reg}_n"][i]), int(cols[f"{reg}_n_voiced"][i]),
+                                      str(cols[f"{reg}_reason"][i]))
+                     for reg in REGIONS}
+            for i in idx
         }
-        if r.get("voiced_only"):
-            voiced_only.add(r["cue"])
-    return CueProfile(stats=stats, windows=(), content=(0.0, 0.0),
-                      extractor=str(rows["cues"].iloc[0]), voiced_only=frozenset(voiced_only))
+        out[key] = CueProfile(stats=stats, windows=(), content=(0.0, 0.0), extractor=key[2],
+                              voiced_only=frozenset(cue[i] for i in idx if voiced[i]))
+    return out
 
 
 def agreement_tables(profiles: pd.DataFrame, clips: pd.DataFrame, expert: Any
@@ -51,8 +55,7 @@ def agreement_tables(profiles: pd.DataFrame, clips: pd.DataFrame, expert: Any
     if profiles.empty or clips.empty:
         return pd.DataFrame(), []
     info = clips.set_index("clip_id")
-    groups = {key: profiles_from_rows(g)
-              for key, g in profiles.groupby(["clip_id", "method", "cues"], sort=False)}
+    groups = profiles_from_rows(profiles)
     baselines = {}
     for cues in profiles["cues"].unique():
         neutral = {cid: prof for (cid, _, c), prof in groups.items()
