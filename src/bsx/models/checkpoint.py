@@ -253,6 +253,7 @@ def load_model(
     user_labels = resolve_labels(labels, label_preset)
     user_fe = get_frontend(frontend) if frontend is not None else None
 
+    state: dict[str, Tensor] | None = None
     if meta is not None:
         name = meta["model"]["name"]
         want = meta.get("weights_sha256")
@@ -301,6 +302,7 @@ def load_model(
         elif user_fe is not None:
             fe = user_fe
     else:
+        state = _read_state(path, dev)  # a corrupt file is reported before label advice
         if user_labels is None:
             raise BadCheckpoint(
                 f"{path}: is a plain state dict without a bsx sidecar "
@@ -313,7 +315,8 @@ def load_model(
         fe = user_fe or get_frontend("paper")
         meta = {"format": "plain-state-dict", "source": str(path)}
 
-    state = _read_state(path, dev)
+    if state is None:
+        state = _read_state(path, dev)
     net = build("model", name, len(final_labels), options=options)
     _fit_state(net, state, path, name, final_labels)
     net.to(dev).eval()
