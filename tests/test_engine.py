@@ -41,12 +41,18 @@ def _means(out: Path) -> pd.DataFrame:
 def test_writes_every_output_file(run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     out, summary = run
     for name in ("results.parquet", "results.csv", "summary.json", "report.html", "config.json",
-                 "metrics.png", "profiles.parquet", "clips.csv"):
+                 "metrics.png", "profiles.parquet", "clips.csv", "windows.csv"):
         assert (out / name).is_file(), name
     assert json.loads((out / "summary.json").read_text())["n_clips"] == summary["n_clips"]
     res = pd.read_parquet(out / "results.parquet")
     assert set(res["direction"].dropna()) <= {"higher", "lower", ""}
     assert {"time-attribution", "time-cues"} <= set(res["metric"])
+    wins = pd.read_csv(out / "windows.csv")
+    clips = pd.read_csv(out / "clips.csv").set_index("clip_id")
+    # original timeline = model timeline + trim offset (the synth clips need no padding)
+    trim = clips.loc[wins["clip_id"], "trim_offset_s"].to_numpy()
+    inside = wins["model_end_s"] <= clips.loc[wins["clip_id"], "content_s"].to_numpy()
+    assert np.allclose((wins["start_s"] - wins["model_start_s"])[inside], trim[inside])
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "gradcam" in html
 

@@ -21,7 +21,8 @@ RESULT_COLUMNS = (
 
 
 class ResultWriter:
-    """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles', 'clips'."""
+    """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles',
+    'windows', 'clips'."""
 
     def __init__(self, out: Path, *, resume: bool) -> None:
         self.out = Path(out)
@@ -56,13 +57,14 @@ class ResultWriter:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def finalize(self, extra_results: Iterable[dict[str, Any]] = ()) -> dict[str, pd.DataFrame]:
-        """Merge parts into out/results.{parquet,csv}, out/profiles.parquet, out/clips.csv."""
+        """Merge parts into out/results.{parquet,csv}, out/profiles.parquet, out/clips.csv and
+        out/windows.csv (salient windows on the original timeline, per clip and method)."""
         results = self.read("results")
         extra = pd.DataFrame(list(extra_results))
         if not extra.empty:
             results = pd.concat([results, extra], ignore_index=True)
         tables = {"results": results, "profiles": self.read("profiles"),
-                  "clips": self.read("clips")}
+                  "clips": self.read("clips"), "windows": self.read("windows")}
         if not results.empty:
             results.to_parquet(self.out / "results.parquet", index=False)
             results.to_csv(self.out / "results.csv", index=False)
@@ -70,4 +72,6 @@ class ResultWriter:
             tables["profiles"].to_parquet(self.out / "profiles.parquet", index=False)
         if not tables["clips"].empty:
             tables["clips"].to_csv(self.out / "clips.csv", index=False)
+        if not tables["windows"].empty:
+            tables["windows"].to_csv(self.out / "windows.csv", index=False)
         return tables
