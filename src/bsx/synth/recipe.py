@@ -23,7 +23,7 @@ visible ONLY inside one known span (the slot) in what the model receives:
   metadata records the sizes actually planted.
 
 Profiles follow the expert cue table (Juslin & Laukka 2003; Banse & Scherer 1996; see
-/work/shared/expert-cues.md): anger louder, higher, wider, faster, more jitter/shimmer,
+bsx/data/expert_cues.csv): anger louder, higher, wider, faster, more jitter/shimmer,
 flatter slope; happiness louder, higher, widest range, faster, no added jitter; sadness
 quieter, lower, flatter F0, slower, breathier, steeper slope; fear (the Juslin & Laukka
 row) slightly quieter, highest F0, narrower range, fastest, more jitter, steeper slope.
