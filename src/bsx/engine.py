@@ -56,13 +56,6 @@ class EvalConfig(BaseModel):
     expert: Path | None = None
 
 
-@contextmanager
-def _timer(store: dict[str, float], key: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    yield
-    store[key] = store.get(key, 0.0) + time.perf_counter() - t0
-
-
 def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
                  split_meta: dict[str, Any]) -> list[Any]:
     """Split (on the whole corpus, as training did, so no training clip leaks in), then the
@@ -170,9 +163,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
         ds_options["data_root"] = cfg.data_root
     dataset = build("dataset", cfg.dataset, options=ds_options)
     split_meta = dict(loaded.meta.get("split") or {})
-    split_meta.setdefault("dataset", loaded.meta.get("dataset", {}).get("name", "")
-                          if isinstance(loaded.meta.get("dataset"), dict)
-                          else loaded.meta.get("dataset", ""))
+    split_meta.setdefault("dataset", str(loaded.meta.get("dataset", "")))
     clips = select_clips(dataset.clips(), cfg, loaded.labels, split_meta)
     expert = load_expert(cfg.expert)
     run_config = {
@@ -266,15 +257,14 @@ def window_options(cfg: EvalConfig) -> Any:
     """The validated salient-window options of a run (BadOptions naming the bad key)."""
     from pydantic import ValidationError
 
-    from bsx.errors import BadOptions
+    from bsx.errors import BadOptions, first_problem
     from bsx.windows import WindowOptions
 
     try:
         return WindowOptions(**cfg.window_options)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadOptions(f"window option '{where}': {first['msg']}; accepted: "
+        where, msg = first_problem(exc)
+        raise BadOptions(f"window option '{where}': {msg}; accepted: "
                          f"{', '.join(WindowOptions.model_fields)}") from None
 
 

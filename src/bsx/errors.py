@@ -29,3 +29,9 @@ class BadCheckpoint(BsxError):
 
 class BadOptions(BsxError):
     """Options that a plugin does not accept."""
+
+
+def first_problem(exc: Exception, default: str = "options") -> tuple[str, str]:
+    """(where, message) of a pydantic ValidationError's first error, for one-line errors."""
+    first = exc.errors()[0]  # type: ignore[attr-defined]
+    return ".".join(str(p) for p in first["loc"]) or default, str(first["msg"])

@@ -13,14 +13,13 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
-from importlib.metadata import version as dist_version
 from typing import Any, Literal
 
 import pluggy
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bsx import hookspecs
-from bsx.errors import BadOptions, NameClash, UnknownName
+from bsx import __version__, hookspecs
+from bsx.errors import BadOptions, NameClash, UnknownName, first_problem
 
 Kind = Literal["dataset", "model", "method", "cue"]
 KINDS: tuple[Kind, ...] = ("dataset", "model", "method", "cue")
@@ -62,10 +61,9 @@ class Spec:
         try:
             return self.options(**(values or {}))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "options"
+            where, msg = first_problem(exc)
             raise BadOptions(
-                f"{self.kind} '{self.name}': option '{where}': {first['msg']}; "
+                f"{self.kind} '{self.name}': option '{where}': {msg}; "
                 f"accepted: {', '.join(self.options.model_fields) or 'none'}"
             ) from None
 
@@ -127,15 +125,6 @@ class Registry:
     def all(self, kind: Kind | None = None) -> list[Spec]:
         kinds = KINDS if kind is None else (kind,)
         return [s for k in kinds for s in sorted(self.specs[k].values(), key=lambda s: s.name)]
-
-
-def _bsx_version() -> str:
-    try:
-        return dist_version("bsx")
-    except Exception:  # running from a source tree
-        from bsx import __version__
-
-        return __version__
 
 
 def make_manager() -> pluggy.PluginManager:
@@ -224,9 +213,8 @@ def get_registry(*, refresh: bool = False) -> Registry:
     """The process-wide registry: built-ins first, then entry-point plugins."""
     global _REGISTRY
     if _REGISTRY is None or refresh:
-        ver = _bsx_version()
         builtins = [
-            ("bsx", ver, mod, importlib.import_module(mod)) for mod in BUILTIN_MODULES
+            ("bsx", __version__, mod, importlib.import_module(mod)) for mod in BUILTIN_MODULES
         ]
         third, broken = _entry_point_plugins()
         registry = Registry(broken=broken)

@@ -14,11 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-RESULT_COLUMNS = (
-    "clip_id", "path", "label", "speaker", "pred", "target", "correct", "method", "cues",
-    "metric", "against", "value", "direction", "category", "seconds",
-)
-
 
 class ResultWriter:
     """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles',

@@ -27,16 +27,15 @@ def synth(
 
     from bsx.datasets.synth import Synth
     from bsx.datasets.synth_options import SynthOptions
-    from bsx.errors import BadOptions
+    from bsx.errors import BadOptions, first_problem
 
     try:
         options = SynthOptions(data_root=out_dir, per_class=per_class, seed=seed,
                                emotions=emotions.split(",") if emotions else None,
                                speakers=speakers, workers=workers)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise BadOptions(f"bad synth option {field}: {first['msg']}") from None
+        field, msg = first_problem(exc)
+        raise BadOptions(f"bad synth option {field}: {msg}") from None
     ds = Synth(options)
     t0 = time.perf_counter()
     with err.status(f"generating {per_class} clips x {len(ds.labels)} emotions ..."):

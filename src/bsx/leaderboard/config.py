@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bsx.engine import EvalConfig
-from bsx.errors import BsxError
+from bsx.errors import BsxError, first_problem
 
 STORE_NAME = "leaderboard.sqlite"
 
@@ -132,9 +132,8 @@ def load_config(path: Path | str) -> Leaderboard:
     try:
         doc = LeaderboardFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "file"
-        raise BadConfig(f"{path}: '{where}': {first['msg']}") from None
+        where, msg = first_problem(exc, "file")
+        raise BadConfig(f"{path}: '{where}': {msg}") from None
     _check_names(path, doc)
     base = path.resolve().parent
     cells: list[Cell] = []

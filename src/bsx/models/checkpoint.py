@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from bsx import __version__
 from bsx.audio import Frontend, get_frontend
 from bsx.device import resolve_device
 from bsx.errors import BadCheckpoint, BsxError
@@ -49,12 +50,6 @@ class LoadedModel:
 def sidecar_path(path: Path) -> Path:
     """The JSON metadata file beside a weights file: model.pt -> model.json."""
     return path.with_suffix(".json")
-
-
-def _bsx_version() -> str:
-    from bsx import __version__
-
-    return __version__
 
 
 def _sha256(path: Path) -> str:
@@ -102,7 +97,7 @@ def save_checkpoint(
     meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "bsx_version": _bsx_version(),
+        "bsx_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "weights_file": path.name,
         "weights_sha256": _sha256(path),
