@@ -157,6 +157,10 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
         lookup("cue", c)
     loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                         label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    if device.type == "cpu":  # NHWC convolutions: ~25% faster forward + backward on the CPU
+        import torch
+
+        loaded.net.to(memory_format=torch.channels_last)
     fe = loaded.frontend
     ds_options = dict(cfg.dataset_options)
     if cfg.data_root is not None:
@@ -337,8 +341,22 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     n = len(clips)
     pending, t_cues = cues if cues is not None else start_cues(ctx, prepared)
     x = torch.from_numpy(np.stack([p.logmel for p in prepared]))[:, None].to(ctx.device)
-    with torch.no_grad():
-        probs = torch.softmax(loaded.net(x).float(), dim=1).cpu().numpy()
+    if ctx.device.type == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last)
+    maps: dict[str, np.ndarray] = {}
+    attr_seconds: dict[str, float] = {}
+    # Explaining the predicted class: a method that can, predicts and explains in one pass.
+    shared = next((m for m, meth in ctx.methods.items() if hasattr(meth, "attribute_predicted")),
+                  None) if cfg.target == "predicted" else None
+    if shared is not None:
+        t0 = time.perf_counter()
+        cam, logits = ctx.methods[shared].attribute_predicted(x)
+        maps[shared] = cam.detach().float().cpu().numpy()
+        attr_seconds[shared] = (time.perf_counter() - t0) / n
+    else:
+        with torch.no_grad():
+            logits = loaded.net(x)
+    probs = torch.softmax(logits.float(), dim=1).cpu().numpy()
     pred = probs.argmax(1)
     truth = np.array([loaded.labels.index(c.label) for c in clips])
     target = pred if cfg.target == "predicted" else truth
@@ -349,9 +367,9 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         "correct": bool(pred[i] == truth[i]),
     } for i, c in enumerate(clips)]
 
-    maps: dict[str, np.ndarray] = {}
-    attr_seconds: dict[str, float] = {}
     for mname, method in ctx.methods.items():
+        if mname == shared:
+            continue
         t0 = time.perf_counter()
         maps[mname] = method.attribute(x, target_t).detach().float().cpu().numpy()
         attr_seconds[mname] = (time.perf_counter() - t0) / n

@@ -19,8 +19,10 @@ import numpy as np
 from bsx.cues.base import CueExtractor, CueTracks
 
 _WORKER: Any = None
-# Pools live across calls (a spawned worker pays its imports once), keyed by extractor.
-_POOLS: dict[tuple[Any, ...], tuple[ProcessPoolExecutor, Any]] = {}
+# Pools live across calls (a spawned worker pays its imports once), keyed by what the workers
+# receive: the name, or the pickled bytes of a built extractor (equal bytes = same extractor,
+# so a second run in the same process reuses the warm workers).
+_POOLS: dict[tuple[Any, ...], ProcessPoolExecutor] = {}
 
 
 def _init(name_or_obj: Any, options: dict[str, Any] | None) -> None:
@@ -76,21 +78,22 @@ def extract_many_async(
 
 def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> ProcessPoolExecutor:
     import multiprocessing as mp
+    import pickle
 
-    ident = extractor if isinstance(extractor, str) else id(extractor)
+    ident = extractor if isinstance(extractor, str) else pickle.dumps(extractor)
     key = (ident, repr(sorted((options or {}).items())), workers)
     if key in _POOLS:
-        return _POOLS[key][0]
+        return _POOLS[key]
     ctx = mp.get_context(os.environ.get("BSX_MP_START", "spawn"))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
                                initargs=(extractor, options))
-    _POOLS[key] = (pool, extractor)  # keep the extractor alive: its id stays unique
+    _POOLS[key] = pool
     return pool
 
 
 def shutdown_pools() -> None:
     """Stop every worker pool (also run at exit)."""
-    for pool, _ in _POOLS.values():
+    for pool in _POOLS.values():
         pool.shutdown(cancel_futures=True)
     _POOLS.clear()
 

@@ -21,6 +21,15 @@ class Method(Protocol):
         ...
 
 
+class SharesForward(Protocol):
+    """Optional: a method that explains each clip's predicted class from the same forward pass
+    that predicts it. The engine then skips its own predict pass (one forward fewer)."""
+
+    def attribute_predicted(self, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 1, 128, T) in; ((B, 128, T) relevance for the argmax class, (B, C) logits)."""
+        ...
+
+
 @contextmanager
 def preserved(model: nn.Module) -> Iterator[nn.Module]:
     """Run a method on `model` in eval mode and hand it back exactly as found.
