@@ -1,7 +1,7 @@
 """Evaluate benchmarks: end-to-end clips/s against the openSMILE-only ceiling, and peak memory
 on a small and a large synth set (batches stream, so memory should not grow with clips).
 
-    python benchmarks/bench_evaluate.py [--clips 40] [--memory 200,2000]
+    python benchmarks/bench_evaluate.py [--clips 200] [--memory 200,2000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def child(cfg: dict, out: Path) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def throughput(n: int, ckpt: str | None, tmp: Path) -> float:
+def throughput(n: int, ckpt: str | None, tmp: Path, repeat: int = 3) -> float:
     """Both measured in this process after a warm-up run, so imports and worker start-up
     count for neither; the evaluate time includes writing results, figures and report."""
     from bsx.audio import get_frontend
@@ -75,10 +75,18 @@ def throughput(n: int, ckpt: str | None, tmp: Path) -> float:
                      checkpoint=Path(ckpt) if ckpt else None)
     run_evaluation(cfg.model_copy(update={"limit": 16}), tmp / "warm", resume=False,
                    progress=False)
-    ceiling = len(contents) / best_of(lambda: extract_many("egemaps", contents, sr, workers=2))
-    ours = n / best_of(lambda: run_evaluation(cfg, tmp / "tp", resume=False, progress=False), 2)
+    # Alternated, so a slow spell of a shared machine hits both sides alike; best of each.
+    ceilings, ours_all = [], []
+    for _ in range(repeat):
+        ceilings.append(len(contents) / best_of(
+            lambda: extract_many("egemaps", contents, sr, workers=2), 1))
+        ours_all.append(n / best_of(
+            lambda: run_evaluation(cfg, tmp / "tp", resume=False, progress=False), 1))
+    ceiling, ours = max(ceilings), max(ours_all)
+    pairs = sorted(o / c for o, c in zip(ours_all, ceilings, strict=True))
     print(f"evaluate-throughput ({n} clips): ours {ours:.3g} clips/s, baseline (openSMILE-only "
-          f"ceiling) {ceiling:.3g} clips/s, ratio {ours / ceiling:.3g} (target >= 0.7)", flush=True)
+          f"ceiling) {ceiling:.3g} clips/s, ratio {ours / ceiling:.3g} (target >= 0.7); "
+          f"ratio of each alternated pair: {', '.join(f'{r:.2f}' for r in pairs)}", flush=True)
     return ceiling
 
 
@@ -104,11 +112,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--memory", default="200,2000")
+    ap.add_argument("--repeat", type=int, default=3, help="alternated throughput pairs")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ckpt = model_checkpoint(tmp)
-        ceiling = throughput(args.clips, ckpt, tmp)
+        ceiling = throughput(args.clips, ckpt, tmp, args.repeat)
         memory([int(s) for s in args.memory.split(",")], ckpt, tmp, ceiling)
 
 

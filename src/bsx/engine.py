@@ -225,6 +225,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
     from bsx.report.posthoc import agreement_tables
 
     tables = writer.finalize()
+    profile_figures = start_profile_figures(out, tables["profiles"])
     agree, extra = agreement_tables(tables["profiles"], tables["clips"], expert)
     extra = [r for r in extra if r["metric"] in specs]
     if extra:
@@ -234,25 +235,37 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
-    write_figures_and_report(out, tables, summary)
+    write_figures_and_report(out, summary, profile_figures)
     return summary
 
 
-def write_figures_and_report(out: Path, tables: dict[str, Any], summary: dict[str, Any]) -> None:
-    """Figures (PNG) and the self-contained report.html beside the result files."""
+def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
+    """Render each method's cue-profile figure in the (now idle) cue workers while this
+    process writes the summary: matplotlib needs ~0.5 s per figure. Futures of their paths."""
+    from bsx.cues.parallel import beside
+    from bsx.report.figures import cue_profile_bars
+
+    if profiles.empty:
+        return []
+    return [beside(cue_profile_bars, profiles[profiles["method"] == method],
+                   out / f"cue_profile_{method}.png", method)
+            for method in dict.fromkeys(profiles["method"])]
+
+
+def write_figures_and_report(out: Path, summary: dict[str, Any],
+                             profile_figures: list[Any]) -> None:
+    """The metric figure, the cue-profile figures (futures of start_profile_figures) and the
+    self-contained report.html beside the result files."""
     import json
 
     import pandas as pd
 
-    from bsx.report.figures import cue_profile_bars, metric_comparison
+    from bsx.report.figures import metric_comparison
     from bsx.report.html import write_report
 
     table = pd.DataFrame(summary.get("metrics", []))
     figures = [metric_comparison(table, out / "metrics.png")]
-    profiles = tables["profiles"]
-    if not profiles.empty:
-        for method in dict.fromkeys(profiles["method"]):
-            figures.append(cue_profile_bars(profiles, out / f"cue_profile_{method}.png", method))
+    figures += [f.result() for f in profile_figures]
     config = json.loads((out / "config.json").read_text())
     write_report(out, summary, table, figures, config)
 

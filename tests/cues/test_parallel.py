@@ -16,3 +16,29 @@ def test_process_pool_matches_serial(make_vowel) -> None:
     for a, b, f0 in zip(serial, pooled, (110.0, 180.0, 260.0), strict=True):
         assert np.allclose(a.values["F0_Hz"], b.values["F0_Hz"], equal_nan=True)
         assert abs(np.nanmedian(b.values["F0_Hz"]) - f0) < 3.0
+
+
+def test_built_extractors_with_equal_state_share_one_pool(make_vowel) -> None:
+    from bsx.cues import parallel
+    from bsx.plugins import build
+
+    clips = [make_vowel(150.0, dur=0.4), make_vowel(200.0, dur=0.4)]
+    extract_many(build("cue", "praat"), clips, SR, workers=2)
+    n = len(parallel._POOLS)
+    extract_many(build("cue", "praat"), clips, SR, workers=2)  # a second, equal extractor
+    assert len(parallel._POOLS) == n
+
+
+def test_beside_runs_in_a_worker_or_here() -> None:
+    import os
+
+    import pytest
+
+    from bsx.cues.parallel import beside, shutdown_pools
+
+    shutdown_pools()
+    assert beside(os.getpid).result() == os.getpid()  # no pool: here, at once
+    extract_many("praat", [np.zeros(1600, np.float32)] * 2, SR, workers=2)
+    assert beside(os.getpid).result() != os.getpid()  # a live pool: in a worker
+    with pytest.raises(ZeroDivisionError):
+        beside(divmod, 1, 0).result()

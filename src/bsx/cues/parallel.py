@@ -11,7 +11,7 @@ from __future__ import annotations
 import atexit
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,25 @@ def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> Proce
                                initargs=(extractor, options))
     _POOLS[key] = pool
     return pool
+
+
+def beside(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run fn(*args) in a live worker pool, or here at once when there is none.
+
+    For work that can use the cue workers once the cues are measured (the evaluate engine
+    renders its figures there while it writes the summary). `fn` must be importable by name
+    (a module-level function), as with any process pool."""
+    for pool in list(_POOLS.values()):
+        try:
+            return pool.submit(fn, *args)
+        except RuntimeError:  # shut down or broken: try the next, else run here
+            continue
+    done: Future[Any] = Future()
+    try:
+        done.set_result(fn(*args))
+    except Exception as exc:
+        done.set_exception(exc)
+    return done
 
 
 def shutdown_pools() -> None:

@@ -15,6 +15,7 @@ it is computed, so an interrupted run loses nothing already prepared.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import multiprocessing as mp
@@ -66,18 +67,23 @@ def save_prepared(p: Prepared, path: Path) -> None:
                 [p.trim_offset_s, p.pad_offset_s, p.content_s, p.original_duration_s],
                 dtype=np.float64,
             ),
-            frontend=np.array(json.dumps(p.frontend.model_dump(), sort_keys=True)),
+            frontend=np.array(_canonical(p.frontend)),
             source=np.array(p.source),
         )
     tmp.replace(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _canonical(fe: Frontend) -> str:
+    """The front-end as save_prepared stores it (compared as text: no parse per entry)."""
+    return json.dumps(fe.model_dump(), sort_keys=True)
 
 
 def load_prepared(path: Path, fe: Frontend) -> Prepared | None:
     """Read an entry back; None when it is missing, damaged or made by another front-end."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            stored = Frontend(**json.loads(str(z["frontend"])))
-            if stored.digest() != fe.digest():
+            if str(z["frontend"]) != _canonical(fe):
                 return None
             trim, pad, content, duration = (float(v) for v in z["offsets"])
             return Prepared(
@@ -279,11 +285,11 @@ def prepare_many(
             if todo:
                 _warm(fe)
             jobs = [(e, str(clips[ix[0]].path), str(cache / e)) for e, ix in todo.items()]
-            if workers <= 1 or len(jobs) <= 1:
+            if jobs and (workers <= 1 or len(jobs) == 1):
                 with _one_thread():
                     for entry, source, out in jobs:
                         done(entry, *_work(source, fe_json, out))
-            else:
+            elif jobs:
                 with _pool(min(workers, len(jobs))) as pool:
                     futures = {pool.submit(_work, s, fe_json, o): e for e, s, o in jobs}
                     for fut in as_completed(futures):
