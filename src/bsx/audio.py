@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from bsx.errors import BadAudio, UnknownName
+from bsx.errors import BadAudio, UnknownName, did_you_mean
 
 TrimRule = Literal["relative-dbfs", "fixed-dbfs", "top-db", "none"]
 
@@ -99,10 +99,7 @@ def get_frontend(name_or_config: str | Frontend | dict | None = None) -> Fronten
         return Frontend(**name_or_config)
     key = name_or_config.strip().lower()
     if key not in PRESETS:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(PRESETS), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(key, PRESETS)
         raise UnknownName(
             f"no frontend '{name_or_config}'{hint}; available: {', '.join(PRESETS)}"
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class BsxError(Exception):
     """Bad input or setup. The CLI prints the message and exits 2."""
@@ -35,3 +38,21 @@ def first_problem(exc: Exception, default: str = "options") -> tuple[str, str]:
     """(where, message) of a pydantic ValidationError's first error, for one-line errors."""
     first = exc.errors()[0]  # type: ignore[attr-defined]
     return ".".join(str(p) for p in first["loc"]) or default, str(first["msg"])
+
+
+def did_you_mean(name: str, known: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
+    """The " (did you mean 'x'?)" suffix for an unknown name, or "" when nothing is close.
+
+    One helper so every UnknownName/BadDataset message words its hint the same way. Matching
+    ignores case and surrounding spaces (lookups do too); suggestions keep `known`'s spelling
+    and come closest first, at most `n` of them, each at least `cutoff` similar (difflib).
+    """
+    spelled: dict[str, str] = {}
+    for k in known:
+        spelled.setdefault(k.lower(), k)
+    close = difflib.get_close_matches(name.strip().lower(), list(spelled), n=n, cutoff=cutoff)
+    if not close:
+        return ""
+    quoted = [f"'{spelled[c]}'" for c in close]
+    words = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    return f" (did you mean {words}?)"

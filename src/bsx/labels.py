@@ -7,10 +7,9 @@ CREMA-D checkpoints; `ravdess8` is RAVDESS emotion code minus one (its notebook'
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
-from bsx.errors import BsxError, UnknownName
+from bsx.errors import BsxError, UnknownName, did_you_mean
 
 LABEL_PRESETS: dict[str, tuple[str, ...]] = {
     "paper7": ("fear", "neutral", "happy", "angry", "disgust", "surprise", "sad"),
@@ -23,9 +22,8 @@ def label_preset(name: str) -> tuple[str, ...]:
     key = name.strip().lower()
     if key in LABEL_PRESETS:
         return LABEL_PRESETS[key]
-    close = difflib.get_close_matches(key, list(LABEL_PRESETS), n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise UnknownName(f"no label preset '{name}'{hint} available: {', '.join(LABEL_PRESETS)}")
+    hint = did_you_mean(key, LABEL_PRESETS)
+    raise UnknownName(f"no label preset '{name}'{hint}; available: {', '.join(LABEL_PRESETS)}")
 
 
 def parse_labels(labels: str | Sequence[str]) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ skipped; two plugins claiming one name is a NameClash naming both.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 from collections.abc import Callable, Iterable
@@ -19,7 +18,7 @@ import pluggy
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bsx import __version__, hookspecs
-from bsx.errors import BadOptions, NameClash, UnknownName, first_problem
+from bsx.errors import BadOptions, NameClash, UnknownName, did_you_mean, first_problem
 
 Kind = Literal["dataset", "model", "method", "cue"]
 KINDS: tuple[Kind, ...] = ("dataset", "model", "method", "cue")
@@ -116,8 +115,7 @@ class Registry:
         if spec is not None:
             return spec
         names = self.names(kind)
-        close = difflib.get_close_matches(name.lower(), [n.lower() for n in names], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(name, self.specs[kind])  # the lower-cased keys, as before
         raise UnknownName(
             f"no {kind} '{name}'{hint}; available: {', '.join(names) or 'none'}"
         )

@@ -29,14 +29,13 @@ Conventions (from each corpus's documentation):
 from __future__ import annotations
 
 import csv
-import difflib
 import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bsx.datasets.base import Clip
 from bsx.datasets.options import CorpusOptions
-from bsx.errors import BadDataset
+from bsx.errors import BadDataset, did_you_mean
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 
@@ -68,8 +67,7 @@ class Corpus:
             return self.labels
         unknown = [e for e in emotions if e not in self.labels]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], self.labels, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(unknown[0], self.labels)
             raise BadDataset(
                 f"dataset {self.name} has no emotion '{unknown[0]}'{hint}; "
                 f"available: {', '.join(self.labels)}"

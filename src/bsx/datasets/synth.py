@@ -12,7 +12,6 @@ emotional word, the only place the class is visible to a model using the paper f
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 import json
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from bsx.datasets.base import Clip
 from bsx.datasets.synth_options import SYNTH_EMOTIONS, SynthOptions
-from bsx.errors import BadDataset
+from bsx.errors import BadDataset, did_you_mean
 
 _GENERATION_FIELDS = ("per_class", "seed", "emotions", "speakers")
 
@@ -52,8 +51,7 @@ class Synth:
             return SYNTH_EMOTIONS
         for e in emotions:
             if e not in SYNTH_EMOTIONS:
-                close = difflib.get_close_matches(e, SYNTH_EMOTIONS, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(e, SYNTH_EMOTIONS)
                 raise BadDataset(
                     f"dataset synth has no emotion '{e}'{hint}; available: "
                     f"{', '.join(SYNTH_EMOTIONS)}"

@@ -7,13 +7,12 @@ what every table and leaderboard uses to order methods.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from bsx.errors import UnknownName
+from bsx.errors import UnknownName, did_you_mean
 
 Category = Literal[
     "localisation", "faithfulness", "randomisation", "robustness", "complexity",
@@ -117,9 +116,9 @@ def get_metric(name: str) -> MetricSpec:
     spec = METRICS.get(key)
     if spec is not None:
         return spec
-    close = difflib.get_close_matches(key, list(METRICS), n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise UnknownName(f"no metric '{name}'{hint}; available: {', '.join(METRICS)}")
+    raise UnknownName(
+        f"no metric '{name}'{did_you_mean(key, METRICS)}; available: {', '.join(METRICS)}"
+    )
 
 
 def better(a: float, b: float, direction: Direction) -> bool:
