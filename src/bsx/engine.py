@@ -222,18 +222,22 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
             inflight = nxt
         if inflight is not None:
             finish(inflight)
+    from bsx.cues.parallel import beside
     from bsx.report.posthoc import agreement_tables
+    from bsx.report.summary import agreement_summary
 
-    tables = writer.finalize()
-    profile_figures = start_profile_figures(out, tables["profiles"])
-    agree, extra = agreement_tables(tables["profiles"], tables["clips"], expert)
-    extra = [r for r in extra if r["metric"] in specs]
-    if extra:
-        tables = writer.finalize(extra)
+    # The tail: the cue workers are idle now, so the figures and the dataset-level statistics
+    # go to them while this process merges the tables.
+    parts = {"profiles": writer.read("profiles"), "clips": writer.read("clips")}
+    profile_figures = start_profile_figures(out, parts["profiles"])
+    agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert)
+    agreement_rows = beside(agreement_summary, agree)
+    tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
     tables["agreement"] = agree
     if not agree.empty:
         agree.to_parquet(out / "agreement.parquet", index=False)
-    summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert)
+    summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
+                        agreement_rows=agreement_rows.result())
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     write_figures_and_report(out, summary, profile_figures)
     return summary

@@ -56,15 +56,19 @@ class ResultWriter:
             return pd.DataFrame()
         return pa.concat_tables(parts, promote_options="permissive").to_pandas()
 
-    def finalize(self, extra_results: Iterable[dict[str, Any]] = ()) -> dict[str, pd.DataFrame]:
+    def finalize(self, extra_results: Iterable[dict[str, Any]] = (), *,
+                 tables: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
         """Merge parts into out/results.{parquet,csv}, out/profiles.parquet, out/clips.csv and
-        out/windows.csv (salient windows on the original timeline, per clip and method)."""
+        out/windows.csv (salient windows on the original timeline, per clip and method).
+        `tables`: parts the caller has read already (by name), not read again."""
         results = self.read("results")
         extra = pd.DataFrame(list(extra_results))
         if not extra.empty:
             results = pd.concat([results, extra], ignore_index=True)
-        tables = {"results": results, "profiles": self.read("profiles"),
-                  "clips": self.read("clips"), "windows": self.read("windows")}
+        have = tables or {}
+        tables = {"results": results,
+                  **{name: have[name] if name in have else self.read(name)
+                     for name in ("profiles", "clips", "windows")}}
         if not results.empty:
             results.to_parquet(self.out / "results.parquet", index=False)
             results.to_csv(self.out / "results.csv", index=False)
@@ -80,5 +84,8 @@ class ResultWriter:
 def _arrow(rows: list[dict[str, Any]]) -> pa.Table:
     """Rows -> an Arrow table, straight (3x faster than through a DataFrame); a key some rows
     lack becomes a column with nulls there, as in pandas."""
+    first = rows[0].keys()
+    if all(r.keys() == first for r in rows):
+        return pa.Table.from_pylist(rows)
     keys = dict.fromkeys(k for r in rows for k in r)
     return pa.table({k: [r.get(k) for r in rows] for k in keys})

@@ -51,9 +51,35 @@ def timing_table(results: pd.DataFrame) -> pd.DataFrame:
             .reset_index())
 
 
+def agreement_summary(agree: pd.DataFrame) -> list[dict[str, Any]]:
+    """Dataset-level agreement per method x cue set, for all, correctly and wrongly classified
+    clips (bootstrap CIs and Wilcoxon tests: the costly part of a summary, so the engine runs
+    it in a spare worker)."""
+    if agree.empty:
+        return []
+    from bsx.scoring.agreement import dataset_agreement
+
+    per_method = []
+    for (method, cues), g in agree.groupby(["method", "cues"]):
+        for correct in (None, True, False):
+            sub = g if correct is None else g[g["correct"] == correct]
+            if sub.empty:
+                continue
+            da = dataset_agreement(sub)
+            da.insert(0, "clips", {None: "all", True: "correct", False: "wrong"}[correct])
+            da.insert(0, "cues", cues)
+            da.insert(0, "method", method)
+            per_method.append(da)
+    if not per_method:
+        return []
+    return pd.concat(per_method).replace({np.nan: None}).to_dict(orient="records")  # type: ignore[no-any-return]
+
+
 def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
-              skipped: list[tuple[str, str]], expert: Any = None) -> dict[str, Any]:
-    """The summary.json of a run."""
+              skipped: list[tuple[str, str]], expert: Any = None,
+              agreement_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The summary.json of a run. `agreement_rows`: agreement_summary of tables["agreement"]
+    when the caller computed it already."""
     results, clips = tables["results"], tables["clips"]
     agree = tables.get("agreement", pd.DataFrame())
     table = metric_table(results)
@@ -64,20 +90,8 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "metrics": table.replace({np.nan: None}).to_dict(orient="records"),
         "timing": timing_table(results).to_dict(orient="records"),
     }
-    if not agree.empty:
-        from bsx.scoring.agreement import dataset_agreement
-
-        per_method = []
-        for (method, cues), g in agree.groupby(["method", "cues"]):
-            for correct in (None, True, False):
-                sub = g if correct is None else g[g["correct"] == correct]
-                if sub.empty:
-                    continue
-                da = dataset_agreement(sub)
-                da.insert(0, "clips", {None: "all", True: "correct", False: "wrong"}[correct])
-                da.insert(0, "cues", cues)
-                da.insert(0, "method", method)
-                per_method.append(da)
-        out["dataset_agreement"] = (pd.concat(per_method).replace({np.nan: None})
-                                    .to_dict(orient="records"))
+    if agreement_rows is None:
+        agreement_rows = agreement_summary(agree)
+    if agreement_rows:
+        out["dataset_agreement"] = agreement_rows
     return out
