@@ -134,7 +134,9 @@ _MANIFESTS: dict[Path, tuple[tuple[int, int], dict[str, dict[str, str]]]] = {}
 
 
 def read_manifest(cache: Path) -> dict[str, dict[str, str]]:
-    """Manifest rows by source path ({} when there is none yet)."""
+    """Manifest rows by source path ({} when there is none yet). A new dict of the memoized
+    rows (copying every row per batch was O(N) per batch): callers replace rows, never edit
+    them."""
     path = cache / MANIFEST
     if not path.is_file():
         return {}
@@ -145,7 +147,7 @@ def read_manifest(cache: Path) -> dict[str, dict[str, str]]:
         with path.open(newline="") as fh:
             known = (stamp, {row["source"]: row for row in csv.DictReader(fh)})
         _MANIFESTS[path] = known
-    return {k: dict(v) for k, v in known[1].items()}
+    return dict(known[1])
 
 
 def _write_manifest(cache: Path, rows: dict[str, dict[str, str]]) -> None:
