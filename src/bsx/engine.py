@@ -108,13 +108,27 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
                    on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
+    from bsx.cues.parallel import start_workers
     from bsx.device import resolve_device
+    from bsx.plugins import build, lookup
+    from bsx.scoring.specs import DEFAULT_METRICS, get_metric
 
+    # Cheap checks first, so a typo fails before anything starts.
+    metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
+    specs = {m: get_metric(m) for m in metrics}
+    window_options(cfg)
+    for m in cfg.methods:
+        lookup("method", m)
+    # Cue workers next: they import openSMILE & co. while this process imports torch.
+    extractors = {c: build("cue", c) for c in cfg.cues}
+    for ext in extractors.values():
+        start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(cfg.device)
     with _torch_threads(device, cfg.workers):
-        return _run(cfg, out, device, resume=resume, progress=progress, on_batch=on_batch)
+        return _run(cfg, out, device, specs, extractors, resume=resume, progress=progress,
+                    on_batch=on_batch)
 
 
 @contextmanager
@@ -134,7 +148,8 @@ def _torch_threads(device: Any, workers: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: bool,
+def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
+         extractors: dict[str, Any], *, resume: bool, progress: bool,
          on_batch: Callable[[int, int], None] | None) -> dict[str, Any]:
     """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
     import json
@@ -143,21 +158,14 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
     from bsx.datasets.cache import prepare_many
     from bsx.expert import load_expert
     from bsx.models.checkpoint import load_model
-    from bsx.plugins import build, lookup
+    from bsx.plugins import build
     from bsx.report.summary import summarise
     from bsx.results import ResultWriter
-    from bsx.scoring.specs import DEFAULT_METRICS, get_metric
 
-    metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
-    specs = {m: get_metric(m) for m in metrics}
-    window_options(cfg)
-    for m in cfg.methods:
-        lookup("method", m)
-    for c in cfg.cues:
-        lookup("cue", c)
+    metrics = list(specs)
     loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                         label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
-    if device.type == "cpu":  # NHWC convolutions: ~25% faster forward + backward on the CPU
+    if _channels_last(device, loaded.net):
         import torch
 
         loaded.net.to(memory_format=torch.channels_last)
@@ -188,7 +196,6 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
     todo = [c for c in clips if c.id not in done]
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
                for m in cfg.methods}
-    extractors = {c: build("cue", c) for c in cfg.cues}
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
                        extractors=extractors, expert=expert, metrics=specs)
     skipped: list[tuple[str, str]] = []
@@ -241,6 +248,12 @@ def _run(cfg: EvalConfig, out: Path, device: Any, *, resume: bool, progress: boo
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     write_figures_and_report(out, summary, profile_figures)
     return summary
+
+
+def _channels_last(device: Any, net: Any) -> bool:
+    """NHWC convolutions are ~25% faster (forward + backward) on the CPU, but a model that
+    flattens with .view() fails on them: only for models that declare `channels_last_ok`."""
+    return device.type == "cpu" and bool(getattr(net, "channels_last_ok", False))
 
 
 def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
@@ -358,7 +371,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     n = len(clips)
     pending, t_cues = cues if cues is not None else start_cues(ctx, prepared)
     x = torch.from_numpy(np.stack([p.logmel for p in prepared]))[:, None].to(ctx.device)
-    if ctx.device.type == "cpu":
+    if _channels_last(ctx.device, loaded.net):
         x = x.contiguous(memory_format=torch.channels_last)
     maps: dict[str, np.ndarray] = {}
     attr_seconds: dict[str, float] = {}

@@ -42,3 +42,15 @@ def test_beside_runs_in_a_worker_or_here() -> None:
     assert beside(os.getpid).result() != os.getpid()  # a live pool: in a worker
     with pytest.raises(ZeroDivisionError):
         beside(divmod, 1, 0).result()
+
+
+def test_started_workers_are_the_ones_extract_many_uses(make_vowel) -> None:
+    from bsx.cues import parallel
+
+    parallel.shutdown_pools()
+    parallel.start_workers("librosa", workers=2)
+    assert len(parallel._POOLS) == 1
+    tracks = extract_many("librosa", [make_vowel(150.0, dur=0.4)] * 2, SR, workers=2)
+    assert len(parallel._POOLS) == 1 and len(tracks) == 2
+    parallel.start_workers("librosa", workers=1)  # one worker: nothing to start
+    assert len(parallel._POOLS) == 1

@@ -44,6 +44,7 @@ class ResNetSmall(nn.Module):
     """The paper's SER network: (B, 1, 128, T) log-mel -> (B, n_classes) logits."""
 
     cam_layer = "layer2"
+    channels_last_ok = True  # no .view(): the engine may run it NHWC on the CPU (faster)
 
     def __init__(self, n_classes: int = 7, options: ResNetSmallOptions | None = None) -> None:
         super().__init__()
