@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -119,7 +119,8 @@ def agreement_records(
     out = []
     for r in rows:
         by = profile.stats[r.cue]
-        out.append({**keys, "emotion": emotion, **asdict(r),
+        # vars(), not asdict(): the fields are scalars, and asdict deep-copies each one
+        out.append({**keys, "emotion": emotion, **vars(r),
                     "salient": by["salient"].mean, "rest": by["rest"].mean,
                     "whole": by["whole"].mean})
     return out
