@@ -30,3 +30,17 @@ def test_unknown_method_exits_2_with_a_suggestion() -> None:
     assert "Traceback" not in res.stderr
     assert "no method 'gradcm' (did you mean 'gradcam'?); available:" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_summary_table_names_the_cue_set_of_each_row(capsys) -> None:  # type: ignore[no-untyped-def]
+    from bsx.cli.evaluate import print_summary
+
+    row = {"method": "gradcam", "metric": "cue-agreement-rest", "against": "", "mean": 0.5,
+           "ci_low": 0.4, "ci_high": 0.6, "direction": "higher", "category": "cue-agreement"}
+    summary = {"model": {"n": 2, "accuracy": 1.0, "uar": 1.0},
+               "metrics": [{**row, "cues": "egemaps"}, {**row, "cues": "praat", "mean": 0.7}]}
+    print_summary(summary)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "cue-agreement-rest" in ln]
+    assert len(lines) == 2
+    assert "egemaps" in lines[0] and "0.500" in lines[0]
+    assert "praat" in lines[1] and "0.700" in lines[1]

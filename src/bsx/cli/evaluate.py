@@ -117,23 +117,21 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     methods = list(dict.fromkeys(r["method"] for r in rows))
     table = Table(title="explanation scores: mean [95% CI] (↑ higher is better, ↓ lower)")
     table.add_column("metric")
+    table.add_column("cues")  # a plain column: "[egemaps]" would be read as rich markup
     table.add_column("against")
     for method in methods:
         table.add_column(method, justify="right")
-    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    cells: dict[tuple[str, str, str, str], dict[str, str]] = {}
     for r in rows:
         arrow = "↑" if r["direction"] == "higher" else "↓"
-        against = r["against"] or ""
-        if r["cues"]:
-            against = f"{against} [{r['cues']}]" if against else f"[{r['cues']}]"
-        key = (f"{r['metric']} {arrow}", against, r["category"])
+        key = (f"{r['metric']} {arrow}", r["cues"] or "", r["against"] or "", r["category"])
         mean, lo, hi = r["mean"], r["ci_low"], r["ci_high"]
         cells.setdefault(key, {})[r["method"]] = (
             "-" if mean is None else
             f"{mean:.3f} [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None
             else f"{mean:.3f}")
-    for key in sorted(cells, key=lambda k: (k[2], k[0], k[1])):
-        table.add_row(key[0], key[1], *[cells[key].get(mth, "") for mth in methods])
+    for key in sorted(cells, key=lambda k: (k[3], k[0], k[1], k[2])):
+        table.add_row(key[0], key[1], key[2], *[cells[key].get(mth, "") for mth in methods])
     out.print(table)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
