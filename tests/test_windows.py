@@ -13,6 +13,7 @@ from bsx.windows import (
     WindowOptions,
     find_windows,
     find_windows_batch,
+    padding_share,
     to_original,
     window_mask,
 )
@@ -115,6 +116,12 @@ def test_to_original_removes_padding_and_adds_trim() -> None:
     pad = Window(120, 130, 120 * FRAME_S, 130 * FRAME_S, 0.5, 0.5)
     (p,) = to_original([pad], prep)
     assert p.start_s == p.end_s == pytest.approx(prep.trim_offset_s + prep.content_s)
+    assert padding_share(pad, p) == 1.0 and padding_share(w, o) == pytest.approx(0.0)
+    # a window straddling the content's end (~0.8 s): the part past it is padding
+    edge = Window(50, 60, 50 * FRAME_S, 60 * FRAME_S, 0.5, 0.5)
+    (e,) = to_original([edge], prep)
+    inside = prep.content_s - 50 * FRAME_S
+    assert padding_share(edge, e) == pytest.approx(1 - inside / (10 * FRAME_S), abs=1e-6)
 
 
 def test_window_mask() -> None:

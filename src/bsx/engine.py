@@ -364,7 +364,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     `cues` are the handles of start_cues when the caller submitted them ahead."""
     import torch
 
-    from bsx.windows import find_windows_batch, to_original
+    from bsx.windows import find_windows_batch, padding_share, to_original
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
@@ -437,7 +437,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
                 windows_rows.append({"clip_id": clips[i].id, "method": mname, "rank": rank,
                                      "start_s": wo.start_s, "end_s": wo.end_s,
                                      "model_start_s": w.start_s, "model_end_s": w.end_s,
-                                     "share": w.share})
+                                     "share": w.share, "padding_share": padding_share(w, wo)})
         _score_method(ctx, emit, profiles, mname, clips, prepared, x, maps[mname], target, wins,
                       wins_orig, tracks, cue_seconds, planted)
     return {"results": rows, "profiles": profiles, "windows": windows_rows, "clips": clip_rows}

@@ -150,6 +150,13 @@ def to_original(windows: list[Window], prepared: Prepared) -> list[Window]:
     return out
 
 
+def padding_share(model: Window, original: Window) -> float:
+    """Share of a window's model-timeline span that lies in the front-end's padding (1.0: the
+    model attends to silence the front-end added; its original span is then zero-length)."""
+    span = model.end_s - model.start_s
+    return 0.0 if span <= 0 else max(0.0, 1.0 - (original.end_s - original.start_s) / span)
+
+
 def window_mask(windows: list[Window], n_frames: int, n_mels: int = 128) -> np.ndarray:
     """(n_mels, n_frames) bool: True in every frame a window covers, all mel bands."""
     mask = np.zeros((n_mels, n_frames), dtype=bool)

@@ -151,6 +151,7 @@ def print_explanation(e: Explanation) -> None:
     from rich.table import Table
 
     from bsx.cli.console import out
+    from bsx.windows import Window, padding_share
 
     pred = Table(title=f"{Path(e.source).name}: prediction ({e.model_name})")
     pred.add_column("class")
@@ -163,11 +164,13 @@ def print_explanation(e: Explanation) -> None:
     out.print(pred)
     win = Table(title=f"salient windows ({e.method}, '{e.labels[e.target]}'), original file "
                 "timeline")
-    for col in ("rank", "start s", "end s", "model frames", "share"):
+    for col in ("rank", "start s", "end s", "model frames", "share", "in padding"):
         win.add_column(col, justify="right")
     for rank, (w, m) in enumerate(zip(e.windows_original, e.windows_model, strict=True), 1):
+        pad = padding_share(Window(**m), Window(**w))
         win.add_row(str(rank), f"{w['start_s']:.3f}", f"{w['end_s']:.3f}",
-                    f"{m['start_frame']}-{m['end_frame']}", f"{w['share']:.1%}")
+                    f"{m['start_frame']}-{m['end_frame']}", f"{w['share']:.1%}",
+                    f"{pad:.0%}" if pad > 0 else "")
     out.print(win)
     if not e.windows_model:
         out.print("no window holds positive relevance for this class")
