@@ -104,3 +104,18 @@ def test_cli_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and str(p) in proc.stderr
     assert "gradcm" in proc.stderr
     assert CliRunner().invoke(app, ["leaderboard", "--help"]).exit_code == 0
+
+
+def test_cell_hash_follows_the_code_that_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bsx.engine import EvalConfig
+    from bsx.leaderboard import config
+
+    cfg = EvalConfig(methods=["gradient-x-input"], cues=["zcr"])
+    fp = config.code_fingerprints(cfg)
+    # third-party plugins are named with their distribution and version; built-ins are not
+    assert fp["method:gradient-x-input"] == "bsx-example==0.1.0"
+    assert fp["cue:zcr"] == "bsx-example==0.1.0"
+    assert "dataset:synth" not in fp and len(fp["bsx"]) == 64
+    before = config.cell_hash(cfg)
+    monkeypatch.setattr(config, "bsx_code_digest", lambda: "edited")
+    assert config.cell_hash(cfg) != before

@@ -25,6 +25,7 @@ Relative paths (data_root, checkpoint, expert) are relative to the config file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -269,10 +270,45 @@ def input_fingerprints(cfg: EvalConfig) -> dict[str, str]:
     return fp
 
 
+@functools.lru_cache(maxsize=1)
+def bsx_code_digest() -> str:
+    """Fingerprint of the installed bsx: every source and data file under the package (a
+    version string stays the same across commits; a changed line must re-run the cells)."""
+    import bsx
+
+    root = Path(bsx.__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc":
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def code_fingerprints(cfg: EvalConfig) -> dict[str, str]:
+    """bsx's code digest and the distribution + version of every third-party plugin a cell
+    uses (their code is theirs to version)."""
+    from bsx.plugins import lookup
+
+    fp = {"bsx": bsx_code_digest()}
+    used = [("dataset", cfg.dataset), *(("method", m) for m in cfg.methods),
+            *(("cue", c) for c in cfg.cues)]
+    if cfg.model is not None:
+        used.append(("model", cfg.model))
+    for kind, name in used:
+        try:
+            spec = lookup(kind, name)  # type: ignore[arg-type]
+        except BsxError:
+            continue  # the run itself will say what is unknown
+        if spec.dist and spec.dist != "bsx":
+            fp[f"{kind}:{name}"] = f"{spec.dist}=={spec.version}"
+    return fp
+
+
 def cell_hash(cfg: EvalConfig) -> str:
-    """Content hash of a cell: its EvalConfig, the bsx version and its input fingerprints."""
+    """Content hash of a cell: its EvalConfig, the code that runs it (bsx and plugins) and its
+    input fingerprints."""
     from bsx import __version__
 
     payload = {"config": json.loads(cfg.model_dump_json()), "bsx_version": __version__,
-               "inputs": input_fingerprints(cfg)}
+               "code": code_fingerprints(cfg), "inputs": input_fingerprints(cfg)}
     return _sha(json.dumps(payload, sort_keys=True))[:16]
