@@ -100,3 +100,26 @@ def test_empty_masks_are_dropped_not_scored() -> None:
     masks[0, :, 5:8] = True
     scores, dropped = localisation_scores(maps, masks, ["pointing-game"])
     assert dropped == 1 and np.isnan(scores["pointing-game"][1])
+
+
+def test_explaining_the_true_class_matches_the_shared_forward_where_correct(
+        run: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    # predicted: Grad-CAM predicts and explains in one pass; true: predict, then explain
+    out, _ = run
+    clips = pd.read_csv(out / "clips.csv").set_index("clip_id")
+    assert (clips["target"] == clips["pred"]).all()
+    run_evaluation(cfg(methods=["gradcam"], metrics=["gt-precision"], target="true"),
+                   tmp_path, resume=False, progress=False)
+    true = pd.read_csv(tmp_path / "clips.csv").set_index("clip_id")
+    assert (true["target"] == true["label"]).all()
+    assert (true["pred"] == clips.loc[true.index, "pred"]).all()
+    correct = true.index[true["correct"]]
+    assert len(correct) >= len(true) // 2  # enough clips for the comparison to bite
+
+    def windows(path: Path) -> pd.DataFrame:
+        w = pd.read_csv(path / "windows.csv")
+        w = w[(w["method"] == "gradcam") & w["clip_id"].isin(correct)]
+        return w.sort_values(["clip_id", "rank"]).reset_index(drop=True)[
+            ["clip_id", "rank", "start_s", "end_s", "share"]]
+
+    pd.testing.assert_frame_equal(windows(out), windows(tmp_path), atol=1e-6)
