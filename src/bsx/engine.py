@@ -153,6 +153,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
          on_batch: Callable[[int, int], None] | None) -> dict[str, Any]:
     """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
     import json
+    import os
 
     from bsx import __version__
     from bsx.datasets.cache import prepare_many
@@ -213,12 +214,15 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
             if on_batch is not None:
                 on_batch(n_done, len(todo))
 
+        # Cache misses go to a prepare pool only where cores are left beyond the cue workers
+        # and this process: on 2 cores its IPC doubled the CPU per clip (13.7 vs 7.4 ms).
+        prep_workers = cfg.workers if (os.cpu_count() or 1) > cfg.workers + 1 else 1
         # One batch in flight: its cues are measured in the workers while this process
         # prepares the next batch and attributes the current one, so the workers never idle.
         inflight: tuple[list[Any], list[Any], Any, int] | None = None
         for start in range(0, len(todo), cfg.batch_size):
             batch = todo[start:start + cfg.batch_size]
-            prepared, bad = prepare_many(batch, fe, workers=cfg.workers, progress=False)
+            prepared, bad = prepare_many(batch, fe, workers=prep_workers, progress=False)
             skipped += [(s.clip.id, s.reason) for s in bad]
             ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
             ok_prep = [p for _, p in ok]

@@ -216,13 +216,14 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return _POOLS[workers]
 
 
-def _drop_pools() -> None:
+def shutdown_pools() -> None:
+    """Stop the kept prepare pools (also run at exit)."""
     for pool in _POOLS.values():
         pool.shutdown(cancel_futures=True)
     _POOLS.clear()
 
 
-atexit.register(_drop_pools)
+atexit.register(shutdown_pools)
 
 
 def prepare_many(
