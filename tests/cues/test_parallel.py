@@ -54,3 +54,23 @@ def test_started_workers_are_the_ones_extract_many_uses(make_vowel) -> None:
     assert len(parallel._POOLS) == 1 and len(tracks) == 2
     parallel.start_workers("librosa", workers=1)  # one worker: nothing to start
     assert len(parallel._POOLS) == 1
+
+
+def test_a_pool_whose_worker_died_is_replaced(make_vowel) -> None:
+    import os
+    import signal
+    import time
+
+    from bsx.cues import parallel
+
+    clip = [make_vowel(150.0, dur=0.4)] * 2
+    extract_many("librosa", clip, SR, workers=2)
+    (pool,) = [p for k, p in parallel._POOLS.items() if k[0] == "librosa"]
+    for pid in list(pool._processes):  # a worker crashes (e.g. a segfault in a decoder)
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not pool._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._broken
+    tracks = extract_many("librosa", clip, SR, workers=2)  # a fresh pool does the work
+    assert len(tracks) == 2

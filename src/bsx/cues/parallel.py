@@ -82,8 +82,8 @@ def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> Proce
 
     ident = extractor if isinstance(extractor, str) else pickle.dumps(extractor)
     key = (ident, repr(sorted((options or {}).items())), workers)
-    if key in _POOLS:
-        return _POOLS[key]
+    if key in _POOLS and not getattr(_POOLS[key], "_broken", False):
+        return _POOLS[key]  # a pool whose worker died is replaced, not reused
     ctx = mp.get_context(os.environ.get("BSX_MP_START", "spawn"))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
                                initargs=(extractor, options))
