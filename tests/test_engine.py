@@ -123,3 +123,25 @@ def test_explaining_the_true_class_matches_the_shared_forward_where_correct(
             ["clip_id", "rank", "start_s", "end_s", "share"]]
 
     pd.testing.assert_frame_equal(windows(out), windows(tmp_path), atol=1e-6)
+
+
+def test_cues_submitted_before_the_model_loads_give_the_same_rows(
+        run: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    # workers=2 plans from the checkpoint's sidecar and submits cues before torch loads the
+    # model; the fixture ran in one process (no early start): the same clips, same scores
+    from bsx import engine
+
+    out, _ = run
+    plan = engine._early_start(cfg(workers=2), tmp_path / "peek", {}, resume=False)
+    assert plan is not None and plan.pending and plan.next_start > 0
+    run_evaluation(cfg(methods=["gradcam"], metrics=["gt-precision", "cue-agreement-rest"],
+                       workers=2, batch_size=4), tmp_path, resume=False, progress=False)
+    cols = ["clip_id", "metric", "value"]
+
+    def rows(path: Path) -> pd.DataFrame:
+        r = pd.read_parquet(path / "results.parquet")
+        r = r[(r["method"] == "gradcam") & r["metric"].isin(["gt-precision",
+                                                               "cue-agreement-rest"])]
+        return r.sort_values(cols[:2]).reset_index(drop=True)[cols]
+
+    pd.testing.assert_frame_equal(rows(out), rows(tmp_path), atol=1e-9)

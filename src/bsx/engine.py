@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,7 +110,6 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
                    on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
     from bsx.cues.parallel import start_workers
-    from bsx.device import resolve_device
     from bsx.plugins import build, lookup
     from bsx.scoring.specs import DEFAULT_METRICS, get_metric
 
@@ -125,10 +125,107 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    early = _early_start(cfg, out, extractors, resume=resume)
+    from bsx.device import resolve_device  # imports torch: only now
+
     device = resolve_device(cfg.device)
     with _torch_threads(device, cfg.workers):
-        return _run(cfg, out, device, specs, extractors, resume=resume, progress=progress,
-                    on_batch=on_batch)
+        return _run(cfg, out, device, specs, extractors, early, resume=resume,
+                    progress=progress, on_batch=on_batch)
+
+
+# Clips whose cues are submitted before torch is imported: ~3 s of work for two workers, about
+# what importing torch + captum and loading the model take.
+EARLY_CLIPS_PER_WORKER = 64
+
+
+class _Plan:
+    """The clips a run evaluates, its results writer and the batches already submitted."""
+
+    def __init__(self, *, labels: tuple[str, ...], frontend: Any, split_meta: dict[str, Any],
+                 clips: list[Any], writer: Any, todo: list[Any]) -> None:
+        self.labels, self.frontend, self.split_meta = labels, frontend, split_meta
+        self.clips, self.writer, self.todo = clips, writer, todo
+        self.pending: deque[tuple[list[Any], list[Any], Any, int]] = deque()
+        self.next_start = 0
+        self.skipped: list[tuple[str, str]] = []
+
+
+def _plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any,
+          split_meta: dict[str, Any], *, resume: bool) -> _Plan:
+    """Select the clips, check a resumed run's settings, open the writer (torch-free)."""
+    import json
+
+    from bsx.plugins import build
+    from bsx.results import ResultWriter
+
+    ds_options = dict(cfg.dataset_options)
+    if cfg.data_root is not None:
+        ds_options["data_root"] = cfg.data_root
+    dataset = build("dataset", cfg.dataset, options=ds_options)
+    clips = select_clips(dataset.clips(), cfg, labels, split_meta)
+    previous = out / "config.json"
+    if resume and previous.is_file():
+        old = json.loads(previous.read_text())
+        if old.get("config") != json.loads(cfg.model_dump_json()):
+            raise BsxError(f"{previous}: was written by a run with other settings; resume it "
+                           "with the same options or choose another --out")
+    writer = ResultWriter(out, resume=resume)
+    done = writer.done_clips() if resume else set()
+    return _Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
+                 writer=writer, todo=[c for c in clips if c.id not in done])
+
+
+def _split_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    split_meta = dict(meta.get("split") or {})
+    split_meta.setdefault("dataset", str(meta.get("dataset", "")))
+    return split_meta
+
+
+def _early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
+                 resume: bool) -> _Plan | None:
+    """Plan the run and submit its first batches' cues from the checkpoint's JSON sidecar,
+    before torch is imported, so the cue workers start measuring at once (a fresh run used to
+    give them their first clip ~4 s in). None where only load_model can tell the labels and
+    front-end (no sidecar; labels, front-end or model given); the run checks the plan
+    against the loaded model and discards it if they differ."""
+    import json
+
+    from bsx.audio import get_frontend
+    from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
+
+    if cfg.workers <= 1 or cfg.model or cfg.labels or cfg.label_preset or cfg.frontend:
+        return None
+    path = Path(cfg.checkpoint).expanduser() if cfg.checkpoint else DEFAULT_MODEL_FILE
+    try:
+        meta = json.loads(sidecar_path(path).read_text())
+        labels, fe = tuple(meta["labels"]), get_frontend(dict(meta["frontend"]))
+    except Exception:  # load_model will say what is wrong, if anything
+        return None
+    plan = _plan(cfg, out, labels, fe, _split_meta(meta), resume=resume)
+    n = min(len(plan.todo), EARLY_CLIPS_PER_WORKER * cfg.workers)
+    for start in range(0, n, cfg.batch_size):
+        _submit(plan, plan.todo[start:start + cfg.batch_size], extractors, cfg.workers)
+    plan.next_start = -(-n // cfg.batch_size) * cfg.batch_size
+    return plan
+
+
+def _submit(plan: _Plan, batch: list[Any], extractors: dict[str, Any], workers: int) -> None:
+    """Prepare a batch (cache misses in-process unless cores are left beyond the cue workers
+    and this one: on 2 cores a prepare pool's IPC doubled the CPU per clip, 13.7 vs 7.4 ms)
+    and submit its cues; the batch joins plan.pending."""
+    import os
+
+    from bsx.datasets.cache import prepare_many
+
+    prep_workers = workers if (os.cpu_count() or 1) > workers + 1 else 1
+    prepared, bad = prepare_many(batch, plan.frontend, workers=prep_workers, progress=False)
+    plan.skipped += [(s.clip.id, s.reason) for s in bad]
+    ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
+    ok_prep = [p for _, p in ok]
+    cues = (submit_cues(extractors, ok_prep, plan.frontend.sample_rate, workers)
+            if ok else None)
+    plan.pending.append(([c for c, _ in ok], ok_prep, cues, len(batch)))
 
 
 @contextmanager
@@ -149,19 +246,16 @@ def _torch_threads(device: Any, workers: int) -> Iterator[None]:
 
 
 def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
-         extractors: dict[str, Any], *, resume: bool, progress: bool,
+         extractors: dict[str, Any], early: _Plan | None, *, resume: bool, progress: bool,
          on_batch: Callable[[int, int], None] | None) -> dict[str, Any]:
     """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
     import json
-    import os
 
     from bsx import __version__
-    from bsx.datasets.cache import prepare_many
     from bsx.expert import load_expert
     from bsx.models.checkpoint import load_model
     from bsx.plugins import build
     from bsx.report.summary import summarise
-    from bsx.results import ResultWriter
 
     metrics = list(specs)
     loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
@@ -171,35 +265,23 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
 
         loaded.net.to(memory_format=torch.channels_last)
     fe = loaded.frontend
-    ds_options = dict(cfg.dataset_options)
-    if cfg.data_root is not None:
-        ds_options["data_root"] = cfg.data_root
-    dataset = build("dataset", cfg.dataset, options=ds_options)
-    split_meta = dict(loaded.meta.get("split") or {})
-    split_meta.setdefault("dataset", str(loaded.meta.get("dataset", "")))
-    clips = select_clips(dataset.clips(), cfg, loaded.labels, split_meta)
+    split_meta = _split_meta(loaded.meta)
+    plan = early
+    if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
+            tuple(loaded.labels), fe, split_meta):
+        plan = _plan(cfg, out, tuple(loaded.labels), fe, split_meta, resume=resume)
+    clips, writer, todo = plan.clips, plan.writer, plan.todo
     expert = load_expert(cfg.expert)
     run_config = {
         "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
         "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
         "metrics": metrics, "device": str(device),
     }
-    previous = out / "config.json"
-    if resume and previous.is_file():
-        old = json.loads(previous.read_text())
-        if old.get("config") != run_config["config"]:
-            raise BsxError(f"{previous}: was written by a run with other settings; resume it "
-                           "with the same options or choose another --out")
-    previous.write_text(json.dumps(run_config, indent=2))
-
-    writer = ResultWriter(out, resume=resume)
-    done = writer.done_clips() if resume else set()
-    todo = [c for c in clips if c.id not in done]
+    (out / "config.json").write_text(json.dumps(run_config, indent=2))
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
                for m in cfg.methods}
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
                        extractors=extractors, expert=expert, metrics=specs)
-    skipped: list[tuple[str, str]] = []
     with _progress(progress) as bar:
         task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
         n_done = 0
@@ -214,25 +296,15 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
             if on_batch is not None:
                 on_batch(n_done, len(todo))
 
-        # Cache misses go to a prepare pool only where cores are left beyond the cue workers
-        # and this process: on 2 cores its IPC doubled the CPU per clip (13.7 vs 7.4 ms).
-        prep_workers = cfg.workers if (os.cpu_count() or 1) > cfg.workers + 1 else 1
-        # One batch in flight: its cues are measured in the workers while this process
-        # prepares the next batch and attributes the current one, so the workers never idle.
-        inflight: tuple[list[Any], list[Any], Any, int] | None = None
-        for start in range(0, len(todo), cfg.batch_size):
-            batch = todo[start:start + cfg.batch_size]
-            prepared, bad = prepare_many(batch, fe, workers=prep_workers, progress=False)
-            skipped += [(s.clip.id, s.reason) for s in bad]
-            ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
-            ok_prep = [p for _, p in ok]
-            nxt = ([c for c, _ in ok], ok_prep, start_cues(ctx, ok_prep) if ok else None,
-                   len(batch))
-            if inflight is not None:
-                finish(inflight)
-            inflight = nxt
-        if inflight is not None:
-            finish(inflight)
+        # The newest batch stays in flight: its cues are measured in the workers while this
+        # process prepares the next batch and attributes the older ones, so workers never idle.
+        for start in range(plan.next_start, len(todo), cfg.batch_size):
+            _submit(plan, todo[start:start + cfg.batch_size], extractors, cfg.workers)
+            while len(plan.pending) > 1:
+                finish(plan.pending.popleft())
+        while plan.pending:
+            finish(plan.pending.popleft())
+    skipped = plan.skipped
     from bsx.cues.parallel import beside
     from bsx.report.posthoc import agreement_tables
     from bsx.report.summary import agreement_summary
@@ -343,7 +415,8 @@ class BatchContext:
             methods, extractors, expert, metrics)
 
 
-def start_cues(ctx: BatchContext, prepared: list[Any]) -> tuple[dict[str, Any], float]:
+def submit_cues(extractors: dict[str, Any], prepared: list[Any], sample_rate: int,
+                workers: int) -> tuple[dict[str, Any], float]:
     """Submit cue extraction for a batch to the worker pool; returns handles and start time.
 
     Tracks are measured once per clip and extractor, on the content the model saw: track time
@@ -351,13 +424,13 @@ def start_cues(ctx: BatchContext, prepared: list[Any]) -> tuple[dict[str, Any], 
     the model's waveform."""
     from bsx.cues.parallel import extract_many_async
 
-    sr = ctx.loaded.frontend.sample_rate
+    sr = sample_rate
     contents = [p.waveform[int(round(p.pad_offset_s * sr)):
                            int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
                 for p in prepared]
     t0 = time.perf_counter()
-    return {name: extract_many_async(ext, contents, sr, workers=ctx.cfg.workers)
-            for name, ext in ctx.extractors.items()}, t0
+    return {name: extract_many_async(ext, contents, sr, workers=workers)
+            for name, ext in extractors.items()}, t0
 
 
 def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
@@ -365,7 +438,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
                    ) -> dict[str, list[dict[str, Any]]]:
     """One batch through the whole chain; returns the rows of each results table.
 
-    `cues` are the handles of start_cues when the caller submitted them ahead."""
+    `cues` are the handles of submit_cues when the caller submitted them ahead."""
     import torch
 
     from bsx.windows import find_windows_batch, padding_share, to_original
@@ -373,7 +446,8 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
     n = len(clips)
-    pending, t_cues = cues if cues is not None else start_cues(ctx, prepared)
+    pending, t_cues = cues if cues is not None else submit_cues(
+        ctx.extractors, prepared, fe.sample_rate, cfg.workers)
     x = torch.from_numpy(np.stack([p.logmel for p in prepared]))[:, None].to(ctx.device)
     if _channels_last(ctx.device, loaded.net):
         x = x.contiguous(memory_format=torch.channels_last)

@@ -1,4 +1,5 @@
-"""Where bsx keeps caches: $BSX_CACHE_DIR, else ~/.cache/bsx."""
+"""Where bsx keeps things: caches ($BSX_CACHE_DIR, else ~/.cache/bsx) and the packaged default
+model (here, not in bsx.models.checkpoint, so torch-free code can find it)."""
 
 from __future__ import annotations
 
@@ -12,3 +13,12 @@ def cache_dir(*parts: str) -> Path:
     path = root.joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "data" / "default_model"
+DEFAULT_MODEL_FILE = DEFAULT_MODEL_DIR / "model.pt"
+
+
+def sidecar_path(path: Path) -> Path:
+    """The JSON metadata file beside a weights file: model.pt -> model.json."""
+    return path.with_suffix(".json")

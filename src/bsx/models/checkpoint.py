@@ -29,11 +29,10 @@ from bsx.audio import Frontend, get_frontend
 from bsx.device import resolve_device
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.labels import resolve_labels
+from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 
 FORMAT = "bsx-checkpoint"
 FORMAT_VERSION = 1
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "data" / "default_model"
-DEFAULT_MODEL_FILE = DEFAULT_MODEL_DIR / "model.pt"
 
 
 @dataclass
@@ -45,11 +44,6 @@ class LoadedModel:
     frontend: Frontend
     model_name: str
     meta: dict[str, Any] = field(default_factory=dict)
-
-
-def sidecar_path(path: Path) -> Path:
-    """The JSON metadata file beside a weights file: model.pt -> model.json."""
-    return path.with_suffix(".json")
 
 
 def _sha256(path: Path) -> str:
