@@ -9,6 +9,7 @@ back to the ORIGINAL audio timeline (`Prepared.to_original`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import warnings
@@ -68,8 +69,14 @@ class Frontend(BaseModel):
 
     def digest(self) -> str:
         """A short content hash: caches and results key on it."""
-        blob = json.dumps(self.model_dump(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:16]
+        return hashlib.sha256(canonical_json(self).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=16)
+def canonical_json(fe: Frontend) -> str:
+    """Every parameter as sorted-key JSON: what digest() hashes and the cache stores (a
+    front-end is frozen, so this is computed once per front-end)."""
+    return json.dumps(fe.model_dump(), sort_keys=True)
 
 
 PRESETS: dict[str, Frontend] = {

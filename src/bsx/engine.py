@@ -441,6 +441,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     `cues` are the handles of submit_cues when the caller submitted them ahead."""
     import torch
 
+    from bsx.methods.base import SharesForward
     from bsx.windows import find_windows_batch, padding_share, to_original
 
     cfg, loaded = ctx.cfg, ctx.loaded
@@ -454,7 +455,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     maps: dict[str, np.ndarray] = {}
     attr_seconds: dict[str, float] = {}
     # Explaining the predicted class: a method that can, predicts and explains in one pass.
-    shared = next((m for m, meth in ctx.methods.items() if hasattr(meth, "attribute_predicted")),
+    shared = next((m for m, meth in ctx.methods.items() if isinstance(meth, SharesForward)),
                   None) if cfg.target == "predicted" else None
     if shared is not None:
         t0 = time.perf_counter()

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import atexit
 import csv
-import functools
 import hashlib
 import json
 import multiprocessing as mp
 import os
-from concurrent.futures import BrokenExecutor, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bsx.audio import Frontend, Prepared
+from bsx.audio import Frontend, Prepared, canonical_json
 from bsx.datasets.base import Clip
 
 MANIFEST = "manifest.csv"
@@ -68,23 +67,17 @@ def save_prepared(p: Prepared, path: Path) -> None:
                 [p.trim_offset_s, p.pad_offset_s, p.content_s, p.original_duration_s],
                 dtype=np.float64,
             ),
-            frontend=np.array(_canonical(p.frontend)),
+            frontend=np.array(canonical_json(p.frontend)),
             source=np.array(p.source),
         )
     tmp.replace(path)
-
-
-@functools.lru_cache(maxsize=16)
-def _canonical(fe: Frontend) -> str:
-    """The front-end as save_prepared stores it (compared as text: no parse per entry)."""
-    return json.dumps(fe.model_dump(), sort_keys=True)
 
 
 def load_prepared(path: Path, fe: Frontend) -> Prepared | None:
     """Read an entry back; None when it is missing, damaged or made by another front-end."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            if str(z["frontend"]) != _canonical(fe):
+            if str(z["frontend"]) != canonical_json(fe):  # text compare: no parse per entry
                 return None
             trim, pad, content, duration = (float(v) for v in z["offsets"])
             return Prepared(
@@ -206,9 +199,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     fork starts workers in milliseconds with bsx already imported, and does not re-run the
     caller's __main__ (forkserver and spawn do, which breaks scripts without a main guard).
     Kept because evaluate prepares batch by batch: a pool per batch of 16 cost more than the
-    work (58 vs 145 clips/s for one process, measured).
+    work (58 vs 145 clips/s for one process, measured); one whose worker died is replaced.
     """
-    if workers not in _POOLS:
+    if workers not in _POOLS or getattr(_POOLS[workers], "_broken", False):
         methods = mp.get_all_start_methods()
         ctx = mp.get_context("fork" if "fork" in methods else None)
         _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
@@ -321,8 +314,6 @@ def prepare_many(
                     except Exception as exc:  # a worker died (e.g. a decoder crash)
                         why = f"{clips[todo[entry][0]].path}: worker failed ({exc!r})"
                         done(entry, None, why, "failed")  # retried on the next run
-                        if isinstance(exc, BrokenExecutor):
-                            _POOLS.pop(workers, None)  # the next call starts a fresh pool
                         continue
                     done(entry, p, why)
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +21,7 @@ class Method(Protocol):
         ...
 
 
+@runtime_checkable
 class SharesForward(Protocol):
     """Optional: a method that explains each clip's predicted class from the same forward pass
     that predicts it. The engine then skips its own predict pass (one forward fewer)."""
