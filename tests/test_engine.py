@@ -129,10 +129,10 @@ def test_cues_submitted_before_the_model_loads_give_the_same_rows(
         run: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
     # workers=2 plans from the checkpoint's sidecar and submits cues before torch loads the
     # model; the fixture ran in one process (no early start): the same clips, same scores
-    from bsx import engine
+    from bsx.evaluation import plan as engine_plan
 
     out, _ = run
-    plan = engine._early_start(cfg(workers=2), tmp_path / "peek", {}, resume=False)
+    plan = engine_plan.early_start(cfg(workers=2), tmp_path / "peek", {}, resume=False)
     assert plan is not None and plan.pending and plan.next_start > 0
     run_evaluation(cfg(methods=["gradcam"], metrics=["gt-precision", "cue-agreement-rest"],
                        workers=2, batch_size=4), tmp_path, resume=False, progress=False)

@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bsx.errors import BadAudio, UnknownName, did_you_mean
 
 TrimRule = Literal["relative-dbfs", "fixed-dbfs", "top-db", "none"]
+InputKind = Literal["logmel", "waveform"]
+Keep = Literal["first-interval", "whole"]
+
+# Fields added after the paper presets: left out of canonical_json while at their defaults, so
+# the presets' digests (cache keys, leaderboard hashes) are what they were.
+_NEW_FIELDS: dict[str, object] = {"input": "logmel", "keep": "first-interval", "chunk_hop": None}
+
+# `bsx explain` and evaluate warn when a front-end keeps less than this share of a clip's speech.
+KEPT_SHARE_WARNING = 0.8
 
 
 class Frontend(BaseModel):
@@ -35,6 +44,12 @@ class Frontend(BaseModel):
     pad: "end" pads/cuts at the end; "center" pads both sides equally (the notebooks).
     mel_sr: the sample rate the mel filterbank is built for; the CREMA-D notebook passed 16 kHz
     samples to librosa as if they were 24 kHz. None means sample_rate.
+    input: what the model consumes (docs/model-contract.md): "logmel" units of
+    (n_mels, n_frames), or the "waveform" itself (then n_mels is 1 and hop_length is only the
+    relevance grid's frame).
+    keep: "first-interval" (the paper: the first non-silent interval, cut to n_samples) or
+    "whole" (first to last non-silent sample, cut into units of n_samples every chunk_hop
+    samples when longer; chunk_hop None = half a unit, rounded down to whole frames).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -52,6 +67,9 @@ class Frontend(BaseModel):
     hop_length: int = 240
     n_mels: int = 128
     top_db: float = 80.0
+    input: InputKind = "logmel"
+    keep: Keep = "first-interval"
+    chunk_hop: int | None = Field(default=None, gt=0)
 
     @property
     def n_frames(self) -> int:
@@ -67,6 +85,12 @@ class Frontend(BaseModel):
     def duration_s(self) -> float:
         return self.n_samples / self.sample_rate
 
+    @property
+    def unit_hop(self) -> int:
+        """Samples between unit starts when a whole utterance is chunked (whole frames)."""
+        hop = self.chunk_hop or self.n_samples // 2
+        return max(self.hop_length, hop - hop % self.hop_length)
+
     def digest(self) -> str:
         """A short content hash: caches and results key on it."""
         return hashlib.sha256(canonical_json(self).encode()).hexdigest()[:16]
@@ -76,7 +100,9 @@ class Frontend(BaseModel):
 def canonical_json(fe: Frontend) -> str:
     """Every parameter as sorted-key JSON: what digest() hashes and the cache stores (a
     front-end is frozen, so this is computed once per front-end)."""
-    return json.dumps(fe.model_dump(), sort_keys=True)
+    fields = {k: v for k, v in fe.model_dump().items()
+              if k not in _NEW_FIELDS or v != _NEW_FIELDS[k]}
+    return json.dumps(fields, sort_keys=True)
 
 
 PRESETS: dict[str, Frontend] = {
@@ -93,6 +119,8 @@ PRESETS: dict[str, Frontend] = {
         name="paper-ravdess-train", sample_rate=24000, trim="top-db", trim_db=55.0,
         n_samples=120000, pad="center", hop_length=512,
     ),
+    # the paper's parameters on whole utterances: 2 s units every ~1 s (docs/model-contract.md)
+    "paper-whole": Frontend(name="paper-whole", keep="whole"),
 }
 
 
@@ -117,11 +145,17 @@ def get_frontend(name_or_config: str | Frontend | dict | None = None) -> Fronten
 class Prepared:
     """What the model saw, and where it came from.
 
-    waveform: (n_samples,) float32 at frontend.sample_rate, after trim and pad/cut.
-    logmel: (n_mels, n_frames) float32, power_to_db(ref=max).
+    waveform: float32 at frontend.sample_rate: the MODEL TIMELINE, i.e. the kept content with
+        the padding the front-end added (n_samples for one log-mel unit).
+    logmel: (n_mels, n_frames) float32 for one log-mel unit (power_to_db(ref=max)), or
+        (U, n_mels, n_frames) for a chunked whole utterance; empty for waveform models.
     trim_offset_s: where the kept segment starts in the original file (seconds).
     pad_offset_s: padding inserted before the content in the waveform (seconds).
     content_s: seconds of real content in the waveform (after the cut).
+    unit_starts: start sample of each model input unit on the model timeline (docs/
+        model-contract.md); one unit at 0 for the paper presets.
+    speech_s: seconds from the first to the last non-silent sample of the file by the trim
+        rule: what a front-end could have kept (kept_share = content_s / speech_s).
     """
 
     waveform: np.ndarray
@@ -132,6 +166,8 @@ class Prepared:
     original_duration_s: float
     frontend: Frontend
     source: str = ""
+    unit_starts: tuple[int, ...] = (0,)
+    speech_s: float | None = None
 
     def to_original(self, t: float | np.ndarray) -> float | np.ndarray:
         """Seconds on the model's waveform -> seconds on the original file."""
@@ -148,6 +184,31 @@ class Prepared:
         if hi <= lo:
             lo = hi = min(max(start_s, self.pad_offset_s), self.pad_offset_s + self.content_s)
         return float(self.to_original(lo)), float(self.to_original(hi))
+
+    @property
+    def n_frames(self) -> int:
+        """Frames of the clip's relevance grid: centred at f * hop_length on the timeline."""
+        return 1 + len(self.waveform) // self.frontend.hop_length
+
+    @property
+    def kept_share(self) -> float:
+        """Share of the file's speech span that the model saw (1.0 for a whole utterance)."""
+        if not self.speech_s:
+            return 1.0
+        return min(1.0, self.content_s / self.speech_s)
+
+    def units(self, waveform: np.ndarray | None = None) -> list[np.ndarray]:
+        """The model's input units: (n_mels, n_frames) log-mels or (N,) waveform pieces.
+
+        `waveform`: an edited copy of the model timeline (cue ablation); its units are
+        computed afresh through the same front-end."""
+        fe, n = self.frontend, self.frontend.n_samples
+        if fe.input == "waveform":
+            y = self.waveform if waveform is None else waveform
+            return [y[s:s + n] for s in self.unit_starts]
+        if waveform is not None:
+            return [logmel(waveform[s:s + n], fe) for s in self.unit_starts]
+        return [self.logmel] if self.logmel.ndim == 2 else list(self.logmel)
 
 
 def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
@@ -232,15 +293,16 @@ def nonsilent_intervals(
     return [(int(a * ms), min(int(b * ms), len(y))) for a, b in out if b > a]
 
 
-def trim_bounds(y: np.ndarray, fe: Frontend) -> tuple[int, int]:
-    """Sample bounds [start, end) of the content kept by the front-end's trim rule."""
+def speech_bounds(y: np.ndarray, fe: Frontend) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Sample bounds [start, end) by the front-end's trim rule: (the first non-silent
+    interval, the first to the last non-silent sample). One silence analysis for both."""
     if fe.trim == "none" or y.size == 0:
-        return 0, len(y)
+        return (0, len(y)), (0, len(y))
     if fe.trim == "top-db":
         import librosa
 
         _, (a, b) = librosa.effects.trim(y, top_db=fe.trim_db)
-        return int(a), int(b)
+        return (int(a), int(b)), (int(a), int(b))
     if fe.trim == "relative-dbfs":
         clip_dbfs = float(_dbfs(np.sqrt(np.mean(y.astype(np.float64) ** 2))))
         threshold = clip_dbfs - fe.trim_db
@@ -248,8 +310,14 @@ def trim_bounds(y: np.ndarray, fe: Frontend) -> tuple[int, int]:
         threshold = fe.trim_db
     intervals = nonsilent_intervals(y, fe.sample_rate, threshold, fe.min_silence_s)
     if not intervals:
-        return 0, len(y)  # all silent: keep everything, as the paper's scripts do
-    return intervals[0]
+        return (0, len(y)), (0, len(y))  # all silent: keep everything, as the paper's scripts
+    return intervals[0], (intervals[0][0], intervals[-1][1])
+
+
+def trim_bounds(y: np.ndarray, fe: Frontend) -> tuple[int, int]:
+    """Sample bounds [start, end) of the content kept by the front-end's trim rule."""
+    first, whole = speech_bounds(y, fe)
+    return whole if fe.keep == "whole" else first
 
 
 def logmel(y: np.ndarray, fe: Frontend) -> np.ndarray:
@@ -263,10 +331,20 @@ def logmel(y: np.ndarray, fe: Frontend) -> np.ndarray:
     return librosa.power_to_db(mel, ref=np.max, top_db=fe.top_db).astype(np.float32)
 
 
+def unit_starts(length: int, fe: Frontend) -> tuple[int, ...]:
+    """Start samples of the units that cover `length` samples of content: one unit when it
+    fits, else every fe.unit_hop samples until a unit reaches the end."""
+    n = fe.n_samples
+    if length <= n:
+        return (0,)
+    hop = fe.unit_hop
+    return tuple(range(0, -(-(length - n) // hop) * hop + 1, hop))
+
+
 def prepare_waveform(
     y: np.ndarray, fe: Frontend, *, original_duration_s: float | None = None, source: str = ""
 ) -> Prepared:
-    """A waveform already at fe.sample_rate -> Prepared (trim, pad/cut, log-mel)."""
+    """A waveform already at fe.sample_rate -> Prepared (trim, pad/cut or chunk, log-mel)."""
     y = np.asarray(y, dtype=np.float32)
     if y.size == 0:
         raise BadAudio(f"{source or 'waveform'}: holds no audio samples")
@@ -274,15 +352,24 @@ def prepare_waveform(
         raise BadAudio(f"{source or 'waveform'}: holds NaN or infinite samples")
     if not np.any(y):
         raise BadAudio(f"{source or 'waveform'}: is digital silence")
-    a, b = trim_bounds(y, fe)
-    seg = y[a:b][: fe.n_samples]
+    first, whole = speech_bounds(y, fe)
+    a, b = whole if fe.keep == "whole" else first
     n = fe.n_samples
-    left = (n - len(seg)) // 2 if fe.pad == "center" else 0
-    out = np.zeros(n, dtype=np.float32)
-    out[left : left + len(seg)] = seg
+    seg = y[a:b] if fe.keep == "whole" else y[a:b][:n]
+    starts = unit_starts(len(seg), fe)
+    if fe.input == "waveform":
+        out, left = np.ascontiguousarray(seg), 0
+        mel = np.zeros((0,), dtype=np.float32)
+    else:
+        length = max(n, starts[-1] + n)
+        left = (length - len(seg)) // 2 if fe.pad == "center" else 0
+        out = np.zeros(length, dtype=np.float32)
+        out[left : left + len(seg)] = seg
+        mel = (logmel(out, fe) if len(starts) == 1
+               else np.stack([logmel(out[s:s + n], fe) for s in starts]))
     return Prepared(
         waveform=out,
-        logmel=logmel(out, fe),
+        logmel=mel,
         trim_offset_s=a / fe.sample_rate,
         pad_offset_s=left / fe.sample_rate,
         content_s=len(seg) / fe.sample_rate,
@@ -291,7 +378,14 @@ def prepare_waveform(
         ),
         frontend=fe,
         source=source,
+        unit_starts=starts,
+        speech_s=(whole[1] - whole[0]) / fe.sample_rate,
     )
+
+
+def with_keep(fe: Frontend, keep: Keep | None) -> Frontend:
+    """The front-end with another keep rule (None: as it is)."""
+    return fe if keep is None or keep == fe.keep else fe.model_copy(update={"keep": keep})
 
 
 def prepare(path: str | Path, fe: Frontend | str | None = None) -> Prepared:

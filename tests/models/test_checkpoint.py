@@ -105,7 +105,10 @@ def test_packaged_default_model_loads_with_its_metadata() -> None:
     if not checkpoint.DEFAULT_MODEL_FILE.is_file():
         pytest.fail("the packaged default model is missing from src/bsx/data/default_model")
     m = load_model()
-    assert m.model_name == "resnet-small" and m.frontend == get_frontend("paper")
+    # the paper's front-end on whole utterances (docs/model-contract.md)
+    assert m.model_name == "resnet-small" and m.frontend == get_frontend("paper-whole")
+    assert m.frontend.model_copy(update={"keep": "first-interval", "name": "paper"}) == (
+        get_frontend("paper"))
     assert m.meta["dataset"] == "synth" and len(m.labels) == m.meta["n_classes"]
     assert m.meta["metrics"]["test"]["uar"] > 2 / len(m.labels)  # far above chance
     x = torch.randn(2, 1, 128, 134)

@@ -11,6 +11,7 @@ import typer
 
 from bsx.cli.common import parse_options, split_list
 from bsx.cli.console import err, out
+from bsx.cli.explain import Keep
 from bsx.errors import BsxError
 
 
@@ -24,6 +25,9 @@ def evaluate(
     label_preset: Annotated[str | None, typer.Option(help="paper7 | ravdess8")] = None,
     labels: Annotated[str | None, typer.Option(help="Class labels in output order")] = None,
     frontend: Annotated[str | None, typer.Option(help="Front-end preset")] = None,
+    keep: Annotated[Keep | None, typer.Option(
+        help="What of each clip the model sees: whole (the whole utterance, in 2 s units "
+        "every ~1 s) or first-interval (the paper); default: the model's front-end.")] = None,
     metrics: Annotated[str | None, typer.Option(help="Metrics (default: the fast set)")] = None,
     split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
     emotions: Annotated[str | None, typer.Option(help="Only these emotions")] = None,
@@ -89,6 +93,7 @@ def evaluate(
     cfg = EvalConfig(
         dataset=dataset, data_root=data_root, model=model, checkpoint=checkpoint,
         label_preset=label_preset, labels=split_list(labels), frontend=frontend,
+        keep=keep.value if keep else None,
         methods=methods, cues=cue_sets, metrics=split_list(metrics), split=split,  # type: ignore[arg-type]
         emotions=split_list(emotions), limit=limit, seed=seed, device=device,
         batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ user gave, not in the trimmed and padded copy the model saw.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +64,13 @@ def parse_target(value: str, labels: tuple[str, ...], predicted: int) -> int:
     )
 
 
+class Keep(StrEnum):
+    """--keep: what of a clip the model sees (docs/model-contract.md)."""
+
+    whole = "whole"
+    first_interval = "first-interval"
+
+
 def original_audio(path: Path, fallback_sr: int) -> tuple[np.ndarray, int]:
     """The original file, mono, at its own sample rate when soundfile can read it."""
     from bsx.audio import load_audio
@@ -80,13 +89,18 @@ def explain_file(
     path: Path, method: str, *, checkpoint: Path | None = None, model: str | None = None,
     label_preset: str | None = None, frontend: str | None = None, target: str = "predicted",
     k: int = 5, attenuate_db: float = 20.0, device: str = "auto", out: Path | None = None,
-    method_options: dict[str, Any] | None = None,
+    method_options: dict[str, Any] | None = None, keep: str | None = None,
 ) -> Explanation:
-    """The library behind `bsx explain`: compute, write figures + WAV + JSON under `out`."""
+    """The library behind `bsx explain`: compute, write figures + WAV + JSON under `out`.
+
+    The clip goes through the same stages as `bsx evaluate` (units -> mean logits -> maps
+    stitched on the clip's timeline -> windows on the original file)."""
     import torch
 
-    from bsx.audio import prepare
+    from bsx.audio import KEPT_SHARE_WARNING, logmel, prepare, with_keep
     from bsx.device import resolve_device
+    from bsx.evaluation.attribute import attribute, clip_logits, stack_units
+    from bsx.evaluation.salient import salient_windows
     from bsx.models.checkpoint import load_model
     from bsx.plugins import build, lookup
     from bsx.report.explain_figures import (
@@ -95,7 +109,7 @@ def explain_file(
         plot_waveform_windows,
         write_listenable,
     )
-    from bsx.windows import WindowOptions, find_windows, to_original
+    from bsx.windows import WindowOptions
 
     path = Path(path)
     if not path.is_file():
@@ -108,17 +122,23 @@ def explain_file(
     dev = resolve_device(device)
     loaded = load_model(checkpoint, model=model, label_preset=label_preset,
                         frontend=frontend, device=dev)
-    fe = loaded.frontend
+    fe = with_keep(loaded.frontend, keep)  # type: ignore[arg-type]
     prep = prepare(path, fe)
-    x = torch.from_numpy(prep.logmel)[None, None].to(dev)
-    with torch.no_grad():
-        probs = torch.softmax(loaded.net(x), dim=1)[0].cpu()
+    if prep.kept_share < KEPT_SHARE_WARNING:
+        warnings.warn(
+            f"{path}: front-end '{fe.name}' keeps {prep.content_s:.2f} s of its "
+            f"{prep.speech_s:.2f} s of speech ({prep.kept_share:.0%}); --keep whole explains "
+            "the whole utterance", stacklevel=2)
+    units = stack_units([prep], dev)
+    probs = torch.softmax(clip_logits(loaded.net, units), dim=1)[0].cpu()
     predicted = int(probs.argmax())
     tgt = parse_target(target, loaded.labels, predicted)
     explainer = build("method", method, loaded.net, options=method_options)
-    rel = explainer.attribute(x, torch.tensor([tgt], device=dev))[0].detach().cpu().numpy()
-    wins = find_windows(rel, fe.frame_s, WindowOptions(k=k))
-    orig = to_original(wins, prep)
+    rel = attribute(explainer, units, np.array([tgt]), [prep]).clips[0]
+    (wins,), (orig,) = salient_windows([rel], [prep], fe.frame_s, WindowOptions(k=k))
+    spectrogram = (prep.logmel if prep.logmel.ndim == 2 and fe.input == "logmel"
+                   else logmel(prep.waveform, fe.model_copy(update={"n_mels": 128}))
+                   if fe.input == "waveform" else logmel(prep.waveform, fe))
 
     out = Path(out) if out is not None else Path("bsx-explain") / path.stem
     out.mkdir(parents=True, exist_ok=True)
@@ -129,7 +149,7 @@ def explain_file(
     files = {
         "attribution": plot_attribution(rel, fe.frame_s, out / f"{stem}.attribution.png",
                                         title),
-        "spectrogram": plot_spectrogram_windows(prep.logmel, wins, fe.frame_s,
+        "spectrogram": plot_spectrogram_windows(spectrogram, wins, fe.frame_s,
                                                 out / f"{stem}.spectrogram.png", title),
         "waveform": plot_waveform_windows(y, sr, orig, out / f"{stem}.waveform.png", title),
         "listen": write_listenable(y, sr, orig, out / f"{stem}.listen.wav", attenuate_db),
@@ -190,6 +210,9 @@ def explain(
         help="Class order of a plain state dict: paper7, ravdess8.")] = None,
     frontend: Annotated[str | None, typer.Option(
         help="Front-end preset; default: the one stored with the checkpoint.")] = None,
+    keep: Annotated[Keep | None, typer.Option(
+        help="What of the clip the model sees: whole (the whole utterance, in 2 s units "
+        "every ~1 s) or first-interval (the paper); default: the model's front-end.")] = None,
     target: Annotated[str, typer.Option(
         help="Class to explain: predicted, an index, or a label.")] = "predicted",
     k: Annotated[int, typer.Option("--k", help="How many salient windows.")] = 5,
@@ -208,6 +231,7 @@ def explain(
     result = explain_file(
         file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
         frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
+        keep=keep.value if keep else None,
         out=out, method_options=parse_options(opt, "--opt"),
     )
     if as_json:

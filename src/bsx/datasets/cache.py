@@ -69,6 +69,8 @@ def save_prepared(p: Prepared, path: Path) -> None:
             ),
             frontend=np.array(canonical_json(p.frontend)),
             source=np.array(p.source),
+            unit_starts=np.asarray(p.unit_starts, dtype=np.int64),
+            speech_s=np.array(np.nan if p.speech_s is None else p.speech_s),
         )
     tmp.replace(path)
 
@@ -80,10 +82,13 @@ def load_prepared(path: Path, fe: Frontend) -> Prepared | None:
             if str(z["frontend"]) != canonical_json(fe):  # text compare: no parse per entry
                 return None
             trim, pad, content, duration = (float(v) for v in z["offsets"])
+            speech = float(z["speech_s"])  # entries made before units existed: recompute
             return Prepared(
                 waveform=z["waveform"], logmel=z["logmel"], trim_offset_s=trim,
                 pad_offset_s=pad, content_s=content, original_duration_s=duration,
                 frontend=fe, source=str(z["source"]),
+                unit_starts=tuple(int(u) for u in z["unit_starts"]),
+                speech_s=None if speech != speech else speech,
             )
     except Exception:  # a truncated or foreign file: recompute it
         return None

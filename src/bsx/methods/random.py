@@ -15,16 +15,20 @@ from bsx.methods.options import RandomOptions
 class RandomMap:
     """Seeded uniform noise in [0, 1), (B, 128, T); ignores the model and the target.
 
-    Each clip's noise is seeded by the option seed and the clip's own input bytes, so a clip
-    gets the same map whatever batch it is in and in whatever order: a resumed or re-batched
-    run reproduces an uninterrupted one. Noise is drawn on the CPU and moved.
+    Each clip's noise is seeded by the option seed and a fingerprint of the clip's input (its
+    shape and its mean and standard deviation rounded to 1e-3), so a clip gets the same map
+    whatever batch it is in and in whatever order: a resumed or re-batched run reproduces an
+    uninterrupted one. Not the raw bytes: a last-bit difference between numpy or librosa
+    builds changed every map (and the pointing game of random by 0.1 on 37 clips). Noise is
+    drawn on the CPU and moved.
     """
 
     def __init__(self, model: nn.Module | None = None, options: RandomOptions | None = None):
         self.options = options or RandomOptions()
 
     def _clip_seed(self, clip: Tensor) -> int:
-        data = np.ascontiguousarray(clip.detach().float().cpu().numpy()).tobytes()
+        x = clip.detach().double().cpu().numpy()
+        data = repr((x.shape, np.round([x.mean(), x.std()], 3).tolist())).encode()
         digest = hashlib.blake2b(data, digest_size=8, key=str(self.options.seed).encode())
         return int.from_bytes(digest.digest(), "little") & ((1 << 63) - 1)
 

@@ -307,6 +307,12 @@ def load_model(
     if state is None:
         state = _read_state(path, dev)
     net = build("model", name, len(final_labels), options=options)
+    kind = getattr(net, "input_kind", "logmel")
+    if kind != fe.input:
+        raise BadCheckpoint(
+            f"{path}: model '{name}' consumes {kind} input but front-end '{fe.name}' makes "
+            f"{fe.input}; give a front-end whose input is {kind}"
+        )
     _fit_state(net, state, path, name, final_labels)
     net.to(dev).eval()
     return LoadedModel(

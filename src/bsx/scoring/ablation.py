@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bsx.audio import Prepared, logmel
+from bsx.audio import Prepared
 from bsx.scoring.groundtruth import merge_spans
 
 CUES: tuple[str, ...] = ("loudness", "pitch", "noise")
@@ -212,14 +212,29 @@ def ablate(y: np.ndarray, sr: int, spans: Sequence[tuple[int, int]], cue: str,
 # ---------------------------------------------------------------- the test
 
 
-def _probs(model: nn.Module, mels: list[np.ndarray], targets: np.ndarray,
-           device: torch.device, batch_size: int) -> np.ndarray:
-    out = np.empty(len(mels))
+def _probs(model: nn.Module, entries: list[list[np.ndarray]], targets: np.ndarray,
+           device: torch.device, batch_size: int, waveform_input: bool) -> np.ndarray:
+    """Target probability of each entry (a clip's model input units): softmax of the mean
+    of its units' logits, the utterance-level rule of docs/model-contract.md."""
+    units = [u for e in entries for u in e]
+    owner = np.repeat(np.arange(len(entries)), [len(e) for e in entries])
+    logits: list[torch.Tensor | None] = [None] * len(units)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for j, u in enumerate(units):
+        by_shape.setdefault(u.shape, []).append(j)
     with torch.no_grad():
-        for s in range(0, len(mels), batch_size):
-            xb = torch.as_tensor(np.stack(mels[s:s + batch_size])[:, None], device=device)
-            p = torch.softmax(model(xb).float(), dim=-1).cpu().numpy()
-            out[s:s + batch_size] = p[np.arange(len(p)), targets[s:s + batch_size]]
+        for idx in by_shape.values():
+            for s in range(0, len(idx), batch_size):
+                part = idx[s:s + batch_size]
+                xb = torch.as_tensor(np.stack([units[j] for j in part]), device=device)
+                out = model(xb if waveform_input else xb[:, None]).float()
+                for j, row in zip(part, out, strict=True):
+                    logits[j] = row
+    out = np.empty(len(entries))
+    for i in range(len(entries)):
+        rows = [logits[j] for j in np.flatnonzero(owner == i)]
+        p = torch.softmax(torch.stack(rows).mean(0), dim=-1).cpu().numpy()  # type: ignore[arg-type]
+        out[i] = p[int(targets[i])]
     return out
 
 
@@ -239,7 +254,7 @@ def cue_ablation(
     versus in random windows of equal total length.
 
     Args:
-        model: eval-mode classifier on (B, 1, n_mels, T) log-mels, on `device`.
+        model: eval-mode classifier on the front-end's units (log-mels or waveforms).
         prepared: what the model saw, one per clip (waveform, front-end).
         windows: salient windows per clip, in seconds on the MODEL timeline.
         targets: (B,) class whose probability is tracked.
@@ -252,7 +267,7 @@ def cue_ablation(
     targets = np.asarray(targets).astype(int)
     rng = np.random.default_rng(seed)
     n = len(prepared)
-    mels: list[np.ndarray] = []
+    mels: list[list[np.ndarray]] = []
     tgt: list[int] = []
     # layout per clip: [orig, salient, random_1..random_k] when it has windows, else [orig]
     slots: list[tuple[int, bool]] = []
@@ -261,13 +276,13 @@ def cue_ablation(
         sr = fe.sample_rate
         y = prep.waveform
         sal = _to_samples(spans, sr, len(y))
-        mels.append(prep.logmel)
+        mels.append(prep.units())
         tgt.append(int(targets[i]))
         if not sal:
             slots.append((i, False))
             continue
         level = median_active_rms(y, sr)
-        mels.append(logmel(ablate(y, sr, sal, cue, rng, level), fe))
+        mels.append(prep.units(ablate(y, sr, sal, cue, rng, level)))
         start = int(round(prep.pad_offset_s * sr))
         region = (start, min(len(y), start + int(round(prep.content_s * sr))))
         if region[1] - region[0] <= 0:
@@ -275,10 +290,11 @@ def cue_ablation(
         lengths = [hi - lo for lo, hi in sal]
         for _ in range(n_random):
             rnd = random_windows(lengths, region, sal, rng)
-            mels.append(logmel(ablate(y, sr, rnd, cue, rng, level), fe))
+            mels.append(prep.units(ablate(y, sr, rnd, cue, rng, level)))
         tgt.extend([int(targets[i])] * (1 + n_random))
         slots.append((i, True))
-    p = _probs(model, mels, np.asarray(tgt), device, batch_size)
+    waveform_input = bool(prepared) and prepared[0].frontend.input == "waveform"
+    p = _probs(model, mels, np.asarray(tgt), device, batch_size, waveform_input)
 
     p_orig, p_sal, p_rnd = (np.full(n, np.nan) for _ in range(3))
     k = 0

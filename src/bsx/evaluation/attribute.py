@@ -1,0 +1,144 @@
+"""Predict and attribute: model input units in, clip logits and (F, T) clip maps out.
+
+A clip is one or more model input units (docs/model-contract.md). Units of one shape are
+stacked and run together; a clip's logits are the MEAN of its units' logits (the stated
+utterance-level rule), and every unit of a clip is explained for the clip's target. Each
+method's unit maps are brought to the time-relevance form (waveform relevance summed into
+frames) and stitched onto the clip's timeline, so nothing downstream knows the input kind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from bsx.audio import Prepared
+from bsx.relevance import stitch, to_grid
+
+
+@dataclass
+class Units:
+    """Every unit of a batch of clips, stacked by shape.
+
+    clip_of: (U,) the clip each unit belongs to; groups: (unit indices, stacked inputs on the
+    device) per input shape; (B, 1, n_mels, T) for log-mel models, (B, N) for waveform ones.
+    """
+
+    clip_of: np.ndarray
+    groups: list[tuple[np.ndarray, Tensor]]
+    n_clips: int
+    kind: str
+    hop_length: int
+
+    @property
+    def single(self) -> bool:
+        """One unit per clip, in clip order (the paper presets): no stitching, no mean."""
+        return len(self.clip_of) == self.n_clips and len(self.groups) == 1
+
+    def inputs(self) -> Tensor:
+        """All units as one tensor in unit order (one shape only)."""
+        if len(self.groups) != 1:
+            raise ValueError("units of several shapes do not stack into one tensor")
+        return self.groups[0][1]
+
+
+def stack_units(prepared: list[Prepared], device: torch.device, *,
+                channels_last: bool = False, waveforms: list[np.ndarray] | None = None) -> Units:
+    """The model inputs of a batch of clips (optionally of edited timelines, for ablation)."""
+    kind = prepared[0].frontend.input
+    units: list[np.ndarray] = []
+    clip_of: list[int] = []
+    for i, p in enumerate(prepared):
+        us = p.units(None if waveforms is None else waveforms[i])
+        units += us
+        clip_of += [i] * len(us)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for j, u in enumerate(units):
+        by_shape.setdefault(u.shape, []).append(j)
+    groups = []
+    for idx in by_shape.values():
+        x = torch.from_numpy(np.stack([units[j] for j in idx]).astype(np.float32))
+        if kind != "waveform":
+            x = x[:, None]
+        x = x.to(device)
+        if channels_last and kind != "waveform":
+            x = x.contiguous(memory_format=torch.channels_last)
+        groups.append((np.asarray(idx), x))
+    return Units(clip_of=np.asarray(clip_of), groups=groups, n_clips=len(prepared), kind=kind,
+                 hop_length=prepared[0].frontend.hop_length)
+
+
+def clip_logits(net: nn.Module, units: Units, *, batch_size: int | None = None) -> Tensor:
+    """(B, C) clip logits: the mean of each clip's unit logits (no gradient)."""
+    unit_logits: list[tuple[np.ndarray, Tensor]] = []
+    with torch.no_grad():
+        for idx, x in units.groups:
+            step = batch_size or len(x)
+            out = torch.cat([net(x[s:s + step]) for s in range(0, len(x), step)])
+            unit_logits.append((idx, out.float()))
+    return mean_by_clip(unit_logits, units)
+
+
+def mean_by_clip(unit_values: list[tuple[np.ndarray, Tensor]], units: Units) -> Tensor:
+    """Per-unit rows -> the mean row of each clip."""
+    first = unit_values[0][1]
+    total = torch.zeros((units.n_clips, *first.shape[1:]), dtype=first.dtype,
+                        device=first.device)
+    for idx, v in unit_values:
+        clip = torch.as_tensor(units.clip_of[idx], device=v.device)
+        total.index_add_(0, clip, v)
+    count = np.bincount(units.clip_of, minlength=units.n_clips)
+    return total / torch.as_tensor(count, dtype=total.dtype, device=total.device)[:, None]
+
+
+@dataclass
+class Attributions:
+    """One method's relevance for a batch: per unit (for metrics that re-run the model on a
+    unit) and per clip, stitched on the clip's timeline; both in the (F, T) form."""
+
+    units: list[np.ndarray]
+    clips: list[np.ndarray]
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stacked(self) -> np.ndarray | None:
+        """(B, F, T) when every clip has the same grid, else None."""
+        shapes = {m.shape for m in self.clips}
+        return np.stack(self.clips) if len(shapes) == 1 else None
+
+
+def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]:
+    """The method's relevance for each unit, explaining its clip's target, in (F, T) form."""
+    out: list[np.ndarray | None] = [None] * len(units.clip_of)
+    for idx, x in units.groups:
+        t = torch.as_tensor(target[units.clip_of[idx]], dtype=torch.long, device=x.device)
+        rel = method.attribute(x, t).detach().float().cpu().numpy()
+        for j, r in zip(idx, rel, strict=True):
+            out[j] = r
+    if units.kind == "waveform":  # per-sample relevance summed into the frames
+        return [to_grid(o, units.hop_length) for o in out]  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]
+
+
+def to_clip_maps(maps: list[np.ndarray], units: Units,
+                 prepared: list[Prepared]) -> list[np.ndarray]:
+    """Unit maps stitched onto each clip's timeline (docs/model-contract.md)."""
+    out = []
+    for i, p in enumerate(prepared):
+        mine = [maps[j] for j in np.flatnonzero(units.clip_of == i)]
+        out.append(stitch(mine, p.unit_starts, p.frontend.hop_length, p.n_frames))
+    return out
+
+
+def attribute(method: Any, units: Units, target: np.ndarray,
+              prepared: list[Prepared]) -> Attributions:
+    """Run one method on a batch: unit maps and stitched clip maps, with the seconds spent."""
+    t0 = time.perf_counter()
+    per_unit = unit_maps(method, units, target)
+    return Attributions(units=per_unit, clips=to_clip_maps(per_unit, units, prepared),
+                        seconds=(time.perf_counter() - t0) / units.n_clips)

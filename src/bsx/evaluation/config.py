@@ -1,0 +1,61 @@
+"""What defines an evaluation run: the config stored with its results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Split = Literal["train", "val", "test", "all"]
+
+
+class EvalConfig(BaseModel):
+    """Everything that defines an evaluation run; stored with its results.
+
+    keep: "whole" or "first-interval" overrides what the model's front-end keeps of each clip
+    (docs/model-contract.md); None uses the front-end as stored with the model.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str = "synth"
+    data_root: Path | None = None
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+    model: str | None = None
+    checkpoint: Path | None = None
+    label_preset: str | None = None
+    labels: list[str] | None = None
+    frontend: str | None = None
+    keep: Literal["whole", "first-interval"] | None = None
+    methods: list[str] = Field(default_factory=lambda: ["crp"])
+    method_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    cues: list[str] = Field(default_factory=lambda: ["egemaps"])
+    metrics: list[str] | None = None
+    split: Split = "test"
+    split_mode: Literal["speaker", "random"] | None = None
+    emotions: list[str] | None = None
+    limit: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    batch_size: int = 16
+    workers: int = 2
+    target: Literal["predicted", "true"] = "predicted"
+    window_options: dict[str, Any] = Field(default_factory=dict)
+    ablation_cue: str = "loudness"
+    expert: Path | None = None
+
+
+def window_options(cfg: EvalConfig) -> Any:
+    """The validated salient-window options of a run (BadOptions naming the bad key)."""
+    from pydantic import ValidationError
+
+    from bsx.errors import BadOptions, first_problem
+    from bsx.windows import WindowOptions
+
+    try:
+        return WindowOptions(**cfg.window_options)
+    except ValidationError as exc:
+        where, msg = first_problem(exc)
+        raise BadOptions(f"window option '{where}': {msg}; accepted: "
+                         f"{', '.join(WindowOptions.model_fields)}") from None

@@ -1,0 +1,145 @@
+"""Plan a run: which clips, in which order, what a resumed run has already done.
+
+Torch-free, so the run can be planned (and the cue workers fed) before torch is imported.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bsx.errors import BsxError
+from bsx.evaluation.config import EvalConfig
+
+
+def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
+                 split_meta: dict[str, Any]) -> list[Any]:
+    """Split (on the whole corpus, as training did, so no training clip leaks in), then the
+    emotion and model-label filters, then a seeded stratified --limit."""
+    from bsx.datasets.splits import make_split
+
+    if cfg.split != "all":
+        same = split_meta.get("dataset", "").lower() == cfg.dataset.lower()
+        mode = cfg.split_mode or (split_meta.get("mode") if same else None) or "speaker"
+        seed = int(split_meta.get("seed", 42)) if same else 42
+        try:
+            clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
+        except BsxError as exc:
+            raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
+    if cfg.emotions:
+        wanted = {e.strip().lower() for e in cfg.emotions}
+        unknown = wanted - {c.label for c in clips}
+        if unknown:
+            raise BsxError(
+                f"--emotions: {', '.join(sorted(unknown))} not in dataset '{cfg.dataset}'; "
+                f"it has: {', '.join(sorted({c.label for c in clips}))}"
+            )
+        clips = [c for c in clips if c.label in wanted]
+    known = [c for c in clips if c.label in labels]
+    if len(known) < len(clips):
+        dropped = sorted({c.label for c in clips} - set(labels))
+        warnings.warn(f"{len(clips) - len(known)} clips with labels the model does not know "
+                      f"({', '.join(dropped)}) are left out", stacklevel=2)
+    clips = known
+    if not clips:
+        raise BsxError(f"dataset '{cfg.dataset}' has no clips with the model's labels "
+                       f"({', '.join(labels)})")
+    if cfg.limit is not None and cfg.limit < len(clips):
+        rng = np.random.default_rng(cfg.seed)
+        by_label: dict[str, list[Any]] = {}
+        for c in clips:
+            by_label.setdefault(c.label, []).append(c)
+        for group in by_label.values():
+            rng.shuffle(group)  # type: ignore[arg-type]
+        picked: list[Any] = []
+        while len(picked) < cfg.limit:
+            for group in by_label.values():
+                if group and len(picked) < cfg.limit:
+                    picked.append(group.pop())
+        order = {c.id: i for i, c in enumerate(clips)}
+        clips = sorted(picked, key=lambda c: order[c.id])
+    return clips
+
+
+# Clips whose cues are submitted before torch is imported: ~3 s of work for two workers, about
+# what importing torch + captum and loading the model take.
+EARLY_CLIPS_PER_WORKER = 64
+
+
+class Plan:
+    """The clips a run evaluates, its results writer and the batches already submitted."""
+
+    def __init__(self, *, labels: tuple[str, ...], frontend: Any, split_meta: dict[str, Any],
+                 clips: list[Any], writer: Any, todo: list[Any]) -> None:
+        self.labels, self.frontend, self.split_meta = labels, frontend, split_meta
+        self.clips, self.writer, self.todo = clips, writer, todo
+        self.pending: deque[tuple[list[Any], list[Any], Any, int]] = deque()
+        self.next_start = 0
+        self.skipped: list[tuple[str, str]] = []
+
+
+def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any,
+          split_meta: dict[str, Any], *, resume: bool) -> Plan:
+    """Select the clips, check a resumed run's settings, open the writer (torch-free)."""
+    import json
+
+    from bsx.plugins import build
+    from bsx.results import ResultWriter
+
+    ds_options = dict(cfg.dataset_options)
+    if cfg.data_root is not None:
+        ds_options["data_root"] = cfg.data_root
+    dataset = build("dataset", cfg.dataset, options=ds_options)
+    clips = select_clips(dataset.clips(), cfg, labels, split_meta)
+    previous = out / "config.json"
+    if resume and previous.is_file():
+        old = json.loads(previous.read_text())
+        if old.get("config") != json.loads(cfg.model_dump_json()):
+            raise BsxError(f"{previous}: was written by a run with other settings; resume it "
+                           "with the same options or choose another --out")
+    writer = ResultWriter(out, resume=resume)
+    done = writer.done_clips() if resume else set()
+    return Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
+                 writer=writer, todo=[c for c in clips if c.id not in done])
+
+
+def split_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    out = dict(meta.get("split") or {})
+    out.setdefault("dataset", str(meta.get("dataset", "")))
+    return out
+
+
+def early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
+                 resume: bool) -> Plan | None:
+    """Plan the run and submit its first batches' cues from the checkpoint's JSON sidecar,
+    before torch is imported, so the cue workers start measuring at once (a fresh run used to
+    give them their first clip ~4 s in). None where only load_model can tell the labels and
+    front-end (no sidecar; labels, front-end or model given); the run checks the plan
+    against the loaded model and discards it if they differ."""
+    import json
+
+    from bsx.audio import get_frontend, with_keep
+    from bsx.evaluation.prepare import submit
+    from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
+
+    if cfg.workers <= 1 or cfg.model or cfg.labels or cfg.label_preset or cfg.frontend:
+        return None
+    path = Path(cfg.checkpoint).expanduser() if cfg.checkpoint else DEFAULT_MODEL_FILE
+    try:
+        meta = json.loads(sidecar_path(path).read_text())
+        labels = tuple(meta["labels"])
+        fe = with_keep(get_frontend(dict(meta["frontend"])), cfg.keep)
+    except Exception:  # load_model will say what is wrong, if anything
+        return None
+    plan = make_plan(cfg, out, labels, fe, split_meta(meta), resume=resume)
+    n = min(len(plan.todo), EARLY_CLIPS_PER_WORKER * cfg.workers)
+    for start in range(0, n, cfg.batch_size):
+        submit(plan, plan.todo[start:start + cfg.batch_size], extractors, cfg.workers)
+    plan.next_start = -(-n // cfg.batch_size) * cfg.batch_size
+    return plan
+
+

@@ -1,0 +1,220 @@
+"""The evaluate run: plan, the batch loop (prepare ahead, attribute and score behind), then
+the dataset-level tables, statistics, figures and report."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bsx.audio import KEPT_SHARE_WARNING
+from bsx.evaluation.config import EvalConfig, window_options
+from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+
+
+def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
+                   on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
+    from bsx.cues.parallel import start_workers
+    from bsx.plugins import build, lookup
+    from bsx.scoring.specs import DEFAULT_METRICS, get_metric
+
+    # Cheap checks first, so a typo fails before anything starts.
+    metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
+    specs = {m: get_metric(m) for m in metrics}
+    window_options(cfg)
+    for m in cfg.methods:
+        lookup("method", m)
+    # Cue workers next: they import openSMILE & co. while this process imports torch.
+    extractors = {c: build("cue", c) for c in cfg.cues}
+    for ext in extractors.values():
+        start_workers(ext, workers=cfg.workers)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    early = early_start(cfg, out, extractors, resume=resume)
+    from bsx.device import resolve_device  # imports torch: only now
+
+    device = resolve_device(cfg.device)
+    with _torch_threads(device, cfg.workers):
+        return _run(cfg, out, device, specs, extractors, early, resume=resume,
+                    progress=progress, on_batch=on_batch)
+
+
+@contextmanager
+def _torch_threads(device: Any, workers: int) -> Iterator[None]:
+    """On the CPU, leave the cue workers their cores: torch threads fighting them made
+    predict + Grad-CAM 3-4x slower per clip on a 2-core machine. Restored afterwards."""
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
+         extractors: dict[str, Any], early: Plan | None, *, resume: bool, progress: bool,
+         on_batch: Callable[[int, int], None] | None) -> dict[str, Any]:
+    """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
+    import json
+
+    from bsx import __version__
+    from bsx.audio import with_keep
+    from bsx.evaluation.batch import BatchContext, channels_last, evaluate_batch
+    from bsx.evaluation.prepare import submit
+    from bsx.expert import load_expert
+    from bsx.models.checkpoint import load_model
+    from bsx.plugins import build
+    from bsx.report.summary import summarise
+
+    metrics = list(specs)
+    loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                        label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    if channels_last(device, loaded.net):
+        import torch
+
+        loaded.net.to(memory_format=torch.channels_last)
+    loaded.frontend = fe = with_keep(loaded.frontend, cfg.keep)
+    smeta = split_meta(loaded.meta)
+    plan = early
+    if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
+            tuple(loaded.labels), fe, smeta):
+        plan = make_plan(cfg, out, tuple(loaded.labels), fe, smeta, resume=resume)
+    clips, writer, todo = plan.clips, plan.writer, plan.todo
+    expert = load_expert(cfg.expert)
+    run_config = {
+        "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
+        "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
+        "metrics": metrics, "device": str(device),
+    }
+    (out / "config.json").write_text(json.dumps(run_config, indent=2))
+    methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
+               for m in cfg.methods}
+    ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
+                       extractors=extractors, expert=expert, metrics=specs)
+    with _progress(progress) as bar:
+        task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
+        n_done = 0
+
+        def finish(item: tuple[list[Any], list[Any], Any, int]) -> None:
+            nonlocal n_done
+            ok_clips, ok_prep, cues, size = item
+            if ok_clips:
+                writer.write_batch(evaluate_batch(ctx, ok_clips, ok_prep, cues=cues))
+            n_done += size
+            bar.advance(task, size)
+            if on_batch is not None:
+                on_batch(n_done, len(todo))
+
+        # The newest batch stays in flight: its cues are measured in the workers while this
+        # process prepares the next batch and attributes the older ones, so workers never idle.
+        for start in range(plan.next_start, len(todo), cfg.batch_size):
+            submit(plan, todo[start:start + cfg.batch_size], extractors, cfg.workers)
+            while len(plan.pending) > 1:
+                finish(plan.pending.popleft())
+        while plan.pending:
+            finish(plan.pending.popleft())
+    skipped = plan.skipped
+    from bsx.cues.parallel import beside
+    from bsx.report.posthoc import agreement_tables
+    from bsx.report.summary import agreement_summary
+
+    # The tail: the cue workers are idle now, so the figures and the dataset-level statistics
+    # go to them while this process merges the tables.
+    parts = {"profiles": writer.read("profiles"), "clips": writer.read("clips")}
+    warn_kept_share(parts["clips"], fe)
+    profile_figures = start_profile_figures(out, parts["profiles"])
+    agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert)
+    agreement_rows = beside(agreement_summary, agree)
+    tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
+    tables["agreement"] = agree
+    if not agree.empty:
+        agree.to_parquet(out / "agreement.parquet", index=False)
+    summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
+                        agreement_rows=agreement_rows.result())
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    write_figures_and_report(out, summary, profile_figures)
+    return summary
+
+
+def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
+    """Render each method's cue-profile figure in the (now idle) cue workers while this
+    process writes the summary: matplotlib needs ~0.5 s per figure. Futures of their paths."""
+    from bsx.cues.parallel import beside
+    from bsx.report.figures import cue_profile_bars
+
+    if profiles.empty:
+        return []
+    return [beside(cue_profile_bars, profiles[profiles["method"] == method],
+                   out / f"cue_profile_{method}.png", method)
+            for method in dict.fromkeys(profiles["method"])]
+
+
+def write_figures_and_report(out: Path, summary: dict[str, Any],
+                             profile_figures: list[Any]) -> None:
+    """The metric figure, the cue-profile figures (futures of start_profile_figures) and the
+    self-contained report.html beside the result files."""
+    import json
+
+    import pandas as pd
+
+    from bsx.report.figures import metric_comparison
+    from bsx.report.html import write_report
+
+    table = pd.DataFrame(summary.get("metrics", []))
+    figures = [metric_comparison(table, out / "metrics.png")]
+    figures += [f.result() for f in profile_figures]
+    config = json.loads((out / "config.json").read_text())
+    write_report(out, summary, table, figures, config)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(type(obj).__name__)
+
+
+def _progress(enabled: bool) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from bsx.cli.console import err
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                    disable=not enabled, transient=False)
+
+
+
+
+def warn_kept_share(clips: Any, fe: Any) -> None:
+    """One warning line when the front-end kept less than KEPT_SHARE_WARNING of the speech
+    of some clips (the paper presets keep the first non-silent interval, at most 2 s)."""
+    if clips.empty or "kept_share" not in clips:
+        return
+    share = clips["kept_share"].to_numpy(dtype=float)
+    short = share < KEPT_SHARE_WARNING
+    if short.any():
+        warnings.warn(
+            f"front-end '{fe.name}' kept less than {KEPT_SHARE_WARNING:.0%} of the speech of "
+            f"{int(short.sum())} of {len(share)} clips (median kept {np.median(share):.0%}); "
+            "--keep whole explains whole utterances", stacklevel=2)
