@@ -16,8 +16,6 @@ from bsx.evaluation.attribute import Attributions, Units
 from bsx.evaluation.records import Records
 
 QUANTUS_CATEGORIES = ("faithfulness", "randomisation", "robustness", "complexity")
-# Quantus metrics that read only the map: they run on any input kind's time-relevance form.
-MAP_ONLY = ("sparseness", "complexity")
 
 
 def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarray:
@@ -34,22 +32,23 @@ def score_quantus(rec: Records, method: str, net: Any, units: Units, attr: Attri
                   target: np.ndarray, names: list[str], *, device: Any, seed: int,
                   explain_fn: Callable[..., np.ndarray]) -> None:
     """Each Quantus metric on the batch's units, reduced to clips."""
-    from bsx.scoring.faithfulness import quantus_scores
+    from bsx.scoring.faithfulness import WAVEFORM_METRICS, quantus_scores
 
     n = units.n_clips
+    waveform = units.kind == "waveform"
     for metric in names:
         t0 = time.perf_counter()
         vals = np.full(len(units.clip_of), np.nan)
-        if units.kind == "waveform" and metric not in MAP_ONLY:
-            warnings.warn(f"{metric} runs on log-mel models only so far; NaN for this "
-                          "waveform model", stacklevel=2)
+        if waveform and metric not in WAVEFORM_METRICS:
+            warnings.warn(f"{metric} runs on log-mel models only so far (waveform models: "
+                          f"{', '.join(WAVEFORM_METRICS)}); NaN for this model", stacklevel=2)
         else:
             for idx, x in units.groups:
                 maps = np.stack([attr.units[j] for j in idx])
-                xs = maps[:, None] if units.kind == "waveform" else x.detach().cpu().numpy()
-                vals[idx] = quantus_scores(net, xs, target[units.clip_of[idx]], maps, [metric],
-                                           device=device, seed=seed,
-                                           explain_fn=explain_fn)[metric]
+                vals[idx] = quantus_scores(
+                    net, x.detach().cpu().numpy(), target[units.clip_of[idx]], maps, [metric],
+                    device=device, seed=seed, explain_fn=explain_fn,
+                    hop_length=units.hop_length if waveform else None)[metric]
         dt = (time.perf_counter() - t0) / n
         rec.emit_all(method, "", metric, per_clip(vals, units.clip_of, n), dt)
 

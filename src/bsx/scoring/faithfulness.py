@@ -42,6 +42,9 @@ QUANTUS_METRICS: tuple[str, ...] = (
     "efficient-mprt", "max-sensitivity", "local-lipschitz-estimate", "sparseness",
     "complexity",
 )
+# Metrics that run on waveform models: removal through the frame gate, or the map alone.
+WAVEFORM_METRICS = ("faithfulness-correlation", "region-perturbation", "sparseness",
+                    "complexity")
 NEEDS_EXPLAIN_FN = ("random-logit", "efficient-mprt", "max-sensitivity",
                     "local-lipschitz-estimate")
 
@@ -96,6 +99,7 @@ def quantus_scores(
     seed: int = 0,
     explain_fn: Callable[..., Any] | None = None,
     fe: Frontend | None = None,
+    hop_length: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Quantus scores per clip.
 
@@ -108,6 +112,9 @@ def quantus_scores(
             noise `snr_db` below the clip, through `fe`'s mel filterbank).
         explain_fn: (model, inputs, targets, **kw) -> (B, 128, T) maps; required by
             random-logit, efficient-mprt, max-sensitivity, local-lipschitz-estimate.
+        hop_length: for a waveform model, x is (B, N) waveforms, maps are (B, 1, T) on the
+            time-relevance grid of this hop, and removal sets a frame's samples to silence
+            (0); only WAVEFORM_METRICS run there.
 
     Returns:
         {name: (B,) float64}; NaN where Quantus gives none (a constant map, say).
@@ -118,7 +125,16 @@ def quantus_scores(
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(int).reshape(-1)
     maps = np.asarray(maps, dtype=np.float32)
-    b, _, n_mels, t = x.shape
+    waveform = x.ndim == 2
+    if waveform:
+        b, n_mels, t = x.shape[0], 1, maps.shape[-1]
+        if hop_length is None or t != 1 + x.shape[1] // hop_length:
+            raise ValueError(f"waveforms {x.shape} and maps {maps.shape} need the grid's "
+                             f"hop_length (got {hop_length})")
+        if set(metrics) - set(WAVEFORM_METRICS):
+            raise ValueError(f"waveform models support {', '.join(WAVEFORM_METRICS)} only")
+    else:
+        b, _, n_mels, t = x.shape
     if maps.shape != (b, n_mels, t) or len(y) != b:
         raise ValueError(f"x {x.shape}, y {y.shape} and maps {maps.shape} do not match")
     for name in metrics:
@@ -132,8 +148,9 @@ def quantus_scores(
     out: dict[str, np.ndarray] = {}
     gate = None
     if {"faithfulness-correlation", "region-perturbation"} & set(metrics):
-        base = make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed)
-        gate = frame_gate(model, x, base, device)
+        base = (np.zeros_like(x) if waveform
+                else make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed))
+        gate = frame_gate(model, x, base, device, hop_length if waveform else None)
         g = np.ones((b, 1, 1, t), dtype=np.float32)
         a_frames = maps.sum(axis=1)[:, None, None, :]  # relevance per frame
     explain = _explain_wrapper(explain_fn, n_mels, t) if explain_fn is not None else None
@@ -189,10 +206,12 @@ def quantus_scores(
                           softmax=False, **call)
                 elif name == "sparseness":
                     m = quantus.Sparseness(abs=True, normalise=False, **common)
-                    s = m(model=None, x_batch=x, y_batch=y, a_batch=a4, **call)
+                    s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
+                          **call)
                 else:  # complexity
                     m = quantus.Complexity(abs=True, normalise=False, **common)
-                    s = m(model=None, x_batch=x, y_batch=y, a_batch=a4, **call)
+                    s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
+                          **call)
         except AssertionError as exc:  # Quantus checks its data with asserts
             refused.append(f"{name}: {exc}")
             s = np.full(b, np.nan)

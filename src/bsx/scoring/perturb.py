@@ -106,16 +106,29 @@ class FrameGate(nn.Module):
     whole frame (all mel bands) by the clip's baseline. Quantus perturbs g with its plain
     "value 0" baseline, so its pixel and patch logic becomes frame and window logic, with
     per-clip audio baselines. Row i of g must be clip i: callers pass batch_size = B.
+
+    A waveform model's x is (B, N) and each gate frame covers the samples nearest its centre
+    (frame f: [f*hop - hop/2, f*hop + hop/2), the time-relevance grid of bsx.relevance).
     """
 
     x: Tensor
     base: Tensor
+    sample_frame: Tensor
 
-    def __init__(self, model: nn.Module, x: Tensor, baseline: Tensor) -> None:
+    def __init__(self, model: nn.Module, x: Tensor, baseline: Tensor,
+                 hop_length: int | None = None) -> None:
         super().__init__()
         self.model = model
         self.register_buffer("x", x)
         self.register_buffer("base", baseline)
+        frames = torch.zeros(0, dtype=torch.long)
+        if x.ndim == 2:
+            if hop_length is None:
+                raise ValueError("a waveform FrameGate needs the grid's hop_length")
+            n = x.shape[1]
+            frames = torch.clamp((torch.arange(n) + hop_length // 2) // hop_length,
+                                 max=n // hop_length)
+        self.register_buffer("sample_frame", frames)
 
     def forward(self, g: Tensor) -> Tensor:
         if g.shape[0] != self.x.shape[0]:
@@ -123,13 +136,16 @@ class FrameGate(nn.Module):
                 f"FrameGate got {g.shape[0]} rows for {self.x.shape[0]} clips; "
                 "call Quantus with batch_size equal to the number of clips"
             )
-        g = g.to(self.x.dtype).reshape(g.shape[0], 1, 1, -1)
+        if self.x.ndim == 2:  # waveform: each sample follows its frame's gate
+            g = g.to(self.x.dtype).reshape(g.shape[0], -1)[:, self.sample_frame]
+        else:
+            g = g.to(self.x.dtype).reshape(g.shape[0], 1, 1, -1)
         return self.model(g * self.x + (1.0 - g) * self.base)
 
 
 def frame_gate(model: nn.Module, x: np.ndarray, baseline: np.ndarray,
-               device: torch.device | str = "cpu") -> FrameGate:
+               device: torch.device | str = "cpu", hop_length: int | None = None) -> FrameGate:
     """A FrameGate on `device`, in eval mode."""
     gate = FrameGate(model, torch.as_tensor(np.asarray(x, dtype=np.float32)),
-                     torch.as_tensor(np.asarray(baseline, dtype=np.float32)))
+                     torch.as_tensor(np.asarray(baseline, dtype=np.float32)), hop_length)
     return gate.to(device).eval()
