@@ -54,7 +54,7 @@ def test_neutral_agreement_uses_the_same_speakers_neutral_clips() -> None:
                           ("a1", "angry", "s1"), ("x3", "sad", "s3"))
     ])
     agree, rows = agreement_tables(prof, clips, load_expert())
-    values = {r["clip_id"]: r["value"] for r in rows}
+    values = {r["clip_id"]: r["value"] for r in rows if r["metric"] == "cue-agreement-neutral"}
     assert values["a1"] == 1.0
     assert values["x3"] == 0.0
     assert np.isnan(values["n1"])  # neutral targets have no expectation

@@ -1,5 +1,7 @@
 """Summaries of an evaluate run: model accuracy beside every explanation score, per-method
-means with bootstrap confidence intervals, split by correctly and wrongly classified clips."""
+means with speaker-clustered bootstrap confidence intervals, split by correctly and wrongly
+classified clips; per emotion x cue agreement with FDR-controlled tests; the paper's three
+claims (bsx.scoring.claims)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bsx.scoring.stats import bootstrap_ci
+from bsx.scoring.stats import bootstrap_ci, cluster_codes, fdr
 
 
 def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
@@ -21,7 +23,8 @@ def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
 
 
 def metric_table(results: pd.DataFrame) -> pd.DataFrame:
-    """Per method x cue set x metric x reference: mean, CI, n, dropped (NaN), by correctness."""
+    """Per method x cue set x metric x reference: mean, speaker-clustered bootstrap CI, n,
+    n_speakers, dropped (NaN), by correctness."""
     if results.empty:
         return pd.DataFrame()
     scored = results[~results["metric"].str.startswith("time-")]
@@ -29,11 +32,14 @@ def metric_table(results: pd.DataFrame) -> pd.DataFrame:
     keys = ["method", "cues", "metric", "against"]
     for key, g in scored.groupby(keys, dropna=False):
         v = g["value"].to_numpy(dtype=float)
-        lo, hi = bootstrap_ci(v[np.isfinite(v)])
+        spk = g["speaker"].to_numpy() if "speaker" in g else None
+        lo, hi = bootstrap_ci(v, clusters=spk)
+        ok = np.isfinite(v)
         row = dict(zip(keys, key, strict=True))
         row.update(direction=g["direction"].iloc[0], category=g["category"].iloc[0],
                    mean=float(np.nanmean(v)) if np.isfinite(v).any() else float("nan"),
-                   ci_low=lo, ci_high=hi, n=int(np.isfinite(v).sum()),
+                   ci_low=lo, ci_high=hi, n=int(ok.sum()),
+                   n_speakers=int(np.unique(cluster_codes(spk, len(v))[ok]).size),
                    dropped=int((~np.isfinite(v)).sum()))
         for flag, name in ((True, "correct"), (False, "wrong")):
             sub = g.loc[g["correct"] == flag, "value"].to_numpy(dtype=float)
@@ -53,8 +59,9 @@ def timing_table(results: pd.DataFrame) -> pd.DataFrame:
 
 def agreement_summary(agree: pd.DataFrame) -> list[dict[str, Any]]:
     """Dataset-level agreement per method x cue set, for all, correctly and wrongly classified
-    clips (bootstrap CIs and Wilcoxon tests: the costly part of a summary, so the engine runs
-    it in a spare worker)."""
+    clips (speaker-clustered bootstrap CIs and cluster sign-flip tests: the costly part of a
+    summary, so the engine runs it in a spare worker). p_fdr: Benjamini-Hochberg over the
+    emotion x cue x method x cue-set tests of each clip subset (all / correct / wrong)."""
     if agree.empty:
         return []
     from bsx.scoring.agreement import dataset_agreement
@@ -72,14 +79,20 @@ def agreement_summary(agree: pd.DataFrame) -> list[dict[str, Any]]:
             per_method.append(da)
     if not per_method:
         return []
-    return pd.concat(per_method).replace({np.nan: None}).to_dict(orient="records")  # type: ignore[no-any-return]
+    table = pd.concat(per_method, ignore_index=True)
+    table["p_fdr"] = np.nan
+    for _, idx in table.groupby("clips").groups.items():
+        table.loc[idx, "p_fdr"] = fdr(table.loc[idx, "p_value"].to_numpy(dtype=float))
+    return table.replace({np.nan: None}).to_dict(orient="records")  # type: ignore[no-any-return]
 
 
 def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
               skipped: list[tuple[str, str]], expert: Any = None,
-              agreement_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The summary.json of a run. `agreement_rows`: agreement_summary of tables["agreement"]
-    when the caller computed it already."""
+              agreement_rows: list[dict[str, Any]] | None = None,
+              claim_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The summary.json of a run. `agreement_rows` / `claim_rows`: agreement_summary /
+    claims_summary of tables["agreement"] when the caller computed them already (e.g. in a
+    spare worker); computed here otherwise."""
     results, clips = tables["results"], tables["clips"]
     agree = tables.get("agreement", pd.DataFrame())
     table = metric_table(results)
@@ -94,4 +107,16 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         agreement_rows = agreement_summary(agree)
     if agreement_rows:
         out["dataset_agreement"] = agreement_rows
+    if claim_rows is None and not agree.empty:
+        from bsx.scoring.claims import claims_summary
+
+        claim_rows = claims_summary(agree)
+    if claim_rows:
+        out["claims"] = _json_safe(claim_rows)
     return out
+
+
+def _json_safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """NaN -> None, so summary.json stays valid JSON."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in rows]

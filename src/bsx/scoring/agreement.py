@@ -5,6 +5,13 @@ same clip (Cohen's d of salient vs rest frames), and against neutral speech (z o
 mean against the same speaker's neutral clips, else corpus-wide neutral). Theory speaks of the
 second; the first is what a saliency map can be judged on within one utterance. Only
 definite cells (up / down / equal) count; "equal" agrees when |effect| < EQUAL_TOL.
+
+Beside the share of agreeing cells (the paper's reading, coarse: two methods with different
+windows often tie), `effect_score` is continuous: the mean over directional cells (up / down)
+of the standardised effect signed by theory's expectation, so +0.5 means the salient windows
+move the expected cues half an SD the expected way. "equal" cells count in the share only;
+effects are capped at +-EFFECT_CAP SD so one degenerate clip (a constant track) cannot carry a
+mean.
 """
 
 from __future__ import annotations
@@ -18,9 +25,10 @@ import numpy as np
 
 from bsx.cues.profile import DERIVED, Baseline, CueProfile
 from bsx.expert import ExpertTable
-from bsx.scoring.stats import bootstrap_ci, paired_test
+from bsx.scoring.stats import bootstrap_ci, sign_flip_test
 
 EQUAL_TOL = 0.2  # Cohen's "small" effect: below it, "about equal" holds
+EFFECT_CAP = 5.0  # SD; a larger standardised effect counts as 5
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,32 @@ def aggregate_agreement(
     return float(np.mean(votes)) if votes else math.nan
 
 
+def signed_effects(effect: np.ndarray, expected: np.ndarray, definite: np.ndarray
+                   ) -> np.ndarray:
+    """expected x effect, capped at +-EFFECT_CAP, for directional definite cells (up/down);
+    NaN for every other cell and for NaN effects. Arrays of equal length."""
+    e = np.asarray(effect, dtype=np.float64)
+    x = np.asarray(expected, dtype=np.float64)
+    use = np.asarray(definite, dtype=bool) & (x != 0) & ~np.isnan(e)
+    out = np.full(e.shape, math.nan)
+    out[use] = np.clip(x[use] * e[use], -EFFECT_CAP, EFFECT_CAP)
+    return out
+
+
+def effect_score(
+    rows: Iterable[CueAgreement], against: Literal["rest", "neutral"] = "rest",
+) -> float:
+    """The continuous agreement score: mean signed standardised effect over directional
+    definite cells (see the module docstring); NaN when no cell counts."""
+    rows = list(rows)
+    key = "effect_vs_rest" if against == "rest" else "effect_vs_neutral"
+    v = signed_effects(np.array([getattr(r, key) for r in rows], dtype=np.float64),
+                       np.array([r.expected for r in rows], dtype=np.float64),
+                       np.array([r.definite for r in rows], dtype=bool))
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else math.nan
+
+
 def agreement_records(
     rows: Sequence[CueAgreement], profile: CueProfile, emotion: str, **keys: Any,
 ) -> list[dict[str, Any]]:
@@ -126,10 +160,15 @@ def agreement_records(
     return out
 
 
+TEST_NAME = "cluster sign-flip test of effect_vs_rest = 0 (speakers as clusters)"
+
+
 def dataset_agreement(df: Any, *, n_boot: int = 2000, seed: int = 0) -> Any:
     """Per emotion x cue over per-clip rows (agreement_records): n clips, mean effect vs rest
-    and vs neutral with bootstrap 95% CIs, agreement rates, and a Wilcoxon signed-rank test of
-    salient vs rest means (statistic, p, n pairs). Returns a pandas DataFrame."""
+    and vs neutral with speaker-clustered bootstrap 95% CIs, agreement rates, and a cluster
+    sign-flip test of the per-clip effect vs rest (p_value, n_pairs clips, n_speakers).
+    Without a speaker column every clip is its own cluster. Returns a pandas DataFrame;
+    false-discovery control over many of them is the caller's (report.summary)."""
     import pandas as pd
 
     need = {"emotion", "cue", "effect_vs_rest", "salient", "rest"}
@@ -139,6 +178,7 @@ def dataset_agreement(df: Any, *, n_boot: int = 2000, seed: int = 0) -> Any:
     out = []
     for (emo, cue), g in df.groupby(["emotion", "cue"], sort=True):
         row: dict[str, Any] = {"emotion": emo, "cue": cue, "n": len(g)}
+        speakers = g["speaker"].to_numpy() if "speaker" in g else None
         if "expected" in g:
             row["expected"] = int(g["expected"].iloc[0])
         if "direction" in g:
@@ -148,15 +188,16 @@ def dataset_agreement(df: Any, *, n_boot: int = 2000, seed: int = 0) -> Any:
             if eff_col not in g:
                 continue
             eff = g[eff_col].to_numpy(dtype=np.float64)
-            eff = eff[np.isfinite(eff)]
-            row[f"mean_effect_vs_{ctx}"] = float(eff.mean()) if eff.size else math.nan
-            lo, hi = bootstrap_ci(eff, n_boot=n_boot, seed=seed)
+            ok = np.isfinite(eff)
+            row[f"mean_effect_vs_{ctx}"] = float(eff[ok].mean()) if ok.any() else math.nan
+            lo, hi = bootstrap_ci(eff, clusters=speakers, n_boot=n_boot, seed=seed)
             row[f"ci_low_vs_{ctx}"], row[f"ci_high_vs_{ctx}"] = lo, hi
             if agr_col in g:
                 votes = [bool(v) for v in g[agr_col] if v is not None and v == v]
                 row[f"agreement_vs_{ctx}"] = float(np.mean(votes)) if votes else math.nan
-        stat, p, n = paired_test(g["salient"].to_numpy(dtype=np.float64),
-                                 g["rest"].to_numpy(dtype=np.float64))
-        row.update({"wilcoxon_stat": stat, "p_value": p, "n_pairs": n})
+        eff = g["effect_vs_rest"].to_numpy(dtype=np.float64)
+        p, n, k = sign_flip_test(np.where(np.isinf(eff), np.sign(eff) * EFFECT_CAP, eff),
+                                 speakers, seed=seed)
+        row.update({"p_value": p, "n_pairs": n, "n_speakers": k, "test": TEST_NAME})
         out.append(row)
     return pd.DataFrame(out)

@@ -90,6 +90,12 @@ _ALL: tuple[MetricSpec, ...] = (
        "share of expert cue expectations met in salient windows versus the rest of the clip"),
     _m("cue-agreement-neutral", "cue-agreement", "higher", False,
        "share of expert cue expectations met in salient windows versus the neutral baseline"),
+    _m("cue-effect-rest", "cue-agreement", "higher", False,
+       "mean standardised salient-vs-rest effect of the expert cues, signed by theory's "
+       "expected direction (SD units; continuous beside the share)"),
+    _m("cue-effect-neutral", "cue-agreement", "higher", False,
+       "mean z of the salient windows against neutral speech, signed by theory's expected "
+       "direction (SD units; continuous beside the share)"),
     _m("gt-precision", "ground-truth", "higher", False,
        "share of salient-window time inside the planted spans"),
     _m("gt-recall", "ground-truth", "higher", False,
@@ -103,7 +109,8 @@ _ALL: tuple[MetricSpec, ...] = (
 METRICS: dict[str, MetricSpec] = {m.name: m for m in _ALL}
 
 DEFAULT_METRICS: list[str] = [
-    "cue-agreement-rest", "cue-agreement-neutral", "gt-precision", "gt-recall",
+    "cue-agreement-rest", "cue-agreement-neutral", "cue-effect-rest", "cue-effect-neutral",
+    "gt-precision", "gt-recall",
     "relevance-mass-accuracy", "relevance-rank-accuracy", "top-k-intersection", "auc",
     "pointing-game", "region-perturbation", "sparseness", "complexity",
     "ablation-drop", "ablation-gain",

@@ -1,0 +1,247 @@
+"""The paper's three claims, tested on a whole evaluated set instead of single examples.
+
+Nasr, Ren & Johnson (arXiv:2511.11691) read from example clips that (a) salient regions carry
+the expected acoustic cues, (b) high-arousal emotions show stronger cue effects, and (c)
+misclassified clips show implausible cue alignment. Here each is an effect size with a
+speaker-clustered 95% CI, a cluster sign-flip or permutation test (bsx.scoring.stats) and a
+Benjamini-Hochberg adjusted p over all claim tests of the run, per method and cue set.
+
+The measure throughout is the continuous cue-effect score of a clip
+(bsx.scoring.agreement.effect_score: the mean standardised salient-vs-rest effect over the
+explained emotion's directional expert cells, signed by theory's expectation, in SD units):
+
+(a) paired by clip: the score of the method's salient windows minus the score of random
+    windows of the same count and lengths drawn inside the same clip's real content with a
+    per-clip seeded generator (random_windows). The random region is stored beside salient /
+    rest / whole in profiles.parquet (random_region_stats) and scored the same way.
+(b) clips whose explained emotion is high- versus low-arousal (AROUSAL).
+(c) correctly versus wrongly classified clips (the score is against the explained, i.e.
+    predicted, emotion: does the model's decision rest on that emotion's cues?).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from bsx.cues.base import CueTracks
+from bsx.cues.profile import CueProfile, cue_profile
+from bsx.expert import ExpertTable
+from bsx.scoring.agreement import agreement, effect_score, signed_effects
+from bsx.scoring.stats import Estimate, fdr, group_difference, paired_difference
+
+# Arousal grouping for claim (b). The expert table notes that these cues mostly track arousal,
+# anger, happiness and (panic) fear sharing one profile (Juslin & Laukka 2003; Banse & Scherer
+# 1996); in Russell's (1980) circumplex angry, afraid and astonished (surprise) lie high on
+# arousal, sad, bored and calm low. Disgust is left out: its placement differs between
+# sources (moderate arousal in circumplex studies, low pitch and slow rate in Murray & Arnott
+# 1993); neutral is the reference and carries no expectation.
+AROUSAL: dict[str, tuple[str, ...]] = {
+    "high": ("angry", "happy", "fear", "surprise"),
+    "low": ("sad", "boredom", "calm"),
+}
+RANDOM_REGIONS = {"random": "salient", "random_rest": "rest"}  # stored name -> profile role
+ALPHA = 0.05
+TITLES = {
+    "a": "salient windows carry the expected cues more than random windows of the same "
+         "lengths in the same clips",
+    "b": "cue effects are stronger in high-arousal than in low-arousal emotions",
+    "c": "correctly classified clips show more plausible cue alignment than misclassified ones",
+}
+EFFECT_NAMES = {
+    "a": "mean paired difference of the cue-effect score, salient minus random windows (SD)",
+    "b": "difference of mean cue-effect scores, high- minus low-arousal clips (SD)",
+    "c": "difference of mean cue-effect scores, correct minus wrong clips (SD)",
+}
+
+
+# -- matched random windows ------------------------------------------------------------------
+
+def clip_seed(seed: int, clip_id: str) -> int:
+    """A per-clip seed that does not depend on batching or process (crc32, not hash())."""
+    return zlib.crc32(f"{seed}:{clip_id}".encode())
+
+
+def random_windows(windows: Sequence[tuple[float, float]], content_s: float, seed: int
+                   ) -> list[tuple[float, float]]:
+    """Non-overlapping windows of the same count and lengths as `windows`, placed uniformly at
+    random inside [0, content_s) (seconds of real content).
+
+    Windows are clipped to the content first. Placement: shuffle the windows, draw their k
+    leading gaps as sorted uniforms on the free length, and lay them out in that order, which
+    is uniform over non-overlapping placements (no rejection loop)."""
+    rng = np.random.default_rng(seed)
+    lengths = [min(b, content_s) - max(a, 0.0) for a, b in windows]
+    lengths = [x for x in lengths if x > 0]
+    if not lengths or content_s <= 0:
+        return []
+    order = rng.permutation(len(lengths))
+    free = max(0.0, content_s - sum(lengths))
+    gaps = np.sort(rng.uniform(0.0, free, len(lengths)))
+    out, used = [], 0.0
+    for g, j in zip(gaps, order, strict=True):
+        start = float(g) + used
+        out.append((start, min(content_s, start + lengths[j])))
+        used += lengths[j]
+    return sorted(out)
+
+
+def random_profile(tracks: CueTracks, windows_content_s: Sequence[tuple[float, float]],
+                   content_s: float, seed: int, **profile_kwargs: Any) -> CueProfile:
+    """cue_profile of matched random windows (random_windows) with the salient profile's own
+    policy (pass the same keyword arguments, e.g. voiced_only)."""
+    return cue_profile(tracks, random_windows(windows_content_s, content_s, seed),
+                       content=(0.0, content_s), **profile_kwargs)
+
+
+def random_region_stats(tracks: CueTracks, windows_content_s: Sequence[tuple[float, float]],
+                        content_s: float, seed: int, **profile_kwargs: Any
+                        ) -> list[dict[str, object]]:
+    """Per cue, the region stats of matched random windows ('random') and of the rest of the
+    content ('random_rest'), as columns random_mean, random_std, random_n, random_n_voiced,
+    random_reason and the same for random_rest: the engine merges them into the clip's
+    profile_rows by cue (merge_random_rows). Seed with clip_seed(cfg.seed, clip.id)."""
+    prof = random_profile(tracks, windows_content_s, content_s, seed, **profile_kwargs)
+    rows: list[dict[str, object]] = []
+    for cue, by in prof.stats.items():
+        row: dict[str, object] = {"cue": cue}
+        for stored, role in RANDOM_REGIONS.items():
+            s = by[role]
+            row.update({f"{stored}_mean": s.mean, f"{stored}_std": s.std, f"{stored}_n": s.n,
+                        f"{stored}_n_voiced": s.n_voiced, f"{stored}_reason": s.reason})
+        rows.append(row)
+    return rows
+
+
+def merge_random_rows(profile_rows: list[dict[str, object]],
+                      random_rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """profile_rows with each cue's random-region columns added (in place; returned)."""
+    by_cue = {r["cue"]: r for r in random_rows}
+    for row in profile_rows:
+        extra = by_cue.get(row["cue"])
+        if extra is not None:
+            row.update({k: v for k, v in extra.items() if k != "cue"})
+    return profile_rows
+
+
+def paired_random_effect(tracks: CueTracks, windows_content_s: Sequence[tuple[float, float]],
+                         content_s: float, emotion: str, expert: ExpertTable, seed: int,
+                         **profile_kwargs: Any) -> tuple[float, float]:
+    """One clip's paired values for claim (a): (cue-effect score of the salient windows,
+    score of matched random windows), both vs the rest of the content."""
+    sal = cue_profile(tracks, windows_content_s, content=(0.0, content_s), **profile_kwargs)
+    rnd = random_profile(tracks, windows_content_s, content_s, seed, **profile_kwargs)
+    return (effect_score(agreement(sal, emotion, expert)),
+            effect_score(agreement(rnd, emotion, expert)))
+
+
+# -- per-clip scores and the claims ----------------------------------------------------------
+
+def clip_scores(agree: Any) -> Any:
+    """Per clip x method x cue set from agreement rows (report.posthoc.agreement_tables):
+    score (cue-effect vs rest), score_random (the same for matched random windows; NaN when
+    the run stored none), score_neutral, share (cue-agreement vs rest), and the clip's
+    speaker, label, explained emotion and correctness."""
+    import pandas as pd
+
+    keys = ["clip_id", "method", "cues"]
+    if agree.empty:
+        return pd.DataFrame(columns=[*keys, "speaker", "label", "emotion", "correct", "score",
+                                     "score_random", "score_neutral", "share"])
+    df = agree
+    expected = df["expected"].to_numpy(dtype=np.float64)
+    definite = df["definite"].fillna(False).to_numpy(dtype=bool)
+
+    def signed(col: str) -> np.ndarray:
+        if col not in df:
+            return np.full(len(df), math.nan)
+        return signed_effects(pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float),
+                              expected, definite)
+
+    votes = df["agrees_vs_rest"].map(lambda v: math.nan if v is None or v != v else float(v))
+    work = pd.DataFrame({
+        **{k: df[k] for k in keys},
+        "score": signed("effect_vs_rest"), "score_random": signed("effect_random_vs_rest"),
+        "score_neutral": signed("effect_vs_neutral"), "share": votes.astype(float),
+    })
+    out = work.groupby(keys, sort=False).mean()
+    info = df.groupby(keys, sort=False)[["speaker", "label", "emotion", "correct"]].first()
+    return info.join(out).reset_index()
+
+
+def _fmt(e: Estimate) -> str:
+    return (f"{e.effect:+.3f} SD, 95% CI [{e.ci_low:+.3f}, {e.ci_high:+.3f}], "
+            f"n = {e.n} clips / {e.n_clusters} speakers")
+
+
+def _verdict(claim: str, method: str, e: Estimate, p_fdr: float, note: str) -> str:
+    if not math.isfinite(e.effect) or not math.isfinite(p_fdr):
+        return f"{method}: not testable here ({note})."
+    sig = p_fdr < ALPHA
+    stats = f"({_fmt(e)}, p_FDR = {p_fdr:.3g})"
+    if claim == "a":
+        if sig and e.effect > 0:
+            return (f"{method} beats random: its salient windows move the expected cues more "
+                    f"than random windows of the same lengths {stats}.")
+        return (f"{method} does not beat random: its salient windows move the expected cues "
+                f"no more than random windows of the same lengths {stats}.")
+    what = {"b": ("high-arousal", "low-arousal"), "c": ("correct", "misclassified")}[claim]
+    if sig and e.effect > 0:
+        return f"{method}: supported, cue effects are stronger in {what[0]} clips {stats}."
+    if sig:
+        return (f"{method}: contradicted, cue effects are stronger in {what[1]} clips "
+                f"{stats}.")
+    return (f"{method}: not shown, no reliable difference between {what[0]} and {what[1]} "
+            f"clips {stats}.")
+
+
+def claims_summary(agree: Any, *, arousal: Mapping[str, Sequence[str]] = AROUSAL,
+                n_boot: int = 2000, seed: int = 0) -> list[dict[str, Any]]:
+    """summary["claims"]: one row per claim x method x cue set, {claim, title, method, cues,
+    effect, effect_name, ci_low, ci_high, p, p_fdr, n, n_clusters, verdict}.
+
+    `agree`: the run's agreement rows (report.posthoc.agreement_tables, as agreement.parquet).
+    p_fdr: Benjamini-Hochberg over every claim row of the run."""
+    scores = clip_scores(agree)
+    if scores.empty:
+        return []
+    high = {e.lower() for e in arousal.get("high", ())}
+    low = {e.lower() for e in arousal.get("low", ())}
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for (method, cues), g in scores.groupby(["method", "cues"], sort=True):
+        spk = g["speaker"].to_numpy()
+        s = g["score"].to_numpy(dtype=float)
+        ests: dict[str, tuple[Estimate, str]] = {}
+        sr = g["score_random"].to_numpy(dtype=float)
+        ests["a"] = (paired_difference(s, sr, spk, n_boot=n_boot, seed=seed),
+                     "the run stored no random-window region" if not np.isfinite(sr).any()
+                     else "too few paired clips")
+        emo = g["emotion"].astype(str).str.lower()
+        sel = emo.isin(high | low).to_numpy()
+        ests["b"] = (group_difference(s[sel], emo[sel].isin(high).to_numpy(), spk[sel],
+                                      n_boot=n_boot, seed=seed),
+                     "needs clips of both arousal groups")
+        correct = g["correct"].astype(bool).to_numpy()
+        ests["c"] = (group_difference(s, correct, spk, n_boot=n_boot, seed=seed),
+                     "needs both correctly and wrongly classified clips")
+        for claim, (e, note) in ests.items():
+            rows.append({"claim": claim, "title": TITLES[claim], "method": str(method),
+                         "cues": str(cues), "effect": e.effect,
+                         "effect_name": EFFECT_NAMES[claim], "ci_low": e.ci_low,
+                         "ci_high": e.ci_high, "p": e.p, "n": e.n,
+                         "n_clusters": e.n_clusters})
+            notes.append(note)
+    adjusted = fdr([r["p"] for r in rows])
+    for r, q, note in zip(rows, adjusted, notes, strict=True):
+        r["p_fdr"] = float(q)
+        e = Estimate(r["effect"], r["ci_low"], r["ci_high"], r["p"], r["n"], r["n_clusters"])
+        r["verdict"] = _verdict(r["claim"], r["method"], e, r["p_fdr"], note)
+    order = ["claim", "title", "method", "cues", "effect", "effect_name", "ci_low", "ci_high",
+             "p", "p_fdr", "n", "n_clusters", "verdict"]
+    rows = [{k: r[k] for k in order} for r in rows]
+    return sorted(rows, key=lambda r: (r["claim"], r["method"], r["cues"]))
