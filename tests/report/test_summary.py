@@ -60,3 +60,45 @@ def test_neutral_agreement_uses_the_same_speakers_neutral_clips() -> None:
     assert np.isnan(values["n1"])  # neutral targets have no expectation
     a1 = agree[(agree["clip_id"] == "a1") & (agree["cue"] == "Loudness")].iloc[0]
     assert a1["effect_vs_neutral"] > 0 and a1["agrees_vs_rest"]
+
+
+def test_metric_table_ci_is_speaker_clustered() -> None:
+    # two speakers at 0 and 1, ten clips each: the clustered CI spans both speakers' levels
+    v = np.r_[np.zeros(10), np.ones(10)]
+    rows = pd.DataFrame({
+        "method": "m", "cues": "", "metric": "x", "against": "", "value": v, "correct": True,
+        "speaker": ["a"] * 10 + ["b"] * 10, "direction": "higher", "category": "localisation",
+    })
+    t = metric_table(rows).iloc[0]
+    assert t["n"] == 20 and t["n_speakers"] == 2
+    assert t["ci_low"] == 0.0 and t["ci_high"] == 1.0  # resampling 2 speakers: 0, 0.5 or 1
+    naive = metric_table(rows.drop(columns="speaker")).iloc[0]
+    assert naive["n_speakers"] == 20 and 0.2 < naive["ci_low"] < naive["ci_high"] < 0.8
+
+
+def test_summary_holds_fdr_adjusted_agreement_and_the_claims() -> None:
+    from bsx.report.summary import agreement_summary, summarise
+
+    prof = pd.DataFrame([_row(f"a{i}", "angry", f"s{i % 4}", 3 + i % 2, 1) for i in range(8)]
+                        + [_row(f"d{i}", "sad", f"s{i % 4}", 1, 1 + i % 3) for i in range(8)])
+    clips = pd.DataFrame([{"clip_id": r["clip_id"], "path": r["clip_id"], "label": r["label"],
+                           "speaker": r["speaker"], "pred": r["label"], "target": r["label"],
+                           "correct": i % 3 > 0} for i, r in prof.iterrows()])
+    agree, _ = agreement_tables(prof, clips, load_expert())
+    rows = pd.DataFrame(agreement_summary(agree))
+    for _, fam in rows.groupby("clips"):
+        p = fam["p_value"].to_numpy(dtype=float)
+        order = np.argsort(p)
+        m = np.isfinite(p).sum()
+        hand = np.minimum.accumulate((p[order] * m / np.arange(1, len(p) + 1))[::-1])[::-1]
+        assert np.allclose(fam["p_fdr"].to_numpy(dtype=float)[order], np.minimum(hand, 1))
+    results = pd.DataFrame(columns=["method", "cues", "metric", "against", "value", "correct",
+                                    "direction", "category", "seconds"])
+    out = summarise({"results": results, "clips": clips, "agreement": agree}, cfg=None,
+                    metrics={}, skipped=[])
+    claims = {(r["claim"], r["method"]) for r in out["claims"]}
+    assert claims == {("a", "m"), ("b", "m"), ("c", "m")}
+    assert all(isinstance(r["verdict"], str) and r["verdict"] for r in out["claims"])
+    import json
+
+    json.dumps(out["claims"], allow_nan=False)  # NaN became null
