@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -124,3 +125,88 @@ def test_check_cli_exit_codes(store: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["leaderboard", "check", "--baseline", str(tmp_path / "nope.csv"),
                               "--store", str(store)])
     assert res.exit_code != 0
+
+
+def test_equal_means_share_a_rank(tmp_path: Path) -> None:
+    from bsx.leaderboard.show import tied_ranks
+
+    assert tied_ranks([0.5, 0.7, 0.5, float("nan"), 0.2], "higher") == [2, 1, 2, 5, 4]
+    assert tied_ranks([0.5, 0.7, 0.5, float("nan"), 0.2], "lower") == [2, 4, 2, 5, 1]
+    tied = dict(SCORES, crp=(0.60, 3.0))  # crp ties gradcam on both metrics
+    with Store(make_store(tmp_path / "t.sqlite", tied)) as st:
+        t = leaderboard_table(st.results())
+    ram = t[t["metric"] == "relevance-mass-accuracy"].set_index("method")["rank"]
+    assert ram.to_dict() == {"gradcam": 1, "crp": 1, "random": 3, "saliency": 4}
+
+
+def make_paired_store(root: Path, shift: dict[str, float], n_speakers: int = 5,
+                      per: int = 4) -> Path:
+    """A store whose cells wrote per-clip results: random's value per clip varies widely,
+    each method adds `shift[method]` plus small clip noise."""
+    rng = np.random.default_rng(0)
+    clips = [(f"s{s}-c{j}", f"s{s}") for s in range(n_speakers) for j in range(per)]
+    base = rng.normal(0.5, 0.3, len(clips))
+    path = root / "leaderboard.sqlite"
+    with Store(path) as st:
+        run = st.start_run(name="t", config_hash="h")
+        cells = [Cell(hash=f"h-{m}", dataset="synth", model="default", method=m,
+                      config=EvalConfig(methods=[m])) for m in shift]
+        st.add_cells(run, cells)
+        for c in cells:
+            out = root / "cells" / c.hash
+            out.mkdir(parents=True)
+            st.start_cell(c.hash, run, str(out))
+            v = base + shift[c.method] + (0 if c.method == "random" else
+                                          rng.normal(0, 0.01, len(clips)))
+            pd.DataFrame({"clip_id": [a for a, _ in clips], "speaker": [b for _, b in clips],
+                          "method": c.method, "cues": "", "metric": "complexity",
+                          "against": "", "value": v}).to_parquet(out / "results.parquet")
+            st.finish_cell(c, run, {"n_clips": len(clips), "metrics": [
+                {"method": c.method, "cues": "", "metric": "complexity", "against": "",
+                 "mean": float(v.mean()), "ci_low": float(v.mean() - 0.15),
+                 "ci_high": float(v.mean() + 0.15), "n": len(clips), "direction": "lower",
+                 "category": "complexity"}]}, seconds=1.0)
+        st.finish_run(run, "done")
+    return path
+
+
+def test_delta_random_is_paired_by_clip_with_a_clustered_ci(tmp_path: Path) -> None:
+    from bsx.leaderboard.show import from_store
+
+    # complexity: lower is better. gradcam is 0.05 below random on every clip: a margin of
+    # +0.05 with a tight CI although the means' own CIs (+-0.15) overlap; crp equals random.
+    path = make_paired_store(tmp_path, {"random": 0.0, "gradcam": -0.05, "crp": 0.0})
+    with Store(path) as st:
+        t = from_store(st).set_index("method")
+    g, c = t.loc["gradcam"], t.loc["crp"]
+    assert g["vs_random"] == pytest.approx(0.05, abs=0.005)
+    assert 0.04 < g["vs_random_ci_low"] < 0.05 < g["vs_random_ci_high"] < 0.06
+    assert g["vs_random_n"] == 20 and g["vs_random_p"] == pytest.approx(2 / 2**5)
+    assert g["vs_random_p"] <= g["vs_random_p_fdr"] <= 2 * g["vs_random_p"]  # BH, 2 tests
+    assert c["vs_random_ci_low"] < 0 < c["vs_random_ci_high"] and c["vs_random_p"] > 0.2
+    assert math.isnan(t.loc["random", "vs_random"])
+    md = render(from_store(Store(path)), "markdown")
+    assert f"{g['vs_random']:+.3f} [+0.04" in md
+    # the CSV export and check still work with the new columns
+    csv = tmp_path / "b.csv"
+    csv.write_text(render(from_store(Store(path)), "csv"))
+    assert failures(compare(load_table(path), load_table(csv))).empty
+    # without the cells' files: the unpaired difference of means and no interval
+    import shutil
+
+    shutil.rmtree(tmp_path / "cells")
+    with Store(path) as st:
+        t = from_store(st).set_index("method")
+    assert t.loc["gradcam", "vs_random"] == pytest.approx(0.05, abs=0.005)
+    assert math.isnan(t.loc["gradcam", "vs_random_ci_low"])
+
+
+def test_heatmap_colours_by_value_with_direction() -> None:
+    from bsx.leaderboard.show import value_scores
+
+    t = pd.DataFrame({"column": ["a"] * 3 + ["b"] * 3 + ["c"] * 2,
+                      "mean": [0.9, 0.8, 0.0, 3.0, 5.0, 9.0, 1.0, 1.0],
+                      "direction": ["higher"] * 3 + ["lower"] * 3 + ["higher"] * 2})
+    s = value_scores(t).round(6).tolist()
+    # a near-tie stays near (0.9 vs 0.8), where ranks would put it a full step apart
+    assert s == [1.0, pytest.approx(0.888889), 0.0, 1.0, pytest.approx(4 / 6), 0.0, 0.5, 0.5]

@@ -25,14 +25,14 @@ def run(
 ) -> None:
     """Evaluate every cell of the grid; cells done before with the same inputs are reused."""
     from bsx.leaderboard.run import run_leaderboard
-    from bsx.leaderboard.show import leaderboard_table, to_rich
+    from bsx.leaderboard.show import from_store, to_rich
 
     report = run_leaderboard(config, out_dir, executor=executor, workers=workers,
                              progress=progress)
     from bsx.leaderboard.store import Store
 
     with Store(report.store) as store:
-        table = leaderboard_table(store.results(report.run_id))
+        table = from_store(store, report.run_id)
     if not table.empty:
         out.print(to_rich(table))
     out.print(f"run {report.run_id}: {len(report.computed)} cells computed, "
@@ -68,7 +68,7 @@ def show(
     = None,
 ) -> None:
     """Methods ranked per metric (direction honoured), mean and 95% CI, random baseline shown."""
-    from bsx.leaderboard.show import FORMATS, heatmap, leaderboard_table, render, to_rich
+    from bsx.leaderboard.show import FORMATS, from_store, heatmap, render, to_rich
     from bsx.leaderboard.store import Store
 
     if fmt not in FORMATS:
@@ -77,7 +77,7 @@ def show(
     with Store(path) as st:
         if run_id is not None and run_id not in set(st.runs()["run_id"]):
             raise BsxError(f"{path}: no run '{run_id}'")
-        table = leaderboard_table(st.results(run_id))
+        table = from_store(st, run_id)
     if table.empty:
         raise BsxError(f"{path}: the run holds no finished cells yet")
     if fmt == "rich":

@@ -45,7 +45,7 @@ def parse_tolerances(values: list[str] | None, default: float = DEFAULT_TOLERANC
 def load_table(path: Path | str) -> pd.DataFrame:
     """A leaderboard from a CSV or JSON file written by `show`, a store, or a run folder."""
     from bsx.leaderboard.config import STORE_NAME
-    from bsx.leaderboard.show import leaderboard_table
+    from bsx.leaderboard.show import from_store
     from bsx.leaderboard.store import Store
 
     path = Path(path)
@@ -58,7 +58,7 @@ def load_table(path: Path | str) -> pd.DataFrame:
     try:
         if suffix in (".sqlite", ".db", ".sqlite3"):
             with Store(path) as store:
-                return leaderboard_table(store.results())
+                return from_store(store)
         if suffix == ".csv":
             df = pd.read_csv(path, keep_default_na=False, na_values=["", "NaN", "nan"])
         elif suffix == ".json":

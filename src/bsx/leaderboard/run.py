@@ -124,9 +124,9 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
 
 def _export(store: Store, run_id: str, out: Path) -> None:
     """out/leaderboard.csv: the ranked table of this run, a ready baseline for `check`."""
-    from bsx.leaderboard.show import leaderboard_table
+    from bsx.leaderboard.show import from_store
 
-    table = leaderboard_table(store.results(run_id))
+    table = from_store(store, run_id)
     if not table.empty:
         table.to_csv(out / "leaderboard.csv", index=False)
 

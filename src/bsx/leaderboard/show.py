@@ -1,8 +1,14 @@
 """Leaderboard tables and figures: methods ranked per metric, honouring each metric's direction.
 
-Every (dataset, model, metric, cue set, reference) group is ranked on its own; the random
-baseline stays in the ranking (a method below it explains nothing) and every other method
-shows its margin over it, signed so that positive means better than random.
+Every (dataset, model, metric, cue set, reference) group is ranked on its own; equal means
+share a rank (the lowest, as scipy's rankdata method="min"). The random baseline stays in the
+ranking (a method below it explains nothing) and every other method shows its margin over it,
+signed so that positive means better than random. The design is paired (every cell evaluates
+the same clips), so where the cells' per-clip scores are at hand (from_store reads them from
+each cell's results.parquet) the margin is the mean of the per-clip differences, with a
+speaker-clustered bootstrap 95% CI, a cluster sign-flip p and its Benjamini-Hochberg
+adjustment over the table (bsx.scoring.stats); without them (a CSV), the plain difference of
+means and no interval.
 """
 
 from __future__ import annotations
@@ -10,49 +16,136 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from bsx.scoring.specs import rank
+from bsx.scoring.stats import fdr, paired_difference
 
 BASELINE = "random"
 FORMATS = ("rich", "markdown", "html", "csv", "json")
 Format = Literal["rich", "markdown", "html", "csv", "json"]
 GROUP = ["dataset", "model", "metric", "cues", "against"]
+DELTA = ["vs_random", "vs_random_ci_low", "vs_random_ci_high", "vs_random_p",
+         "vs_random_p_fdr", "vs_random_n"]
 COLUMNS = [*GROUP, "category", "direction", "rank", "method", "mean", "ci_low", "ci_high", "n",
-           "vs_random", "baseline"]
+           *DELTA, "baseline"]
+CLIP_COLUMNS = ["dataset", "model", "method", "cues", "metric", "against", "clip_id", "speaker",
+                "value"]
 
 
-def leaderboard_table(results: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
-    """Store results -> one row per group x method, ranked best first (rank 1 = best)."""
+def tied_ranks(means: list[float], direction: str) -> list[int]:
+    """Competition ranks (1 = best) by `direction`; equal means share the lowest rank
+    (scipy.stats.rankdata method="min"); NaN ranks after every number."""
+    from scipy.stats import rankdata
+
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
+    x = np.asarray(means, dtype=np.float64)
+    key = np.where(np.isnan(x), np.inf, -x if direction == "higher" else x)
+    return [int(r) for r in rankdata(key, method="min")]
+
+
+def _clip_index(clips: pd.DataFrame | None) -> dict[tuple[Any, ...], pd.DataFrame]:
+    if clips is None or clips.empty:
+        return {}
+    df = clips.copy()
+    for col in ("cues", "against"):
+        df[col] = df[col].fillna("").astype(str)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce")
+    keys = [*GROUP, "method"]
+    per = df.groupby([*keys, "clip_id"], sort=False, dropna=False).agg(
+        value=("value", "mean"), speaker=("speaker", "first")).reset_index()
+    return {k: g.set_index("clip_id") for k, g in per.groupby(keys, sort=False, dropna=False)}
+
+
+def _paired(m: pd.DataFrame | None, b: pd.DataFrame | None, direction: str) -> dict[str, Any]:
+    """The method's margin over the baseline, paired by clip (NaN fields without clips)."""
+    if m is None or b is None:
+        return {}
+    both = m.merge(b, how="inner", left_index=True, right_index=True, suffixes=("", "_base"))
+    if both.empty:
+        return {}
+    sign = 1.0 if direction == "higher" else -1.0
+    e = paired_difference(sign * both["value"].to_numpy(dtype=float),
+                          sign * both["value_base"].to_numpy(dtype=float),
+                          both["speaker"].to_numpy())
+    return {"vs_random": e.effect, "vs_random_ci_low": e.ci_low,
+            "vs_random_ci_high": e.ci_high, "vs_random_p": e.p, "vs_random_n": e.n}
+
+
+def leaderboard_table(results: pd.DataFrame, baseline: str = BASELINE,
+                      clips: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Store results -> one row per group x method, ranked best first (rank 1 = best; ties
+    share a rank). `clips`: per-clip scores (CLIP_COLUMNS, e.g. clip_values) for the paired
+    margin over the baseline; without them the margin is the difference of the means."""
     if results.empty:
         return pd.DataFrame(columns=COLUMNS)
     df = results.copy()
     for col in ("cues", "against"):
         df[col] = df[col].fillna("").astype(str)
+    per_clip = _clip_index(clips)
     rows = []
-    for _, g in df.groupby(GROUP, sort=True, dropna=False):
+    for key, g in df.groupby(GROUP, sort=True, dropna=False):
         direction = str(g["direction"].iloc[0])
         if direction not in ("higher", "lower"):
             continue
-        means = {str(m): float(v) if v is not None else math.nan
-                 for m, v in zip(g["method"], g["mean"], strict=True)}
-        order = rank(means, direction)  # type: ignore[arg-type]
-        base = means.get(baseline, math.nan)
+        methods = [str(m) for m in g["method"]]
+        means = [float(v) if v is not None else math.nan for v in g["mean"]]
+        ranks = tied_ranks(means, direction)
+        order = sorted(range(len(methods)), key=lambda i: ranks[i])  # stable: input order
+        base = dict(zip(methods, means, strict=True)).get(baseline, math.nan)
+        base_clips = per_clip.get((*key, baseline))
         by_method = g.set_index("method")
-        for r, method in enumerate(order, start=1):
+        for i in order:
+            method, m = methods[i], means[i]
             row = by_method.loc[method]
-            m = means[method]
-            delta = (m - base) if direction == "higher" else (base - m)
+            delta: dict[str, Any] = dict.fromkeys(DELTA, math.nan)
+            if method != baseline:
+                delta["vs_random"] = (m - base) if direction == "higher" else (base - m)
+                delta.update(_paired(per_clip.get((*key, method)), base_clips, direction))
             rows.append({**{k: row[k] for k in GROUP},
-                         "category": row["category"], "direction": direction, "rank": r,
-                         "method": method, "mean": m, "ci_low": float(row["ci_low"]),
-                         "ci_high": float(row["ci_high"]), "n": int(row["n"]),
-                         "vs_random": math.nan if method == baseline else delta,
-                         "baseline": method == baseline})
-    return pd.DataFrame(rows, columns=COLUMNS)
+                         "category": row["category"], "direction": direction,
+                         "rank": ranks[i], "method": method, "mean": m,
+                         "ci_low": float(row["ci_low"]), "ci_high": float(row["ci_high"]),
+                         "n": int(row["n"]), **delta, "baseline": method == baseline})
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["vs_random_p_fdr"] = fdr(table["vs_random_p"].to_numpy(dtype=float))
+    return table
+
+
+def clip_values(store: Any, run_id: str | None = None) -> pd.DataFrame:
+    """Per-clip scores (CLIP_COLUMNS) of a run's done cells, read from each cell's
+    results.parquet (its out_dir as recorded, else cells/<hash> beside the store); cells
+    whose files are gone are left out (their margins fall back to unpaired)."""
+    cells = store.cells(run_id if run_id is not None else store.latest_run())
+    parts = []
+    for c in cells.itertuples():
+        if c.status != "done":
+            continue
+        folders = [Path(c.out_dir)] if isinstance(c.out_dir, str) and c.out_dir else []
+        folders.append(Path(store.path).parent / "cells" / str(c.cell_hash))
+        f = next((d / "results.parquet" for d in folders if (d / "results.parquet").is_file()),
+                 None)
+        if f is None:
+            continue
+        df = pd.read_parquet(f)
+        if "speaker" not in df:
+            df["speaker"] = None
+        df = df[CLIP_COLUMNS[2:]]
+        df.insert(0, "model", c.model)
+        df.insert(0, "dataset", c.dataset)
+        parts.append(df[~df["metric"].str.startswith("time-")])
+    if not parts:
+        return pd.DataFrame(columns=CLIP_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def from_store(store: Any, run_id: str | None = None, baseline: str = BASELINE
+               ) -> pd.DataFrame:
+    """The ranked table of a store's run (newest by default), margins paired by clip."""
+    return leaderboard_table(store.results(run_id), baseline, clip_values(store, run_id))
 
 
 def mean_ranks(table: pd.DataFrame) -> pd.DataFrame:
@@ -72,8 +165,20 @@ def _ci(r: pd.Series) -> str:
     return f"{_f(r['mean'])} [{_f(r['ci_low'])}, {_f(r['ci_high'])}]"
 
 
-def _delta(v: float) -> str:
-    return "" if math.isnan(v) else f"{0.0 if abs(v) < 5e-4 else v:+.3f}"
+def _signed(v: float) -> str:
+    return f"{0.0 if abs(v) < 5e-4 else v:+.3f}"
+
+
+def _delta(r: pd.Series) -> str:
+    """'+0.190 [+0.120, +0.250]': the margin over random and, when paired, its 95% CI."""
+    v = float(r["vs_random"])
+    if math.isnan(v):
+        return ""
+    lo, hi = float(r.get("vs_random_ci_low", math.nan)), float(r.get("vs_random_ci_high",
+                                                                    math.nan))
+    if math.isnan(lo) or math.isnan(hi):
+        return _signed(v)
+    return f"{_signed(v)} [{_signed(lo)}, {_signed(hi)}]"
 
 
 def _metric_label(r: pd.Series) -> str:
@@ -85,13 +190,13 @@ def _text_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bo
     """Header, cells and 'is baseline' per row, shared by the markdown and rich renderers."""
     many = table[["dataset", "model"]].drop_duplicates().shape[0] > 1
     header = (["dataset", "model"] if many else []) + [
-        "metric", "cues", "vs", "rank", "method", "mean [95% CI]", "n", "Δ random"]
+        "metric", "cues", "vs", "rank", "method", "mean [95% CI]", "n", "Δ random [95% CI]"]
     rows, base = [], []
     for _, r in table.iterrows():
         rows.append(([str(r["dataset"]), str(r["model"])] if many else []) + [
             _metric_label(r), r["cues"] or "", r["against"] or "", str(r["rank"]),
             r["method"] + (" (baseline)" if r["baseline"] else ""), _ci(r), str(r["n"]),
-            _delta(r["vs_random"])])
+            _delta(r)])
         base.append(bool(r["baseline"]))
     return header, rows, base
 
@@ -139,12 +244,13 @@ def to_rich(table: pd.DataFrame, title: str = "leaderboard") -> object:
 
     many = table[["dataset", "model"]].drop_duplicates().shape[0] > 1
     t = Table(title=f"{title}: rank 1 = best (↑ higher / ↓ lower is better)",
-              caption="dimmed: the random baseline; Δ random > 0: better than random")
+              caption="dimmed: the random baseline; Δ random > 0: better than random "
+                      "(paired by clip, speaker-clustered 95% CI)")
     if many:
         t.add_column("dataset/model", no_wrap=True)
     t.add_column("metric", overflow="fold", min_width=10)
     t.add_column("vs", overflow="fold", min_width=7)
-    for h in ("#", "method", "mean", "95% CI", "n", "Δ random"):
+    for h in ("#", "method", "mean", "95% CI", "n", "Δ random [95% CI]"):
         t.add_column(h, justify="left" if h == "method" else "right", no_wrap=True)
     keys = [tuple(r[k] for k in GROUP) for _, r in table.iterrows()]
     for i, (_, r) in enumerate(table.iterrows()):
@@ -154,7 +260,7 @@ def to_rich(table: pd.DataFrame, title: str = "leaderboard") -> object:
             _metric_label(r) if first else "", _ref(r) if first else ""]
         t.add_row(*head, str(r["rank"]), str(r["method"]), _f(r["mean"]),
                   f"{_f(r['ci_low'])}–{_f(r['ci_high'])}", str(r["n"]),
-                  _delta(r["vs_random"]), style="dim" if r["baseline"] else None,
+                  _delta(r), style="dim" if r["baseline"] else None,
                   end_section=last)
     return t
 
@@ -172,9 +278,24 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def value_scores(table: pd.DataFrame, column: str = "column") -> pd.Series:
+    """Each mean scaled within its `column` group to [0, 1] with the direction (1 = best,
+    0 = worst; 0.5 where all methods tie; NaN stays NaN): colours that show how far apart
+    methods are, not only their order."""
+    v = table["mean"].astype(float)
+    sign = np.where(table["direction"] == "lower", -1.0, 1.0)
+    x = pd.Series(v.to_numpy() * sign, index=table.index)
+    g = x.groupby(table[column])
+    lo, hi = g.transform("min"), g.transform("max")
+    span = hi - lo
+    out = (x - lo) / span.where(span > 0)
+    return out.where(~(span == 0) | x.isna(), 0.5)
+
+
 def heatmap(table: pd.DataFrame, path: Path) -> Path:
-    """PNG heatmap, methods x metrics: colour = rank within the column (green best), text =
-    mean. Ranks put metrics on one scale whatever their units or direction."""
+    """PNG heatmap, methods x metrics: colour = the mean scaled per metric column with its
+    direction (value_scores; green best, red worst), text = mean. Scaling puts metrics of any
+    unit or direction on one colour scale, and unlike ranks it shows near-ties as near."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -189,8 +310,7 @@ def heatmap(table: pd.DataFrame, path: Path) -> Path:
         return f"{r['dataset']}/{r['model']}: {label}" if many else label
 
     t = table.assign(column=table.apply(col, axis=1))
-    size = t.groupby("column")["rank"].transform("max").clip(lower=2)
-    t = t.assign(score=(t["rank"] - 1) / (size - 1))
+    t = t.assign(score=value_scores(t))
     order = mean_ranks(table)["method"].tolist()
     cols = list(dict.fromkeys(t["column"]))
     score = t.pivot(index="method", columns="column", values="score").reindex(
@@ -198,15 +318,17 @@ def heatmap(table: pd.DataFrame, path: Path) -> Path:
     means = t.pivot(index="method", columns="column", values="mean").reindex(
         index=order, columns=cols)
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(cols), 0.9 + 0.45 * len(order)))
-    ax.imshow(score.to_numpy(dtype=float), cmap="RdYlGn_r", vmin=-0.4, vmax=1.4, aspect="auto")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
+    ax.imshow(np.ma.masked_invalid(score.to_numpy(dtype=float)), cmap=cmap, vmin=-0.2,
+              vmax=1.2, aspect="auto")
     for i in range(len(order)):
         for j in range(len(cols)):
             v = means.iat[i, j]
             ax.text(j, i, "" if pd.isna(v) else f"{v:.2f}", ha="center", va="center", fontsize=8)
     ax.set_xticks(np.arange(len(cols)), labels=cols, rotation=35, ha="right", fontsize=8)
     ax.set_yticks(np.arange(len(order)), labels=order, fontsize=9)
-    ax.set_title("leaderboard: methods (mean rank order) x metrics; green = best rank",
-                 fontsize=9)
+    ax.set_title("leaderboard: methods (mean rank order) x metrics; colour = value scaled per "
+                 "metric, green = best", fontsize=9)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
