@@ -73,7 +73,7 @@ def load_table(path: Path | str) -> pd.DataFrame:
         raise BsxError(f"{path}: missing column(s) {', '.join(missing)}; export it with "
                        "`bsx leaderboard show --format csv`")
     for col in ("cues", "against"):
-        df[col] = df[col].fillna("").astype(str)
+        df[col] = df[col].astype("string").fillna("").astype(str)
     df["mean"] = pd.to_numeric(df["mean"], errors="coerce").astype(float)
     return df
 
