@@ -163,3 +163,12 @@ def test_claim_c_correct_versus_wrong() -> None:
     agree, _ = agreement_tables(profiles, clips, load_expert())
     c = claim(claims_summary(agree), "c", "m")
     assert math.isnan(c["effect"]) and "not testable" in c["verdict"]
+
+
+def test_too_few_speakers_are_named_in_the_verdict() -> None:
+    profiles, clips = run_tables({"inside": (INSIDE, 1.5)}, n_speakers=3, per=6)
+    agree, _ = agreement_tables(profiles, clips, load_expert())
+    a = claim(claims_summary(agree), "a", "inside")
+    assert a["p"] == pytest.approx(2 / 2**3) and a["ci_low"] > 0.5
+    assert "inside does not beat random" in a["verdict"]
+    assert "With 3 speaker(s) no test across speakers can reach p < 0.05" in a["verdict"]

@@ -181,6 +181,14 @@ def _fmt(e: Estimate) -> str:
 def _verdict(claim: str, method: str, e: Estimate, p_fdr: float, note: str) -> str:
     if not math.isfinite(e.effect) or not math.isfinite(p_fdr):
         return f"{method}: not testable here ({note})."
+    text = _finding(claim, method, e, p_fdr)
+    if 0 < e.n_clusters < e.n and 2.0 / 2**e.n_clusters > ALPHA:
+        text += (f" With {e.n_clusters} speaker(s) no test across speakers can reach "
+                 f"p < {ALPHA} (the smallest sign-flip p is 2/2^{e.n_clusters}).")
+    return text
+
+
+def _finding(claim: str, method: str, e: Estimate, p_fdr: float) -> str:
     sig = p_fdr < ALPHA
     stats = f"({_fmt(e)}, p_FDR = {p_fdr:.3g})"
     if claim == "a":
