@@ -66,7 +66,7 @@ def test_posthoc_matches_the_per_clip_agreement_and_emits_what_is_asked() -> Non
         want = (aggregate_agreement(agree) if r["metric"] == "cue-agreement-rest"
                 else effect_score(agree))
         assert r["value"] == pytest.approx(want)
-    _, rows = agreement_tables(profiles, clips, load_expert())
-    assert {r["metric"] for r in rows} == {"cue-effect-rest"}  # engine still emits the share
+    _, rows = agreement_tables(profiles, clips, load_expert(), metrics=["cue-effect-rest"])
+    assert {r["metric"] for r in rows} == {"cue-effect-rest"}
     with pytest.raises(ValueError, match="unknown metric.*cue-agreement-rest"):
         agreement_tables(profiles, clips, load_expert(), metrics=["cue-agreement-whole"])

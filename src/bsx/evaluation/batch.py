@@ -116,7 +116,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig)
         score_planted(rec, mname, clips, attr.clips, wins_orig, planted, loc)
         score_cues(rec, mname, clips, prepared, attr.clips, wins, target_labels, tracks,
-                   cue_seconds, ctx.expert, loc)
+                   cue_seconds, ctx.expert, loc, seed=cfg.seed)
         if quantus:
             score_quantus(rec, mname, loaded.net, units, attr, target, quantus,
                           device=ctx.device, seed=cfg.seed,

@@ -4,7 +4,6 @@ against the cue tracks (measured once per clip and extractor, shared by every me
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 
 import numpy as np
@@ -17,27 +16,26 @@ from bsx.evaluation.salient import content_windows
 def score_cues(rec: Records, method: str, clips: list[Any], prepared: list[Any],
                maps: list[np.ndarray], wins: list[list[Any]], target_labels: list[str],
                tracks: dict[str, list[Any]], cue_seconds: dict[str, float], expert: Any,
-               loc: list[str]) -> None:
-    """Per cue set: the profile rows, cue-agreement-rest, and localisation of the map
-    against the union of the target emotion's expert-cue masks."""
+               loc: list[str], seed: int = 0) -> None:
+    """Per cue set: the profile rows (salient / rest / whole, and matched random windows for
+    claim (a), drawn per clip from `seed`), and localisation of the map against the union of
+    the target emotion's expert-cue masks. Agreement is scored from the profile rows after
+    the run (bsx.report.posthoc), in one place."""
     from bsx.cues.profile import cue_profile, profile_rows
-    from bsx.scoring.agreement import aggregate_agreement, agreement
+    from bsx.scoring.claims import clip_seed, merge_random_rows, random_region_stats
     from bsx.scoring.cue_masks import expert_cue_masks
 
     for cname, ctracks in tracks.items():
         masks = []
         for i, (c, p) in enumerate(zip(clips, prepared, strict=True)):
-            t0 = time.perf_counter()
-            prof = cue_profile(ctracks[i], content_windows(wins[i], p),
-                               content=(0.0, p.content_s))
+            cwins = content_windows(wins[i], p)
+            prof = cue_profile(ctracks[i], cwins, content=(0.0, p.content_s))
             emotion = target_labels[i]
-            agree = agreement(prof, emotion, expert)
-            dt = time.perf_counter() - t0 + cue_seconds[cname]
             rec.emit(i, method, cname, "time-cues", cue_seconds[cname], cue_seconds[cname])
-            if rec.wants("cue-agreement-rest"):
-                rec.emit(i, method, cname, "cue-agreement-rest",
-                         aggregate_agreement(agree, against="rest"), dt)
-            for row in profile_rows(prof):
+            rows = merge_random_rows(profile_rows(prof), random_region_stats(
+                ctracks[i], cwins, p.content_s, clip_seed(seed, c.id),
+                voiced_only=prof.voiced_only))
+            for row in rows:
                 rec.profiles.append({"clip_id": c.id, "method": method, "cues": cname,
                                      "label": c.label, "target": emotion,
                                      "speaker": c.speaker, **row})

@@ -125,22 +125,25 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
             finish(plan.pending.popleft())
     skipped = plan.skipped
     from bsx.cues.parallel import beside
-    from bsx.report.posthoc import agreement_tables
+    from bsx.report.posthoc import AGREEMENT_METRICS, agreement_tables
     from bsx.report.summary import agreement_summary
+    from bsx.scoring.claims import claims_summary
 
     # The tail: the cue workers are idle now, so the figures and the dataset-level statistics
     # go to them while this process merges the tables.
     parts = {"profiles": writer.read("profiles"), "clips": writer.read("clips")}
     warn_kept_share(parts["clips"], fe)
     profile_figures = start_profile_figures(out, parts["profiles"])
-    agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert)
+    agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert,
+                                    metrics=[m for m in AGREEMENT_METRICS if m in specs])
     agreement_rows = beside(agreement_summary, agree)
+    claim_rows = beside(claims_summary, agree)
     tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
     tables["agreement"] = agree
     if not agree.empty:
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
-                        agreement_rows=agreement_rows.result())
+                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result())
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     write_figures_and_report(out, summary, profile_figures)
     return summary

@@ -20,12 +20,10 @@ import pandas as pd
 from bsx.cues.profile import REGIONS, CueProfile, RegionStats, neutral_baseline
 from bsx.scoring.agreement import aggregate_agreement, agreement, agreement_records, effect_score
 
-# Per-clip metrics agreement_tables can emit; each is computed here only.
+# Per-clip metrics agreement_tables can emit; each is computed here only (the batch stage
+# writes profile rows, no agreement).
 AGREEMENT_METRICS = ("cue-agreement-rest", "cue-agreement-neutral", "cue-effect-rest",
                      "cue-effect-neutral")
-# engine.py (_score_method) still emits cue-agreement-rest itself; once it stops, pass
-# metrics=AGREEMENT_METRICS (or make it the default) so the rows are not written twice.
-POSTHOC_METRICS = ("cue-agreement-neutral", "cue-effect-rest", "cue-effect-neutral")
 OWN_REGIONS = {r: r for r in REGIONS}
 _SCORES: dict[str, tuple[str, Callable[[list[Any]], float]]] = {  # metric -> (against, score)
     "cue-agreement-rest": ("", lambda a: aggregate_agreement(a, against="rest")),
@@ -73,7 +71,7 @@ def profiles_from_rows(rows: pd.DataFrame, regions: Mapping[str, str] | None = N
 
 
 def agreement_tables(profiles: pd.DataFrame, clips: pd.DataFrame, expert: Any,
-                     metrics: Collection[str] = POSTHOC_METRICS,
+                     metrics: Collection[str] = AGREEMENT_METRICS,
                      ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Per-cue agreement rows (against the rest of the clip, against neutral, and the random
     windows' effect vs their rest as effect_random_vs_rest) for every clip x method x cue set,
