@@ -172,3 +172,39 @@ def test_too_few_speakers_are_named_in_the_verdict() -> None:
     assert a["p"] == pytest.approx(2 / 2**3) and a["ci_low"] > 0.5
     assert "inside does not beat random" in a["verdict"]
     assert "With 3 speaker(s) no test across speakers can reach p < 0.05" in a["verdict"]
+
+
+@pytest.mark.slow
+def test_claim_a_on_synth_speech_planted_word_versus_windows_outside_it() -> None:
+    """Real eGeMAPS tracks of the synth corpus: windows on the word whose cues were planted
+    beat matched random windows; windows of the same length before the planted slot do not."""
+    from bsx.audio import load_audio
+    from bsx.plugins import build
+
+    clips = [c for c in build("dataset", "synth", options={"per_class": 6}).clips()
+             if c.label != "neutral"]
+    ext = build("cue", "egemaps")
+    prof_rows, clip_rows = [], []
+    for c in clips:
+        t = ext.extract(load_audio(c.path, 16000)[0], 16000)
+        dur = t.n_frames * t.frame_s
+        a, b = (float(x) for x in c.meta["word_span"])
+        slot = float(c.meta["spans"][0][0])
+        assert 0.05 + (b - a) <= slot  # room for an outside window before the slot
+        clip_rows.append({"clip_id": c.id, "path": str(c.path), "label": c.label,
+                          "speaker": c.speaker, "pred": c.label, "target": c.label,
+                          "correct": True})
+        for method, wins in (("planted", [(a, b)]), ("outside", [(0.05, 0.05 + b - a)])):
+            prof = cue_profile(t, wins, content=(0.0, dur))
+            rows = merge_random_rows(profile_rows(prof), random_region_stats(
+                t, wins, dur, clip_seed(0, c.id), voiced_only=prof.voiced_only))
+            prof_rows += [{"clip_id": c.id, "method": method, "cues": "egemaps", **r}
+                          for r in rows]
+    agree, _ = agreement_tables(pd.DataFrame(prof_rows), pd.DataFrame(clip_rows),
+                                load_expert())
+    rows = claims_summary(agree)
+    planted, outside = claim(rows, "a", "planted"), claim(rows, "a", "outside")
+    assert planted["n_clusters"] >= 10
+    assert planted["effect"] > 0.2 and planted["p_fdr"] < 0.05, planted
+    assert planted["verdict"].startswith("planted beats random")
+    assert outside["effect"] < 0 and "outside does not beat random" in outside["verdict"]
