@@ -208,3 +208,11 @@ def test_claim_a_on_synth_speech_planted_word_versus_windows_outside_it() -> Non
     assert planted["effect"] > 0.2 and planted["p_fdr"] < 0.05, planted
     assert planted["verdict"].startswith("planted beats random")
     assert outside["effect"] < 0 and "outside does not beat random" in outside["verdict"]
+
+
+def test_one_clip_gives_rows_not_an_error() -> None:
+    profiles, clips = run_tables({"m": (INSIDE, 1.0)}, n_speakers=1, per=1)
+    agree, _ = agreement_tables(profiles, clips, load_expert())
+    rows = claims_summary(agree)
+    assert [r["claim"] for r in rows] == ["a", "b", "c"]
+    assert all(isinstance(r["verdict"], str) for r in rows)

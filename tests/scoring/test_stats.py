@@ -124,3 +124,18 @@ def test_fdr_matches_hand_computed_benjamini_hochberg() -> None:
     assert q[0] == pytest.approx(0.04)
     assert q[1] == pytest.approx(0.16 / 3) and q[2] == pytest.approx(0.16 / 3)
     assert math.isnan(q[3]) and q[4] == pytest.approx(0.2)
+
+
+def test_edge_cases_give_nan_or_a_number_never_an_error() -> None:
+    # one clip in a group, no speaker ids: a permutation p over 20 clips; the one outlier is
+    # the most extreme of 20 labelings, so p is about 1/20
+    v = np.r_[5.0, np.zeros(19)]
+    e = group_difference(v, np.r_[True, [False] * 19])
+    assert e.effect == 5.0 and e.p == pytest.approx(1 / 20, abs=0.01)
+    # one speaker with both groups: the sign-flip over one speaker gives p = 1
+    e = group_difference(np.array([1.0, 0.0]), np.array([True, False]), ["s", "s"])
+    assert e.p == 1.0 and e.n_clusters == 1
+    e = paired_difference(np.array([1.0]), np.array([0.0]))
+    assert e.effect == 1.0 and math.isnan(e.ci_low) and e.p == 1.0
+    assert paired_difference(np.array([np.nan]), np.array([0.0])).n == 0
+    assert math.isnan(bootstrap_ci(np.array([np.inf, 1.0]))[0])
