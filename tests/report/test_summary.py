@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bsx.expert import load_expert
 from bsx.report.posthoc import agreement_tables
@@ -102,3 +103,23 @@ def test_summary_holds_fdr_adjusted_agreement_and_the_claims() -> None:
     import json
 
     json.dumps(out["claims"], allow_nan=False)  # NaN became null
+
+
+def test_metric_table_pairs_each_method_with_random_by_clip() -> None:
+    rng = np.random.default_rng(0)
+    clips = [f"c{i}" for i in range(12)]
+    base = rng.normal(5.0, 2.0, 12)            # clips differ a lot
+    rows = []
+    for method, shift in (("random", 0.0), ("gradcam", -0.5)):  # lower is better here
+        rows += [{"clip_id": c, "speaker": f"s{i % 6}", "method": method, "cues": "",
+                  "metric": "complexity", "against": "", "value": v + shift, "correct": True,
+                  "direction": "lower", "category": "complexity"}
+                 for i, (c, v) in enumerate(zip(clips, base, strict=True))]
+    t = metric_table(pd.DataFrame(rows)).set_index("method")
+    g = t.loc["gradcam"]
+    assert g["vs_random"] == pytest.approx(0.5)   # positive: better than random
+    assert g["vs_random_ci_low"] == pytest.approx(0.5) == g["vs_random_ci_high"]
+    assert g["vs_random_p"] == pytest.approx(2 / 2**6) and g["vs_random_n"] == 12
+    assert np.isnan(t.loc["random", "vs_random"])
+    # unpaired, the two means' CIs overlap: the pairing is what makes the margin clear
+    assert g["ci_low"] < t.loc["random", "ci_high"]

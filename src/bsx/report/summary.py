@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bsx.scoring.stats import bootstrap_ci, cluster_codes, fdr
+from bsx.scoring.stats import bootstrap_ci, cluster_codes, fdr, paired_difference
 
 
 def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
@@ -22,9 +22,13 @@ def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
             "uar": float(recalls.mean()), "per_class_recall": recalls.to_dict()}
 
 
+BASELINE = "random"
+
+
 def metric_table(results: pd.DataFrame) -> pd.DataFrame:
     """Per method x cue set x metric x reference: mean, speaker-clustered bootstrap CI, n,
-    n_speakers, dropped (NaN), by correctness."""
+    n_speakers, dropped (NaN), by correctness; and where the run holds the random baseline,
+    the margin over it paired by clip (vs_random_*; see vs_random)."""
     if results.empty:
         return pd.DataFrame()
     scored = results[~results["metric"].str.startswith("time-")]
@@ -46,7 +50,50 @@ def metric_table(results: pd.DataFrame) -> pd.DataFrame:
             row[f"mean_{name}"] = float(np.nanmean(sub)) if np.isfinite(sub).any() else None
             row[f"n_{name}"] = int(np.isfinite(sub).sum())
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    margins = vs_random(scored)
+    if margins.empty:
+        return table
+    for col in ("cues", "against"):
+        table[col] = table[col].fillna("")
+    return table.merge(margins, on=keys, how="left")
+
+
+def vs_random(scored: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
+    """Each method's margin over the baseline method of the same run, paired by clip (signed
+    so that positive = better, by the metric's direction): mean difference, speaker-clustered
+    95% CI, cluster sign-flip p and its Benjamini-Hochberg adjustment over the table."""
+    keys = ["method", "cues", "metric", "against"]
+    cols = ["vs_random", "vs_random_ci_low", "vs_random_ci_high", "vs_random_p",
+            "vs_random_p_fdr", "vs_random_n"]
+    if scored.empty or baseline not in set(scored["method"]) or "clip_id" not in scored:
+        return pd.DataFrame(columns=[*keys, *cols])
+    df = scored.assign(cues=scored["cues"].fillna(""), against=scored["against"].fillna(""))
+    if "speaker" not in df:
+        df = df.assign(speaker=None)
+    rows = []
+    for (cues, metric, against), g in df.groupby(["cues", "metric", "against"], sort=False):
+        per = g.groupby(["method", "clip_id"], sort=False).agg(
+            value=("value", "mean"), speaker=("speaker", "first"))
+        if baseline not in per.index.get_level_values(0):
+            continue
+        base = per.loc[baseline]
+        sign = -1.0 if g["direction"].iloc[0] == "lower" else 1.0
+        for method in per.index.get_level_values(0).unique():
+            if method == baseline:
+                continue
+            both = per.loc[method].merge(base, left_index=True, right_index=True,
+                                         suffixes=("", "_base"))
+            e = paired_difference(sign * both["value"].to_numpy(dtype=float),
+                                  sign * both["value_base"].to_numpy(dtype=float),
+                                  both["speaker"].to_numpy())
+            rows.append({"method": method, "cues": cues, "metric": metric,
+                         "against": against, "vs_random": e.effect,
+                         "vs_random_ci_low": e.ci_low, "vs_random_ci_high": e.ci_high,
+                         "vs_random_p": e.p, "vs_random_n": e.n})
+    out = pd.DataFrame(rows, columns=[*keys, *cols])
+    out["vs_random_p_fdr"] = fdr(out["vs_random_p"].to_numpy(dtype=float))
+    return out
 
 
 def timing_table(results: pd.DataFrame) -> pd.DataFrame:
