@@ -1,7 +1,10 @@
 """Evaluate benchmarks: end-to-end clips/s against the openSMILE-only ceiling, and peak memory
-on a small and a large synth set (batches stream, so memory should not grow with clips).
+on a small and a large synth set (batches stream, so memory should not grow with clips);
+with --tricks, what each speed trick of bsx.evaluation.tricks buys: a fresh-process run with
+all tricks on vs the same run with that one trick off (alternated, best of --repeat).
 
     python benchmarks/bench_evaluate.py [--clips 200] [--memory 200,2000] [--repeat 3]
+    python benchmarks/bench_evaluate.py --tricks [--clips 200] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -47,24 +50,27 @@ def model_checkpoint(tmp: Path) -> str | None:
     return str(path)
 
 
-def child(cfg: dict, out: Path) -> dict:
+def child(cfg: dict, out: Path, off: str = "") -> dict:
+    import os
+
+    env = {**os.environ, "BSX_TRICKS_OFF": off}
     res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg), str(out)],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True, env=env)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def throughput(n: int, ckpt: str | None, tmp: Path, repeat: int = 3) -> float:
     """Both measured in this process after a warm-up run, so imports and worker start-up
     count for neither; the evaluate time includes writing results, figures and report."""
-    from bsx.audio import get_frontend
     from bsx.cues.parallel import extract_many
     from bsx.datasets.cache import prepare_many
     from bsx.engine import EvalConfig, run_evaluation
+    from bsx.models.checkpoint import load_model
     from bsx.plugins import build
 
     per_class = max(2, n // 5)
     clips = build("dataset", "synth", options={"per_class": per_class}).clips()[:n]
-    fe = get_frontend("paper")
+    fe = load_model(ckpt).frontend  # the cache is keyed by the model's own front-end
     prepared, _ = prepare_many(clips, fe, workers=2, progress=False)  # warm the cache
     sr = fe.sample_rate
     contents = [p.waveform[int(p.pad_offset_s * sr):int((p.pad_offset_s + p.content_s) * sr)]
@@ -108,15 +114,37 @@ def memory(sizes: list[int], ckpt: str | None, tmp: Path, ceiling: float) -> Non
     report(f"evaluate-peak-memory ({large} vs {small} clips)", peaks[large], peaks[small], "MB")
 
 
+def tricks(n: int, ckpt: str | None, tmp: Path, repeat: int) -> None:
+    """Each trick's worth: seconds of a fresh-process run without it vs with all tricks."""
+    from bsx.evaluation.tricks import TRICKS
+
+    cfg = {"dataset_options": {"per_class": max(2, n // 5)}, "split": "all", "limit": n,
+           "methods": ["gradcam"], "cues": ["egemaps"], "metrics": ["cue-agreement-rest"],
+           "device": "cpu", "batch_size": 16, "workers": 2, "checkpoint": ckpt}
+    child(cfg, tmp / "warm")  # the prepare cache and the synth corpus
+    times: dict[str, list[float]] = {t: [] for t in ("", *TRICKS)}
+    for _ in range(repeat):
+        for off in times:
+            times[off].append(child(cfg, tmp / f"t-{off or 'all'}", off)["seconds"])
+    on = min(times[""])
+    for trick in TRICKS:
+        report(f"evaluate {n} clips, fresh process: all tricks vs without '{trick}'",
+               on, min(times[trick]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--memory", default="200,2000")
     ap.add_argument("--repeat", type=int, default=3, help="alternated throughput pairs")
+    ap.add_argument("--tricks", action="store_true", help="what each speed trick buys")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ckpt = model_checkpoint(tmp)
+        if args.tricks:
+            tricks(args.clips, ckpt, tmp, args.repeat)
+            return
         ceiling = throughput(args.clips, ckpt, tmp, args.repeat)
         memory([int(s) for s in args.memory.split(",")], ckpt, tmp, ceiling)
 

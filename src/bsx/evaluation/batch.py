@@ -34,7 +34,10 @@ class BatchContext:
 def channels_last(device: Any, net: Any) -> bool:
     """NHWC convolutions are ~25% faster (forward + backward) on the CPU, but a model that
     flattens with .view() fails on them: only for models that declare `channels_last_ok`."""
-    return device.type == "cpu" and bool(getattr(net, "channels_last_ok", False))
+    from bsx.evaluation.tricks import enabled
+
+    return (device.type == "cpu" and bool(getattr(net, "channels_last_ok", False))
+            and enabled("nhwc"))
 
 
 def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
@@ -67,7 +70,10 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     attrs: dict[str, Attributions] = {}
     # Explaining the predicted class of one-unit clips: a method that can predicts and
     # explains in one forward pass.
-    shared = next((m for m, meth in ctx.methods.items() if isinstance(meth, SharesForward)),
+    from bsx.evaluation.tricks import enabled
+
+    shared = next((m for m, meth in ctx.methods.items() if isinstance(meth, SharesForward)
+                   and enabled("shared")),
                   None) if cfg.target == "predicted" and units.single else None
     if shared is not None:
         t0 = time.perf_counter()

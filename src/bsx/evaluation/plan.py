@@ -124,8 +124,11 @@ def early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
 
     from bsx.audio import get_frontend, with_keep
     from bsx.evaluation.prepare import submit
+    from bsx.evaluation.tricks import enabled
     from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 
+    if not enabled("early"):
+        return None
     if cfg.workers <= 1 or cfg.model or cfg.labels or cfg.label_preset or cfg.frontend:
         return None
     path = Path(cfg.checkpoint).expanduser() if cfg.checkpoint else DEFAULT_MODEL_FILE

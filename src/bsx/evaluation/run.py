@@ -124,7 +124,6 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
         while plan.pending:
             finish(plan.pending.popleft())
     skipped = plan.skipped
-    from bsx.cues.parallel import beside
     from bsx.report.posthoc import AGREEMENT_METRICS, agreement_tables
     from bsx.report.summary import agreement_summary
     from bsx.scoring.claims import claims_summary
@@ -136,8 +135,8 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     profile_figures = start_profile_figures(out, parts["profiles"])
     agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert,
                                     metrics=[m for m in AGREEMENT_METRICS if m in specs])
-    agreement_rows = beside(agreement_summary, agree)
-    claim_rows = beside(claims_summary, agree)
+    agreement_rows = tail_task(agreement_summary, agree)
+    claim_rows = tail_task(claims_summary, agree)
     tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
     tables["agreement"] = agree
     if not agree.empty:
@@ -149,15 +148,28 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     return summary
 
 
+def tail_task(fn: Callable[..., Any], *args: Any) -> Any:
+    """fn(*args) in an idle cue worker (a future), or here when the trick is off."""
+    from concurrent.futures import Future
+
+    from bsx.cues.parallel import beside
+    from bsx.evaluation.tricks import enabled
+
+    if enabled("beside"):
+        return beside(fn, *args)
+    done: Future[Any] = Future()
+    done.set_result(fn(*args))
+    return done
+
+
 def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
     """Render each method's cue-profile figure in the (now idle) cue workers while this
     process writes the summary: matplotlib needs ~0.5 s per figure. Futures of their paths."""
-    from bsx.cues.parallel import beside
     from bsx.report.figures import cue_profile_bars
 
     if profiles.empty:
         return []
-    return [beside(cue_profile_bars, profiles[profiles["method"] == method],
+    return [tail_task(cue_profile_bars, profiles[profiles["method"] == method],
                    out / f"cue_profile_{method}.png", method)
             for method in dict.fromkeys(profiles["method"])]
 
