@@ -55,7 +55,7 @@ def rate(clips: list[Clip], workers: int, cache: Path, batch: int | None = None)
     """Clips/s of one bulk prepare (a fresh pool, as `bsx data prepare`), or of `batch`-clip
     calls sharing the kept pool (as evaluate calls it); the pool is stopped afterwards so its
     workers are reaped and their CPU counted."""
-    from bsx.datasets.cache import shutdown_pools
+    from bsx.pool import shutdown_pools
 
     t0, c0 = time.perf_counter(), cpu_s()
     step = batch or len(clips)

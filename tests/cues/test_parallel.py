@@ -19,14 +19,14 @@ def test_process_pool_matches_serial(make_vowel) -> None:
 
 
 def test_built_extractors_with_equal_state_share_one_pool(make_vowel) -> None:
-    from bsx.cues import parallel
+    from bsx import pool as pool_mod
     from bsx.plugins import build
 
     clips = [make_vowel(150.0, dur=0.4), make_vowel(200.0, dur=0.4)]
     extract_many(build("cue", "praat"), clips, SR, workers=2)
-    n = len(parallel._POOLS)
+    n = len(pool_mod._POOLS)
     extract_many(build("cue", "praat"), clips, SR, workers=2)  # a second, equal extractor
-    assert len(parallel._POOLS) == n
+    assert len(pool_mod._POOLS) == n
 
 
 def test_beside_runs_in_a_worker_or_here() -> None:
@@ -45,15 +45,16 @@ def test_beside_runs_in_a_worker_or_here() -> None:
 
 
 def test_started_workers_are_the_ones_extract_many_uses(make_vowel) -> None:
+    from bsx import pool as pool_mod
     from bsx.cues import parallel
 
     parallel.shutdown_pools()
     parallel.start_workers("librosa", workers=2)
-    assert len(parallel._POOLS) == 1
+    assert len(pool_mod._POOLS) == 1
     tracks = extract_many("librosa", [make_vowel(150.0, dur=0.4)] * 2, SR, workers=2)
-    assert len(parallel._POOLS) == 1 and len(tracks) == 2
+    assert len(pool_mod._POOLS) == 1 and len(tracks) == 2
     parallel.start_workers("librosa", workers=1)  # one worker: nothing to start
-    assert len(parallel._POOLS) == 1
+    assert len(pool_mod._POOLS) == 1
 
 
 def test_a_pool_whose_worker_died_is_replaced(make_vowel) -> None:
@@ -61,11 +62,11 @@ def test_a_pool_whose_worker_died_is_replaced(make_vowel) -> None:
     import signal
     import time
 
-    from bsx.cues import parallel
+    from bsx import pool as pool_mod
 
     clip = [make_vowel(150.0, dur=0.4)] * 2
     extract_many("librosa", clip, SR, workers=2)
-    (pool,) = [p for k, p in parallel._POOLS.items() if k[0] == "librosa"]
+    (pool,) = [p for k, p in pool_mod._POOLS.items() if k[1] == "librosa"]
     for pid in list(pool._processes):  # a worker crashes (e.g. a segfault in a decoder)
         os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 30

@@ -188,11 +188,11 @@ def test_cli_data_list_and_prepare(tmp_path: Path) -> None:
 
 
 def test_one_pool_serves_batch_after_batch(files: dict[str, Path], tmp_path: Path) -> None:
-    from bsx.datasets import cache as cache_mod
+    from bsx import pool as pool_mod
 
     goods = [clip(files[f"good{i}"]) for i in range(4)]
     first, _ = prepare_many(goods[:2], FE, workers=2, cache=tmp_path / "c", progress=False)
-    pool = cache_mod._POOLS[2]
+    pool = pool_mod._POOLS[("prepare", 2)]
     second, _ = prepare_many(goods[2:], FE, workers=2, cache=tmp_path / "c", progress=False)
-    assert cache_mod._POOLS[2] is pool  # the second batch's misses ran in the same workers
+    assert pool_mod._POOLS[("prepare", 2)] is pool  # the second batch's misses: same workers
     assert all(p is not None for p in first + second)

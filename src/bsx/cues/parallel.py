@@ -1,28 +1,26 @@
 """Cue extraction across clips in a process pool: Praat is not thread-safe, and openSMILE and
 pYIN hold the GIL for long stretches, so clips run in processes, one extractor per worker.
 
-Workers start with "spawn" (forking a process that holds torch/OpenMP threads can deadlock),
+Workers come from bsx.pool (spawned, guarded: they end with their parent and ignore Ctrl-C),
 so a script calling extract_many with workers > 1 needs the usual
 `if __name__ == "__main__":` guard; BSX_MP_START=fork|forkserver picks another start method.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from bsx.cues.base import CueExtractor, CueTracks
+from bsx.pool import beside, kept_pool, shutdown_pools
+
+__all__ = ["beside", "extract_many", "extract_many_async", "shutdown_pools", "start_workers"]
 
 _WORKER: Any = None
-# Pools live across calls (a spawned worker pays its imports once), keyed by what the workers
-# receive: the name, or the pickled bytes of a built extractor (equal bytes = same extractor,
-# so a second run in the same process reuses the warm workers).
-_POOLS: dict[tuple[Any, ...], ProcessPoolExecutor] = {}
 
 
 def _init(name_or_obj: Any, options: dict[str, Any] | None) -> None:
@@ -77,18 +75,14 @@ def extract_many_async(
 
 
 def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> ProcessPoolExecutor:
-    import multiprocessing as mp
+    """Kept across calls (a spawned worker pays its imports once), keyed by what the workers
+    receive: the name, or the pickled bytes of a built extractor (equal bytes = the same
+    extractor, so a second run in the same process reuses the warm workers)."""
     import pickle
 
     ident = extractor if isinstance(extractor, str) else pickle.dumps(extractor)
-    key = (ident, repr(sorted((options or {}).items())), workers)
-    if key in _POOLS and not getattr(_POOLS[key], "_broken", False):
-        return _POOLS[key]  # a pool whose worker died is replaced, not reused
-    ctx = mp.get_context(os.environ.get("BSX_MP_START", "spawn"))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init,
-                               initargs=(extractor, options))
-    _POOLS[key] = pool
-    return pool
+    key = ("cues", ident, repr(sorted((options or {}).items())), workers)
+    return kept_pool(key, workers, _init, (extractor, options))
 
 
 def start_workers(extractor: str | CueExtractor, *, workers: int = 2,
@@ -99,32 +93,3 @@ def start_workers(extractor: str | CueExtractor, *, workers: int = 2,
         pool = _pool(extractor, options, workers)
         for _ in range(workers):
             pool.submit(os.getpid)
-
-
-def beside(fn: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run fn(*args) in a live worker pool, or here at once when there is none.
-
-    For work that can use the cue workers once the cues are measured (the evaluate engine
-    renders its figures there while it writes the summary). `fn` must be importable by name
-    (a module-level function), as with any process pool."""
-    for pool in list(_POOLS.values()):
-        try:
-            return pool.submit(fn, *args)
-        except RuntimeError:  # shut down or broken: try the next, else run here
-            continue
-    done: Future[Any] = Future()
-    try:
-        done.set_result(fn(*args))
-    except Exception as exc:
-        done.set_exception(exc)
-    return done
-
-
-def shutdown_pools() -> None:
-    """Stop every worker pool (also run at exit)."""
-    for pool in _POOLS.values():
-        pool.shutdown(cancel_futures=True)
-    _POOLS.clear()
-
-
-atexit.register(shutdown_pools)

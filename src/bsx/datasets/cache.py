@@ -14,11 +14,9 @@ it is computed, so an interrupted run loses nothing already prepared.
 
 from __future__ import annotations
 
-import atexit
 import csv
 import hashlib
 import json
-import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -29,6 +27,7 @@ import numpy as np
 
 from bsx.audio import Frontend, Prepared, canonical_json
 from bsx.datasets.base import Clip
+from bsx.pool import kept_pool
 
 MANIFEST = "manifest.csv"
 FIELDS = ("clip_id", "source", "size", "mtime_ns", "sha256", "frontend", "status", "reason",
@@ -194,34 +193,15 @@ def _warm(fe: Frontend) -> None:
     _WARM.add(fe.digest())
 
 
-_POOLS: dict[int, ProcessPoolExecutor] = {}
-
-
 def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool of `workers`, kept for the next call; forked where the platform can (as
-    torch's DataLoader does).
+    """The kept prepare pool of `workers` (bsx.pool: spawned, guarded workers).
 
-    fork starts workers in milliseconds with bsx already imported, and does not re-run the
-    caller's __main__ (forkserver and spawn do, which breaks scripts without a main guard).
     Kept because evaluate prepares batch by batch: a pool per batch of 16 cost more than the
-    work (58 vs 145 clips/s for one process, measured); one whose worker died is replaced.
+    work (58 vs 145 clips/s for one process, measured). Spawned, not forked: the parent holds
+    torch's and the cue pool's threads by then, and a fork of a threaded process can deadlock
+    (issue 18); a spawned worker pays its imports once per process instead.
     """
-    if workers not in _POOLS or getattr(_POOLS[workers], "_broken", False):
-        methods = mp.get_all_start_methods()
-        ctx = mp.get_context("fork" if "fork" in methods else None)
-        _POOLS[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                              initializer=_init_worker)
-    return _POOLS[workers]
-
-
-def shutdown_pools() -> None:
-    """Stop the kept prepare pools (also run at exit)."""
-    for pool in _POOLS.values():
-        pool.shutdown(cancel_futures=True)
-    _POOLS.clear()
-
-
-atexit.register(shutdown_pools)
+    return kept_pool(("prepare", workers), workers, _init_worker)
 
 
 def prepare_many(

@@ -8,13 +8,13 @@ must not lose the others.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Protocol
 
 from bsx.errors import BsxError
+from bsx.pool import new_pool
 
 Outcome = tuple[int, Any, BaseException | None]
 EXECUTORS = ("local", "ray")
@@ -52,8 +52,8 @@ class InlineExecutor:
 
 
 class LocalExecutor:
-    """A process pool over the machine's cores (spawned workers: torch is not fork-safe once
-    its thread pool has started)."""
+    """A process pool over the machine's cores (bsx.pool: spawned workers, since torch is not
+    fork-safe once its thread pool has started; they end with this process, even on kill -9)."""
 
     name = "local"
 
@@ -68,8 +68,7 @@ class LocalExecutor:
             return
         n = min(self.workers, len(jobs))
         threads = max(1, (os.cpu_count() or 1) // n)
-        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(threads,)) as pool:
+        with new_pool(n, _init_worker, (threads,), start="spawn") as pool:
             futures: dict[Future[Any], int] = {pool.submit(fn, *job): i
                                                for i, job in enumerate(jobs)}
             pending = set(futures)

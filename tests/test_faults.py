@@ -1,0 +1,110 @@
+"""Fault injection (issue 17): what a hostile user does, and what bsx must do then.
+
+Each case runs the real CLI in a subprocess and checks the outcome: no process left behind
+(checked by pid), one sentence and exit 2 or a listed skip, nothing already computed lost.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TINY = ["--method", "random", "--metrics", "gt-precision", "--cues", "librosa"]
+
+
+def bsx_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bsx.cli", *args]
+
+
+def run_bsx(*args: str, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "200"}
+    return subprocess.run(bsx_cmd(*args), capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd, env=env)
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process, None when gone (a zombie counts as gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else (fields[0], int(fields[1]))
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children, their children...)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and (st := _stat(int(d.name))) is not None:
+            parents[int(d.name)] = st[1]
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def wait_for(cond, timeout: float, step: float = 0.2) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return bool(cond())
+
+
+def kill_9_leaves_nothing(cmd: list[str], min_workers: int, cwd: Path) -> None:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_for(lambda: len(descendants(proc.pid)) >= min_workers, 120), (
+            "the workers never started")
+        time.sleep(1.0)  # let them get to work
+        workers = descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert wait_for(lambda: not any(_stat(p) for p in workers), 15), (
+            f"still alive after kill -9 of their parent: "
+            f"{sorted(p for p in workers if _stat(p))}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in descendants(proc.pid):
+            os.kill(p, signal.SIGKILL)
+
+
+def test_kill_9_of_evaluate_leaves_no_worker(tmp_path: Path) -> None:
+    # cue workers (spawned) and multiprocessing's resource tracker: 3 processes
+    kill_9_leaves_nothing(bsx_cmd("evaluate", *TINY, "--limit", "40", "--workers", "2",
+                                  "--out", str(tmp_path / "ev")), 3, tmp_path)
+
+
+def test_kill_9_of_a_leaderboard_run_leaves_no_cell_worker(tmp_path: Path) -> None:
+    toml = tmp_path / "lb.toml"
+    toml.write_text(textwrap.dedent("""
+        name = "faults"
+        [grid]
+        methods = ["random", "saliency"]
+        cues = ["librosa"]
+        metrics = ["gt-precision"]
+        limit = 30
+        workers = 2
+        [[datasets]]
+        name = "synth"
+        [[models]]
+        label = "default"
+    """))
+    kill_9_leaves_nothing(bsx_cmd("leaderboard", "run", str(toml), "--out", str(tmp_path / "lb"),
+                                  "--workers", "2"), 3, tmp_path)
