@@ -108,3 +108,70 @@ def test_kill_9_of_a_leaderboard_run_leaves_no_cell_worker(tmp_path: Path) -> No
     """))
     kill_9_leaves_nothing(bsx_cmd("leaderboard", "run", str(toml), "--out", str(tmp_path / "lb"),
                                   "--workers", "2"), 3, tmp_path)
+
+
+# --- issue 16.5 / 17.5: --limit and runs with no usable clip ---------------------------------
+
+def one_sentence_exit_2(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Exit 2, one 'error:' sentence on stderr naming each needle, no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    for n in needles:
+        assert n in proc.stderr, (n, proc.stderr)
+
+
+@pytest.mark.parametrize("limit", ["0", "-5"])
+def test_limit_below_one_is_one_sentence(limit: str, tmp_path: Path) -> None:
+    proc = run_bsx("evaluate", *TINY, "--limit", limit, "--out", str(tmp_path / "ev"))
+    one_sentence_exit_2(proc, f"--limit {limit}", "at least 1")
+    assert not (tmp_path / "ev").exists()
+
+
+EMODB_NAMES = ["03a01Wa.wav", "03a01Fa.wav", "08a02Ta.wav", "08a02Na.wav",
+               "11b01Wb.wav", "11b01Fb.wav", "15a04Tc.wav", "15a04Nc.wav"]
+
+
+def tone_wav(path: Path, f0: float, seconds: float = 1.5, sr: int = 16000) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    t = np.arange(int(seconds * sr)) / sr
+    rng = np.random.default_rng(int(f0))
+    wave = 0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    sf.write(path, (wave + 0.01 * rng.standard_normal(t.size)).astype("float32"), sr)
+
+
+def test_all_unreadable_clips_exit_2_and_say_why(tmp_path: Path) -> None:
+    root = tmp_path / "emodb"
+    root.mkdir()
+    for name in EMODB_NAMES:
+        (root / name).write_bytes(b"this is not audio at all" * 10)
+    out = tmp_path / "ev"
+    proc = run_bsx("evaluate", *TINY, "--dataset", "emodb", "--data-root", str(root),
+                   "--split", "all", "--workers", "1", "--out", str(out))
+    one_sentence_exit_2(proc, "no usable clips")
+    assert "results.parquet" not in proc.stdout + proc.stderr
+    assert not (out / "results.parquet").exists() and not (out / "results.csv").exists()
+
+
+def test_evaluate_lists_wrongly_named_files_as_skipped(tmp_path: Path) -> None:
+    import json
+
+    root = tmp_path / "emodb"
+    root.mkdir()
+    for i, name in enumerate(EMODB_NAMES):
+        tone_wav(root / name, 150.0 + 20 * i)
+    tone_wav(root / "hello.wav", 200.0)
+    out = tmp_path / "ev"
+    proc = run_bsx("evaluate", *TINY, "--dataset", "emodb", "--data-root", str(root),
+                   "--split", "all", "--workers", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    skipped = [s for s in summary["skipped"] if "hello.wav" in s["clip_id"]]
+    assert len(skipped) == 1 and "expected names like" in skipped[0]["reason"], summary["skipped"]
+    warned = [line for line in proc.stderr.splitlines() if "hello.wav" in line]
+    assert len(warned) == 1, proc.stderr
+    # the wrongly named file is the only skip: the eight good clips were all evaluated
+    assert summary["model"]["n"] == len(EMODB_NAMES)

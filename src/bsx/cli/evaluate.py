@@ -84,6 +84,8 @@ def evaluate(
         raise BsxError(f"--target '{target}' is not one of: predicted, true")
     if batch_size < 1 or workers < 1:
         raise BsxError("--batch-size and --workers must be at least 1")
+    if limit is not None and limit < 1:
+        raise BsxError(f"--limit {limit}: give at least 1 clip, or leave --limit out for all")
     if out_dir is None:
         out_dir = Path("bsx-runs") / time.strftime("evaluate-%Y%m%d-%H%M%S")
     if (out_dir / "parts").is_dir() and any((out_dir / "parts").iterdir()):

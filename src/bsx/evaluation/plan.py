@@ -103,8 +103,20 @@ def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any
                            "with the same options or choose another --out")
     writer = ResultWriter(out, resume=resume)
     done = writer.done_clips() if resume else set()
-    return Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
-                 writer=writer, todo=[c for c in clips if c.id not in done])
+    plan = Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
+                writer=writer, todo=[c for c in clips if c.id not in done])
+    plan.skipped += named_skips(dataset)
+    return plan
+
+
+def named_skips(dataset: Any) -> list[tuple[str, str]]:
+    """The files a corpus dataset skipped for their names, as (path, reason) skip entries,
+    with one warning line, so `bsx evaluate` lists them as `bsx data prepare` does."""
+    skipped = [(str(path), why) for path, why in getattr(dataset, "skipped", None) or []]
+    if skipped:
+        more = f" (and {len(skipped) - 1} more, listed in summary.json)" if len(skipped) > 1 else ""
+        warnings.warn(f"skipped {skipped[0][1]}{more}", stacklevel=2)
+    return skipped
 
 
 def split_meta(meta: dict[str, Any]) -> dict[str, Any]:

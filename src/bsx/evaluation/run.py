@@ -131,6 +131,8 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     # The tail: the cue workers are idle now, so the figures and the dataset-level statistics
     # go to them while this process merges the tables.
     parts = {"profiles": writer.read("profiles"), "clips": writer.read("clips")}
+    if parts["clips"].empty:
+        raise_no_usable_clips(len(clips), skipped)
     warn_kept_share(parts["clips"], fe)
     profile_figures = start_profile_figures(out, parts["profiles"])
     agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert,
@@ -146,6 +148,15 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     write_figures_and_report(out, summary, profile_figures)
     return summary
+
+
+def raise_no_usable_clips(n_clips: int, skipped: list[tuple[str, str]]) -> None:
+    """Every clip was skipped: say why (the first reason) instead of writing empty results."""
+    from bsx.errors import BsxError
+
+    why = f"; the first: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+    raise BsxError(f"no usable clips: {len(skipped) or n_clips} of {n_clips} clips could not be "
+                   f"used{why}")
 
 
 def tail_task(fn: Callable[..., Any], *args: Any) -> Any:
