@@ -175,3 +175,120 @@ def test_evaluate_lists_wrongly_named_files_as_skipped(tmp_path: Path) -> None:
     assert len(warned) == 1, proc.stderr
     # the wrongly named file is the only skip: the eight good clips were all evaluated
     assert summary["model"]["n"] == len(EMODB_NAMES)
+
+
+# --- 17.3 / 17.8: broken leaderboard stores, killed runs ----------------------------------------
+
+LB_TOML = """
+name = "faults"
+[grid]
+methods = ["random"]
+cues = ["librosa"]
+metrics = ["gt-precision"]
+limit = 4
+[[datasets]]
+name = "synth"
+[[models]]
+label = "default"
+"""
+
+
+def a_store_with_one_run(path: Path) -> str:
+    from bsx.leaderboard.store import Store
+
+    with Store(path) as store:
+        run_id = store.start_run(name="x", config_hash="h")
+        store.finish_run(run_id, "done")
+    return run_id
+
+
+def break_store(path: Path, how: str) -> None:
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "not-a-database":
+        path.write_text("name,mean\nrandom,0.5\n")
+    elif how == "truncated":
+        a_store_with_one_run(path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2 + 100])
+    elif how == "folder":
+        path.mkdir()
+
+
+@pytest.mark.parametrize("how", ["empty", "not-a-database", "truncated", "folder"])
+def test_a_broken_store_is_one_sentence_for_show_check_and_run(how: str, tmp_path: Path) -> None:
+    lb = tmp_path / "lb"
+    lb.mkdir()
+    store = lb / "leaderboard.sqlite"
+    break_store(store, how)
+    (tmp_path / "lb.toml").write_text(LB_TOML)
+    for args in (["show", "--store", str(store)],
+                 ["check", "--store", str(store), "--baseline", str(store)]):
+        proc = run_bsx("leaderboard", *args)
+        one_sentence_exit_2(proc, "leaderboard.sqlite")
+        if how == "empty":
+            assert "no leaderboard run" in proc.stderr and "regress" not in proc.stdout
+    if how != "empty":  # an empty file is a fresh store to `run`, as a missing one is
+        proc = run_bsx("leaderboard", "run", str(tmp_path / "lb.toml"), "--out", str(lb))
+        one_sentence_exit_2(proc, "leaderboard.sqlite")
+
+
+def test_truncated_store_is_refused_by_store(tmp_path: Path) -> None:
+    from bsx.errors import BsxError
+    from bsx.leaderboard.store import Store
+
+    path = tmp_path / "leaderboard.sqlite"
+    break_store(path, "truncated")
+    with pytest.raises(BsxError, match="not a readable leaderboard store"):
+        Store(path)
+
+
+def test_a_killed_run_is_marked_killed(tmp_path: Path) -> None:
+    import sqlite3
+
+    from bsx.leaderboard.store import Store
+
+    path = tmp_path / "leaderboard.sqlite"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    with Store(path) as store:
+        killed = store.start_run(name="x", config_hash="h")
+        alive = store.start_run(name="y", config_hash="h")
+    con = sqlite3.connect(path)
+    with con:
+        con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (int(dead.stdout), killed))
+        con.execute("INSERT INTO cells (cell_hash, dataset, model, method, config_json, "
+                    "status, run_id) VALUES ('c1', 'd', 'm', 'random', '{}', 'running', ?)",
+                    (killed,))
+    con.close()
+    with Store(path) as store:
+        runs = store.runs().set_index("run_id")["status"]
+        cells = store.cells().set_index("cell_hash")["status"]
+    assert runs[killed] == "killed" and runs[alive] == "running"  # this process is alive
+    assert cells["c1"] == "failed"
+
+
+def test_a_version_1_store_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None:
+    import sqlite3
+
+    from bsx.leaderboard import store as store_mod
+
+    path = tmp_path / "leaderboard.sqlite"
+    v1 = store_mod._SCHEMA.replace(", 'killed')", ")").replace(",\n    pid INTEGER", "")
+    con = sqlite3.connect(path)
+    con.executescript(v1)
+    con.execute("INSERT INTO runs (run_id, name, config_hash, bsx_version, started, status) "
+                "VALUES ('r1', 'old', 'h', '0.0', '2026-01-01', 'done')")
+    con.execute("INSERT INTO run_cells (run_id, cell_hash) VALUES ('r1', 'c1')")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with store_mod.Store(path) as store:
+        assert list(store.runs()["run_id"]) == ["r1"]
+        new = store.start_run(name="new", config_hash="h")
+        store.finish_run(new, "done")
+        assert store.latest_run() == new
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == [("run_cells", 1, "cells", 0)]
+    con.close()

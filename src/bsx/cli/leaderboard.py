@@ -75,6 +75,9 @@ def show(
         raise BsxError(f"--format '{fmt}' is not one of: {', '.join(FORMATS)}")
     path = _store_path(out_dir, store)
     with Store(path) as st:
+        if st.latest_run() is None:
+            raise BsxError(f"{path}: holds no leaderboard run yet; run `bsx leaderboard run "
+                           "CONFIG --out DIR` first")
         if run_id is not None and run_id not in set(st.runs()["run_id"]):
             raise BsxError(f"{path}: no run '{run_id}'")
         table = from_store(st, run_id)

@@ -58,6 +58,9 @@ def load_table(path: Path | str) -> pd.DataFrame:
     try:
         if suffix in (".sqlite", ".db", ".sqlite3"):
             with Store(path) as store:
+                if store.latest_run() is None:
+                    raise BsxError(f"{path}: holds no leaderboard run yet; run `bsx leaderboard "
+                                   "run CONFIG --out DIR` first")
                 return from_store(store)
         if suffix == ".csv":
             df = pd.read_csv(path, keep_default_na=False, na_values=["", "NaN", "nan"])

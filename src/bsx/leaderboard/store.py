@@ -5,9 +5,14 @@ wait for each other instead of failing, and every change is one `BEGIN IMMEDIATE
 transaction, so a killed process leaves either all of a cell's rows or none. A cell is marked
 'done' in the same transaction that inserts its results: a done cell always has its scores.
 
-Schema (PRAGMA user_version = 1):
+Every sqlite failure while opening (not a database, truncated, a folder) is one BsxError
+naming the file. A run records its host and pid; a store opened on that host marks a 'running'
+run whose process is gone as 'killed' (and its running cells as failed), so a kill -9 does not
+leave a run 'running' forever.
+
+Schema (PRAGMA user_version = 2; version 1 lacked runs.pid and the 'killed' status):
     runs(run_id, name, config_path, config_hash, bsx_version, executor, workers, host,
-         started, finished, status)
+         started, finished, status, pid)
     cells(cell_hash, dataset, model, method, config_json, status, run_id, out_dir, started,
           finished, seconds, n_clips, accuracy, uar, error)
     run_cells(run_id, cell_hash, cached)                 which cells make up a run
@@ -18,6 +23,7 @@ Schema (PRAGMA user_version = 1):
 from __future__ import annotations
 
 import math
+import os
 import socket
 import sqlite3
 import time
@@ -32,7 +38,7 @@ import pandas as pd
 
 from bsx.errors import BsxError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULT_KEYS = ("dataset", "model", "method", "cues", "metric", "against")
 RESULT_COLUMNS = ("run_id", "cell_hash", *RESULT_KEYS, "mean", "ci_low", "ci_high", "n",
                   "direction", "category")
@@ -49,7 +55,8 @@ CREATE TABLE IF NOT EXISTS runs (
     host TEXT,
     started TEXT NOT NULL,
     finished TEXT,
-    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed'))
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'killed')),
+    pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS cells (
     cell_hash TEXT PRIMARY KEY,
@@ -94,6 +101,29 @@ CREATE TABLE IF NOT EXISTS results (
 CREATE INDEX IF NOT EXISTS results_by_metric ON results(metric, dataset, model);
 """
 
+# Version 1 -> 2: the runs table gains pid and the 'killed' status (a CHECK constraint cannot
+# be altered in SQLite, so the table is rebuilt, foreign keys off, as SQLite's ALTER TABLE
+# documentation describes: new table, copy, drop the old, rename the new).
+_MIGRATE_1_TO_2 = """
+{runs};
+INSERT INTO runs_v2 (run_id, name, config_path, config_hash, bsx_version, executor, workers,
+                     host, started, finished, status)
+    SELECT run_id, name, config_path, config_hash, bsx_version, executor, workers, host,
+           started, finished, status FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs
+"""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, someone else's
+        return True
+    return True
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -112,23 +142,70 @@ class Store:
 
     def __init__(self, path: Path | str, *, timeout_s: float = 60.0) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise BsxError(f"{self.path}: is a folder, not a leaderboard store; pass the "
+                           "leaderboard.sqlite file inside it or its --out folder")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = timeout_s
-        self._con = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
-        self._con.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+        try:
+            self._con = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise BsxError(f"{self.path}: cannot open the leaderboard store ({exc})") from None
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._con.close()
+            raise BsxError(
+                f"{self.path}: not a readable leaderboard store ({exc}); move it away to "
+                "start a new one") from None
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _open(self) -> None:
+        """Check the file is an intact store, create or upgrade the schema, mark dead runs."""
+        self._con.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+        check = self._con.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check: {check[0] if check else 'no answer'}")
         self._retry(lambda: self._con.execute("PRAGMA journal_mode = WAL"))
         self._con.execute("PRAGMA synchronous = NORMAL")
-        self._con.execute("PRAGMA foreign_keys = ON")
         version = self._con.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise BsxError(f"{self.path}: written by a newer bsx (store schema {version}); "
                            "upgrade bsx to read it")
         if version < SCHEMA_VERSION:
+            runs_ddl = _SCHEMA[_SCHEMA.index("CREATE TABLE IF NOT EXISTS runs"):
+                               _SCHEMA.index(");") + 1].replace(" runs ", " runs_v2 ", 1)
             with self.transaction() as con:
+                if version == 1:
+                    for stmt in _MIGRATE_1_TO_2.format(runs=runs_ddl).split(";"):
+                        if stmt.strip():
+                            con.execute(stmt)
                 for stmt in _SCHEMA.split(";"):
                     if stmt.strip():
                         con.execute(stmt)
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._con.execute("PRAGMA foreign_keys = ON")
+        self.mark_killed_runs()
+
+    def mark_killed_runs(self) -> list[str]:
+        """Mark this host's 'running' runs whose process is gone as 'killed' (their running
+        cells as failed, so the next run computes them again); return their ids."""
+        host = socket.gethostname()
+        rows = self._con.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND "
+                                 "host = ? AND pid IS NOT NULL", (host,)).fetchall()
+        dead = [run_id for run_id, pid in rows if not _pid_alive(int(pid))]
+        if dead:
+            with self.transaction() as con:
+                for run_id in dead:
+                    con.execute("UPDATE runs SET status = 'killed', finished = ? WHERE "
+                                "run_id = ? AND status = 'running'", (_now(), run_id))
+                    con.execute("UPDATE cells SET status = 'failed', finished = ?, error = ? "
+                                "WHERE run_id = ? AND status = 'running'",
+                                (_now(), "the run was killed before the cell finished",
+                                 run_id))
+        return dead
 
     def _retry(self, fn: Any) -> Any:
         """Retry statements SQLite refuses while another process holds a lock it cannot wait
@@ -173,9 +250,9 @@ class Store:
         with self.transaction() as con:
             con.execute(
                 "INSERT INTO runs (run_id, name, config_path, config_hash, bsx_version, "
-                "executor, workers, host, started, status) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "executor, workers, host, started, status, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, name, config_path, config_hash, __version__, executor, workers,
-                 socket.gethostname(), _now(), "running"))
+                 socket.gethostname(), _now(), "running", os.getpid()))
         return run_id
 
     def finish_run(self, run_id: str, status: str) -> None:
