@@ -292,3 +292,46 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> Non
     assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     assert con.execute("PRAGMA foreign_key_check").fetchall() == [("run_cells", 1, "cells", 0)]
     con.close()
+
+
+# --- 17.2 / 18.8: unreadable corpus entries, warnings of a leaderboard run ---------------------
+
+def test_fingerprint_of_a_folder_with_unreadable_entries_warns_once(tmp_path: Path) -> None:
+    from bsx.leaderboard.config import tree_digest
+
+    (tmp_path / "a.wav").write_bytes(b"x")
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    with pytest.warns(UserWarning, match="cannot read gone.wav") as caught:
+        first = tree_digest(tmp_path)
+    assert len(caught) == 1
+    (tmp_path / "gone.wav").unlink()
+    assert tree_digest(tmp_path) != first  # the dangling entry is part of the listing
+
+
+def test_fingerprint_of_etc_does_not_raise() -> None:
+    import warnings
+
+    from bsx.leaderboard.config import tree_digest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(tree_digest(Path("/etc"))) == 64
+
+
+def test_leaderboard_run_on_a_folder_with_a_dangling_symlink_shows_real_warnings(
+        tmp_path: Path) -> None:
+    root = tmp_path / "emodb"
+    root.mkdir()
+    for i, name in enumerate([*EMODB_NAMES[:4], "03a05Ea.wav"]):  # E: disgust, unknown to
+        tone_wav(root / name, 150.0 + 20 * i)                      # the default model
+    (root / "08a05Wb.wav").symlink_to(root / "deleted.wav")
+    (tmp_path / "lb.toml").write_text(LB_TOML.replace('name = "synth"', (
+        f'name = "emodb"\ndata_root = "{root}"')).replace("limit = 4", 'limit = 4\nsplit = "all"'))
+    proc = run_bsx("leaderboard", "run", str(tmp_path / "lb.toml"), "--out", str(tmp_path / "lb"),
+                   "--workers", "1")
+    text = proc.stdout + proc.stderr
+    assert "Traceback" not in text, text
+    warned = [line for line in proc.stderr.splitlines() if line.startswith("warning:")]
+    assert sum("cannot read 08a05Wb.wav" in line for line in warned) == 1, text
+    assert sum("labels the model does not know" in line for line in warned) == 1, text
+    assert len(warned) == len(set(warned)), warned

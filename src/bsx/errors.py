@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 
 
@@ -56,3 +57,33 @@ def did_you_mean(name: str, known: Iterable[str], *, n: int = 1, cutoff: float =
     quoted = [f"'{spelled[c]}'" for c in close]
     words = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
     return f" (did you mean {words}?)"
+
+
+def warning_line(message: Warning | str, filename: str) -> str | None:
+    """The one line a warning gets in bsx's output, or None to leave it out.
+
+    bsx's own warnings (raised from a file under the bsx package) are shown, one line each;
+    the libraries' warnings (openSMILE, matplotlib, torch deprecations) are noise to a user
+    and left out, unless BSX_SHOW_WARNINGS=1 asks for every warning."""
+    from_bsx = f"{os.sep}bsx{os.sep}" in str(filename)
+    if not from_bsx and os.environ.get("BSX_SHOW_WARNINGS", "") in ("", "0"):
+        return None
+    return "warning: " + " ".join(str(message).split())
+
+
+def install_warning_lines() -> None:
+    """Show every warning of this process as warning_line does, each distinct line once."""
+    import sys
+    import warnings
+
+    seen: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: object = None, line: str | None = None) -> None:
+        text = warning_line(message, filename)
+        if text is None or text in seen:
+            return
+        seen.add(text)
+        print(text, file=sys.stderr, flush=True)
+
+    warnings.showwarning = show  # type: ignore[assignment]

@@ -37,8 +37,11 @@ def _watch_parent(parent: int) -> None:
 
 
 def guard_worker(parent: int) -> None:
-    """In a worker: exit when `parent` is gone, ignore Ctrl-C."""
+    """In a worker: exit when `parent` is gone, ignore Ctrl-C, warnings as one line each."""
+    from bsx.errors import install_warning_lines
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    install_warning_lines()
     if os.getppid() != parent:  # the parent died while this worker started
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True,

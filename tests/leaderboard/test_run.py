@@ -135,9 +135,11 @@ def test_resumes_after_the_process_is_killed(config: Path, tmp_path: Path) -> No
     with Store(out / "leaderboard.sqlite") as st:
         status = st.cells().set_index("method")["status"].to_dict()
         runs = st.runs()
-    assert status == {"gradcam": "done", "crp": "running", "random": "running"}
+    # the run's process is gone: opening the store marks it killed and its unfinished cells
+    # failed (issue 17: a killed run does not stay "running" forever)
+    assert status == {"gradcam": "done", "crp": "failed", "random": "failed"}
     assert calls(out) == ["crp", "gradcam"]  # random never started
-    assert list(runs["status"]) == ["running"]
+    assert list(runs["status"]) == ["killed"]
     rep = run_leaderboard(config, out, workers=1, runner=fake_runner, progress=False)
     assert rep.ok and sorted(c.method for c in rep.computed) == ["crp", "random"]
     assert [c.method for c in rep.cached] == ["gradcam"]

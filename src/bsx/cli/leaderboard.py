@@ -37,6 +37,9 @@ def run(
         out.print(to_rich(table))
     out.print(f"run {report.run_id}: {len(report.computed)} cells computed, "
               f"{len(report.cached)} reused; store {report.store}")
+    for line in dict.fromkeys(f"{c.dataset} / {c.model} / {c.method}: {w}"
+                              for c, w in report.warnings):
+        err.print(f"[yellow]warning:[/yellow] {line}", highlight=False, soft_wrap=True)
     for cell, msg in report.failed:
         err.print(f"[red]failed[/red] {cell.dataset} / {cell.model} / {cell.method} "
                   f"({cell.hash}): {msg}", highlight=False, soft_wrap=True)

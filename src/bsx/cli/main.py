@@ -57,6 +57,9 @@ _load_commands()
 
 def run() -> None:
     """Console entry point: bad input is one sentence on stderr and exit code 2."""
+    from bsx.errors import install_warning_lines
+
+    install_warning_lines()
     try:
         app()
     except BsxError as exc:

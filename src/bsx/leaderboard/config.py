@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -222,9 +223,12 @@ def file_digest(path: Path) -> str:
     if not path.is_file():
         return "missing"
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return "unreadable"  # the engine will say why when it reads the file
     return h.hexdigest()
 
 
@@ -232,17 +236,34 @@ def tree_digest(root: Path) -> str:
     """Fingerprint of a corpus folder: every file's relative path, size and mtime.
 
     Reading every audio file would cost as much as the evaluation; a changed, added or
-    removed file changes the listing.
+    removed file changes the listing. An entry that cannot be read (a dangling symlink, a
+    folder without permission, as under /etc) is listed as unreadable, with one warning line:
+    the dataset decides what it makes of such a file, the fingerprint only notes it.
     """
     if not root.exists():
         return "missing"
-    rows = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    rows, unreadable = [], []
+
+    def note(exc: OSError) -> None:
+        where = Path(str(exc.filename))
+        name = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        unreadable.append(f"{name} ({exc.strerror or exc})")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=note):
         dirnames.sort()
         for name in sorted(filenames):
             p = Path(dirpath) / name
-            st = p.stat()
+            try:
+                st = p.stat()
+            except OSError as exc:
+                note(exc)
+                rows.append(f"{p.relative_to(root).as_posix()}\tunreadable")
+                continue
             rows.append(f"{p.relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}")
+    if unreadable:
+        more = f" and {len(unreadable) - 1} more" if len(unreadable) > 1 else ""
+        warnings.warn(f"{root}: cannot read {unreadable[0]}{more}; the input fingerprint "
+                      "lists them as unreadable", stacklevel=2)
     return _sha("\n".join(rows))
 
 

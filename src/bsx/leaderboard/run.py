@@ -32,6 +32,7 @@ class RunReport:
     computed: list[Cell] = field(default_factory=list)
     cached: list[Cell] = field(default_factory=list)
     failed: list[tuple[Cell, str]] = field(default_factory=list)
+    warnings: list[tuple[Cell, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -42,9 +43,20 @@ def engine_runner(cfg: EvalConfig, out: Path) -> dict[str, Any]:
     """The default cell runner: bsx.engine.run_evaluation, resuming what the cell wrote."""
     from bsx import engine
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return engine.run_evaluation(cfg, out, resume=True, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = engine.run_evaluation(cfg, out, resume=True, progress=False)
+    summary["warnings"] = cell_warnings(caught)
+    return summary
+
+
+def cell_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """A cell's own warnings (bsx's, e.g. "Quantus refused the batch", dropped labels), each
+    once, as lines for the run to print; the libraries' warnings are left out."""
+    from bsx.errors import warning_line
+
+    lines = [warning_line(w.message, w.filename) for w in caught]
+    return list(dict.fromkeys(line.removeprefix("warning: ") for line in lines if line))
 
 
 def run_cell(cfg_json: str, out_dir: str, runner: CellRunner | None = None
@@ -112,6 +124,7 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
                     report.failed.append((cell, msg))
                 else:
                     summary, seconds = result
+                    report.warnings += [(cell, w) for w in summary.get("warnings") or []]
                     store.finish_cell(cell, run_id, summary, seconds)
                     report.computed.append(cell)
                 bar.advance(task)
