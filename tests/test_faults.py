@@ -335,3 +335,29 @@ def test_leaderboard_run_on_a_folder_with_a_dangling_symlink_shows_real_warnings
     assert sum("cannot read 08a05Wb.wav" in line for line in warned) == 1, text
     assert sum("labels the model does not know" in line for line in warned) == 1, text
     assert len(warned) == len(set(warned)), warned
+
+
+# --- 17.6: Ctrl-C ------------------------------------------------------------------------------
+
+def test_ctrl_c_of_evaluate_says_so_without_tracebacks_and_keeps_results(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal sends SIGINT to the whole process group: workers included."""
+    out = tmp_path / "ev"
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(bsx_cmd("evaluate", *TINY, "--limit", "200", "--workers", "2",
+                                    "--batch-size", "4", "--out", str(out)),
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert wait_for(lambda: any((out / "parts").glob("results-*.parquet"))
+                        if (out / "parts").is_dir() else False, 180), "no batch was written"
+        workers = descendants(proc.pid)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, (proc.returncode, stderr)
+    assert "interrupted; results written so far are kept" in stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    assert wait_for(lambda: not any(_stat(p) for p in workers), 15)
+    assert any((out / "parts").glob("results-*.parquet"))  # what was written is kept

@@ -55,8 +55,19 @@ def _load_commands() -> None:
 _load_commands()
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether an exit was caused by Ctrl-C (Typer turns KeyboardInterrupt into exit 130)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def run() -> None:
-    """Console entry point: bad input is one sentence on stderr and exit code 2."""
+    """Console entry point: bad input is one sentence on stderr and exit code 2; Ctrl-C keeps
+    what was written and says so (exit 130)."""
     from bsx.errors import install_warning_lines
 
     install_warning_lines()
@@ -68,3 +79,8 @@ def run() -> None:
     except KeyboardInterrupt:
         err.print("interrupted; results written so far are kept")
         sys.exit(130)
+    except SystemExit as exc:
+        if _interrupted(exc):
+            err.print("interrupted; results written so far are kept")
+            sys.exit(130)
+        raise
