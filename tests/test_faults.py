@@ -361,3 +361,60 @@ def test_ctrl_c_of_evaluate_says_so_without_tracebacks_and_keeps_results(tmp_pat
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert wait_for(lambda: not any(_stat(p) for p in workers), 15)
     assert any((out / "parts").glob("results-*.parquet"))  # what was written is kept
+
+
+# --- 17.7: plugin clashes and broken plugins ------------------------------------------------------
+
+def fake_dist(site: Path, dist: str, module: str, source: str) -> None:
+    """An installed distribution `dist` with a bsx entry point to `module` (on PYTHONPATH)."""
+    info = site / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[bsx]\nplug = {module}\n")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+
+
+CLASHING = """
+    from bsx.hookspecs import hookimpl
+    from bsx.plugins import Spec
+
+    @hookimpl
+    def register_methods(register):
+        register(Spec(name="random", kind="method", description="mine", factory=dict))
+"""
+
+
+def test_a_name_clash_does_not_stop_every_command(tmp_path: Path) -> None:
+    fake_dist(tmp_path, "bsx-clash", "bsx_clash_mod", CLASHING)
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "COLUMNS": "250"}
+
+    def bsx(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(bsx_cmd(*args), capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
+
+    listed = bsx("plugins", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "name clash" in listed.stdout and "bsx-clash" in listed.stdout
+    assert "BSX_LOAD_PLUGINS" in listed.stdout
+    # the clashing name is refused in one sentence naming both and the way out...
+    one_sentence_exit_2(bsx("evaluate", "--method", "random", "--out", "x"),
+                        "bsx and bsx-clash", "BSX_LOAD_PLUGINS")
+    # ...other names still work (the command gets as far as checking --limit)
+    one_sentence_exit_2(bsx("evaluate", "--method", "saliency", "--limit", "0"), "--limit 0")
+    # and loading only the plugins wanted ends the clash
+    env["BSX_LOAD_PLUGINS"] = "nothing-else"
+    one_sentence_exit_2(bsx("evaluate", "--method", "random", "--cues", "librosa",
+                            "--limit", "0"), "--limit 0")
+
+
+def test_a_broken_plugin_is_named_when_its_method_is_asked_for(tmp_path: Path) -> None:
+    fake_dist(tmp_path, "bsx-fancy", "bsx_fancy_mod",
+              'raise ImportError("needs fancylib, which is not installed")\n')
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    tone_wav(tmp_path / "clip.wav", 200.0)
+    for cmd in (["evaluate", "--method", "fancy", "--out", "x"],
+                ["explain", "clip.wav", "--method", "fancy"]):
+        proc = subprocess.run(bsx_cmd(*cmd), capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
+        one_sentence_exit_2(proc, "no method 'fancy'", "bsx-fancy", "needs fancylib")

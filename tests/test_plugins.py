@@ -57,8 +57,18 @@ def test_unknown_name_suggests_and_lists() -> None:
 
 
 def test_two_plugins_one_name_names_both_packages() -> None:
-    with pytest.raises(NameClash, match="pkg-a and pkg-b"):
-        collect([("pkg-a", "1", "a", Methods()), ("pkg-b", "1", "b", Methods())])
+    reg = collect([("pkg-a", "1", "a", Methods()), ("pkg-b", "1", "b", Methods()),
+                   ("good", "1", "good", Cues())])
+    assert reg.get("cue", "pitchy").dist == "good"  # the other names still work
+    with pytest.raises(NameClash, match="pkg-a and pkg-b.*BSX_LOAD_PLUGINS=pkg-b"):
+        reg.get("method", "gradcam-x")
+    assert reg.clashes == {("method", "gradcam-x"): ["pkg-a", "pkg-b"]}
+
+
+def test_an_unknown_name_mentions_the_broken_plugins() -> None:
+    reg = collect([("bad", "1", "bad", Broken()), ("good", "1", "good", Cues())])
+    with pytest.raises(UnknownName, match="no cue 'pitchier'.*failed to load.*bad.*boom"):
+        reg.get("cue", "pitchier")
 
 
 def test_a_plugin_that_raises_is_broken_and_the_rest_register() -> None:

@@ -2,7 +2,10 @@
 
 Built-in kinds register exactly like third-party packages (the datasette / llm pattern), so
 there is one code path. A plugin that fails to import or register is recorded as broken and
-skipped; two plugins claiming one name is a NameClash naming both.
+skipped; two plugins claiming one name is recorded as a clash: the other names still work
+(`bsx plugins list` shows the clash) and only looking the clashing name up is a NameClash
+naming both packages and BSX_LOAD_PLUGINS. An unknown name mentions the broken plugins, one
+of which may have provided it.
 """
 
 from __future__ import annotations
@@ -93,24 +96,46 @@ class Registry:
 
     specs: dict[Kind, dict[str, Spec]] = field(default_factory=lambda: {k: {} for k in KINDS})
     broken: list[Broken] = field(default_factory=list)
+    clashes: dict[tuple[Kind, str], list[str]] = field(default_factory=dict)
 
     def add(self, spec: Spec) -> None:
         if spec.kind not in KINDS:
             raise ValueError(f"unknown plugin kind {spec.kind!r}; kinds: {', '.join(KINDS)}")
         key = spec.name.lower()
         old = self.specs[spec.kind].get(key)
-        if old is not None:
-            raise NameClash(
-                f"{spec.kind} '{spec.name}' is registered by both "
-                f"{old.dist or '?'} and {spec.dist or '?'}"
-            )
+        if old is not None:  # keep the first, refuse the name on lookup (see clash_error)
+            dists = self.clashes.setdefault((spec.kind, key), [old.dist or "?"])
+            dists.append(spec.dist or "?")
+            return
         self.specs[spec.kind][key] = spec
+
+    def clash_error(self, kind: Kind, name: str) -> NameClash | None:
+        """The NameClash for a name two packages registered, or None."""
+        dists = self.clashes.get((kind, name.strip().lower()))
+        if not dists:
+            return None
+        third = [d for d in dict.fromkeys(dists) if d != "bsx"]
+        return NameClash(
+            f"{kind} '{name.strip()}' is registered by both {' and '.join(dists)}; uninstall "
+            "one, or set BSX_LOAD_PLUGINS to the plugin packages to load (comma-separated, "
+            f"e.g. BSX_LOAD_PLUGINS={third[-1] if third else dists[-1]}; bsx's own always load)")
+
+    def _broken_note(self) -> str:
+        if not self.broken:
+            return ""
+        names = ", ".join(f"{b.dist} ({b.error})" for b in self.broken[:3])
+        more = f" and {len(self.broken) - 3} more" if len(self.broken) > 3 else ""
+        return (f"; {len(self.broken)} plugin(s) failed to load and may have provided it: "
+                f"{names}{more} (see `bsx plugins list`)")
 
     def names(self, kind: Kind) -> list[str]:
         return sorted(s.name for s in self.specs[kind].values())
 
     def get(self, kind: Kind, name: str) -> Spec:
         """Look a spec up case-insensitively; UnknownName with a suggestion otherwise."""
+        clash = self.clash_error(kind, name)
+        if clash is not None:
+            raise clash
         spec = self.specs[kind].get(name.strip().lower())
         if spec is not None:
             return spec
@@ -118,6 +143,7 @@ class Registry:
         hint = did_you_mean(name, self.specs[kind])  # the lower-cased keys, as before
         raise UnknownName(
             f"no {kind} '{name}'{hint}; available: {', '.join(names) or 'none'}"
+            f"{self._broken_note()}"
         )
 
     def all(self, kind: Kind | None = None) -> list[Spec]:
@@ -156,7 +182,7 @@ def collect(
 
     Each plugin's hook implementations are called one by one, so every spec learns its
     distribution and a plugin that raises while registering is listed as broken while the
-    rest register. A name clash is not a plugin bug: it propagates as NameClash.
+    rest register. A name clash is recorded in registry.clashes (see Registry.add).
     """
     registry = registry or Registry()
     pm = make_manager()

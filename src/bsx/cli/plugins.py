@@ -32,8 +32,9 @@ def list_plugins(
     ]
     broken = [{"package": b.dist, "entry_point": b.entry_point, "error": b.error}
               for b in reg.broken]
+    clashes = [{"kind": k, "name": n, "packages": d} for (k, n), d in reg.clashes.items()]
     if as_json:
-        print(json.dumps({"plugins": rows, "broken": broken}, indent=2))
+        print(json.dumps({"plugins": rows, "broken": broken, "clashes": clashes}, indent=2))
         return
     table = Table(title="bsx plugins")
     for col in ("name", "kind", "description", "package", "version"):
@@ -43,3 +44,5 @@ def list_plugins(
     out.print(table)
     for b in broken:
         out.print(f"[red]broken plugin {b['package']} ({b['entry_point']}): {b['error']}[/red]")
+    for (k, n) in reg.clashes:
+        out.print(f"[red]name clash: {reg.clash_error(k, n)}[/red]", highlight=False)
