@@ -418,3 +418,54 @@ def test_a_broken_plugin_is_named_when_its_method_is_asked_for(tmp_path: Path) -
         proc = subprocess.run(bsx_cmd(*cmd), capture_output=True, text=True, env=env,
                               cwd=tmp_path, timeout=120)
         one_sentence_exit_2(proc, "no method 'fancy'", "bsx-fancy", "needs fancylib")
+
+
+# --- 17.9: messages ------------------------------------------------------------------------------
+
+CLASS_NAMES = ("NoBackendError", "EOFError", "KeyError", "LibsndfileError", "Traceback")
+
+
+def test_unreadable_audio_says_what_is_accepted_without_class_names(tmp_path: Path) -> None:
+    (tmp_path / "text.wav").write_text("hello, not audio")
+    (tmp_path / "noise.mp3").write_bytes(bytes(range(256)) * 40)
+    for name in ("text.wav", "noise.mp3"):
+        proc = run_bsx("cues", str(tmp_path / name), "--cues", "librosa")
+        one_sentence_exit_2(proc, name, "accepted: WAV, FLAC")
+        assert not any(c in proc.stderr for c in CLASS_NAMES), proc.stderr
+
+
+def test_a_folder_is_reported_as_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "clips.wav").mkdir()
+    proc = run_bsx("cues", str(tmp_path / "clips.wav"), "--cues", "librosa")
+    one_sentence_exit_2(proc, "is a folder")
+    assert "no such file" not in proc.stderr
+
+
+def test_cues_rejects_digital_silence_like_explain(tmp_path: Path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "silence.wav", np.zeros(24000, dtype="float32"), 16000)
+    for cmd in (["cues", str(tmp_path / "silence.wav"), "--cues", "librosa"],
+                ["explain", str(tmp_path / "silence.wav"), "--method", "random"]):
+        one_sentence_exit_2(run_bsx(*cmd, cwd=tmp_path), "is digital silence")
+
+
+def test_library_warnings_stay_out_and_bsx_warnings_are_one_line() -> None:
+    script = textwrap.dedent("""
+        import warnings
+        from bsx.errors import install_warning_lines
+        install_warning_lines()
+        warnings.warn_explicit("a library talks", DeprecationWarning,
+                               "/site-packages/opensmile/core.py", 1)
+        warnings.warn_explicit("a library talks", UserWarning, "/x/matplotlib/a.py", 1)
+        for _ in range(3):
+            warnings.warn_explicit("bsx says\\nthis", UserWarning, "/x/bsx/plan.py", 7)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "BSX_SHOW_WARNINGS"}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env)
+    assert proc.stderr == "warning: bsx says this\n", proc.stderr
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**env, "BSX_SHOW_WARNINGS": "1"})
+    assert "warning: a library talks" in proc.stderr, proc.stderr

@@ -211,6 +211,10 @@ class Prepared:
         return [self.logmel] if self.logmel.ndim == 2 else list(self.logmel)
 
 
+# What load_audio reads, for messages: libsndfile's formats, and more through audioread/ffmpeg.
+READABLE_AUDIO = "WAV, FLAC, OGG/Vorbis, MP3 and other formats libsndfile or ffmpeg can decode"
+
+
 def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     """Read any common audio file, mix to mono, resample. Returns (waveform, original seconds).
 
@@ -220,9 +224,19 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     import soundfile as sf
 
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise BadAudio(f"{path}: is a folder, not an audio file")
+    if not path.exists():
         raise BadAudio(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    if not path.is_file():
+        raise BadAudio(f"{path}: not a regular file (accepted: {READABLE_AUDIO})")
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise BadAudio(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
         raise BadAudio(f"{path}: file is empty (0 bytes)")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
@@ -232,8 +246,9 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 y, sr = librosa.load(str(path), sr=None, mono=True)
-        except Exception as exc:
-            raise BadAudio(f"{path}: not a readable audio file ({type(exc).__name__})") from None
+        except Exception:
+            raise BadAudio(f"{path}: not a readable audio file, or cut short (accepted: "
+                           f"{READABLE_AUDIO})") from None
     if y.size == 0:
         raise BadAudio(f"{path}: holds no audio samples")
     if not np.all(np.isfinite(y)):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from bsx.errors import BsxError
+from bsx.errors import BadAudio, BsxError
 
 
 def parse_windows(text: str | None, duration_s: float, source: str = "--windows"
@@ -55,6 +55,8 @@ def cue_report(path: Path, cues: str, windows: str | None, frontend: str,
 
     fe = get_frontend(frontend)
     y, _ = load_audio(path, fe.sample_rate)
+    if not y.any():  # as `bsx explain` and evaluate refuse it: no cue can be measured
+        raise BadAudio(f"{path}: is digital silence")
     duration = y.size / fe.sample_rate
     wins = parse_windows(windows, duration)
     names = [c.strip() for c in cues.split(",") if c.strip()]

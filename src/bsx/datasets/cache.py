@@ -104,7 +104,8 @@ def _work(source: str, fe_json: str, out: str) -> tuple[Prepared | None, str]:
     except BsxError as exc:
         return None, str(exc)
     except Exception as exc:  # a corrupt file can fail deep inside a decoder
-        return None, f"{source}: could not be prepared ({type(exc).__name__}: {exc})"
+        detail = f": {exc}" if str(exc) else ""
+        return None, f"{source}: could not be decoded as audio{detail}"
     save_prepared(p, Path(out))
     return p, ""
 
