@@ -469,3 +469,18 @@ def test_library_warnings_stay_out_and_bsx_warnings_are_one_line() -> None:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**env, "BSX_SHOW_WARNINGS": "1"})
     assert "warning: a library talks" in proc.stderr, proc.stderr
+
+
+def test_a_folder_given_as_a_leaderboard_file_is_reported_as_a_folder(tmp_path: Path) -> None:
+    for args in (["run", str(tmp_path)], ["show", "--store", str(tmp_path)]):
+        proc = run_bsx("leaderboard", *args)
+        one_sentence_exit_2(proc, "is a folder")
+        assert "no such" not in proc.stderr
+
+
+def test_not_a_file_says_why() -> None:
+    from bsx.errors import not_a_file
+
+    assert not_a_file(Path("/etc"), "config file") == "/etc: is a folder, not a config file"
+    assert not_a_file(Path("/nowhere/x.toml"), "config file").endswith("no such config file")
+    assert "not a regular file" in not_a_file(Path("/dev/null"), "config file")

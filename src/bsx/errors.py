@@ -35,6 +35,27 @@ class BadOptions(BsxError):
     """Options that a plugin does not accept."""
 
 
+def not_a_file(path: object, what: str) -> str:
+    """Why `path` cannot be read as a `what` file: a folder, missing, or unreadable.
+
+    One wording for every command, so a folder is never reported as "no such file"."""
+    from pathlib import Path
+
+    p = Path(str(path))
+    if p.is_dir():
+        return f"{p}: is a folder, not a {what}"
+    if not p.exists():
+        return f"{p}: no such {what}"
+    if not p.is_file():
+        return f"{p}: not a regular file (a {what} is expected)"
+    try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        return f"{p}: cannot be read ({exc.strerror or exc})"
+    return f"{p}: cannot be read as a {what}"
+
+
 def first_problem(exc: Exception, default: str = "options") -> tuple[str, str]:
     """(where, message) of a pydantic ValidationError's first error, for one-line errors."""
     first = exc.errors()[0]  # type: ignore[attr-defined]

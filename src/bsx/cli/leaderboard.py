@@ -52,6 +52,9 @@ def _store_path(out_dir: Path | None, store: Path | None) -> Path:
     from bsx.leaderboard.config import STORE_NAME
 
     path = store if store is not None else (out_dir or Path("bsx-leaderboard")) / STORE_NAME
+    if path.is_dir() and store is not None:
+        raise BsxError(f"{path}: is a folder, not a leaderboard store; pass --out {path} or "
+                       f"--store {path / STORE_NAME}")
     if not path.is_file():
         raise BsxError(f"{path}: no leaderboard store; run `bsx leaderboard run CONFIG --out "
                        "DIR` first, or pass --store FILE")

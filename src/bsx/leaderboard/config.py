@@ -38,7 +38,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bsx.engine import EvalConfig
-from bsx.errors import BsxError, first_problem
+from bsx.errors import BsxError, first_problem, not_a_file
 
 STORE_NAME = "leaderboard.sqlite"
 
@@ -126,11 +126,13 @@ def load_config(path: Path | str) -> Leaderboard:
     """Read and validate a leaderboard TOML file; BadConfig naming the file otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise BadConfig(f"{path}: no such leaderboard config file")
+        raise BadConfig(not_a_file(path, "leaderboard config file (TOML)"))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BadConfig(f"{path}: not valid TOML ({exc})") from None
+    except OSError:
+        raise BadConfig(not_a_file(path, "leaderboard config file (TOML)")) from None
     try:
         doc = LeaderboardFile.model_validate(raw)
     except ValidationError as exc:
