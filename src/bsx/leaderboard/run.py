@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bsx.engine import EvalConfig
+from bsx.errors import BsxError
 from bsx.leaderboard.config import STORE_NAME, Cell, load_config
 from bsx.leaderboard.executors import make_executor
 from bsx.leaderboard.store import Store
@@ -119,7 +120,8 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
             for i, result, error in ex.run(run_cell, jobs):
                 cell = todo[i]
                 if error is not None:
-                    msg = f"{type(error).__name__}: {error}"
+                    msg = (str(error) if isinstance(error, BsxError)  # already one sentence
+                           else f"{type(error).__name__}: {error}")
                     store.fail_cell(cell.hash, msg)
                     report.failed.append((cell, msg))
                 else:
