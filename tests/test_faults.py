@@ -7,6 +7,7 @@ Each case runs the real CLI in a subprocess and checks the outcome: no process l
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -175,6 +176,50 @@ def test_evaluate_lists_wrongly_named_files_as_skipped(tmp_path: Path) -> None:
     assert len(warned) == 1, proc.stderr
     # the wrongly named file is the only skip: the eight good clips were all evaluated
     assert summary["model"]["n"] == len(EMODB_NAMES)
+
+
+# --- 17.9 (more): a folder, a missing or an unreadable file given for any file option -------
+
+def test_file_options_report_a_folder_as_a_folder(tmp_path: Path) -> None:
+    """--checkpoint and --expert were "no such ... file" for a folder (models/, expert.py);
+    the CLI now checks each named file before any work."""
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "tone.wav"
+    t = np.arange(16000) / 16000
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * 220 * t)).astype("float32"), 16000)
+    folder = tmp_path / "ckpt.pt"
+    folder.mkdir()
+    cases = [
+        ("explain", str(wav), "--method", "random", "--checkpoint", str(folder)),
+        ("evaluate", *TINY, "--limit", "2", "--checkpoint", str(folder)),
+        ("evaluate", *TINY, "--limit", "2", "--expert", str(folder)),
+        ("cues", str(wav), "--cues", "librosa", "--emotion", "anger", "--windows", "0.1-0.3",
+         "--expert", str(folder)),
+    ]
+    for args in cases:
+        proc = run_bsx(*args, cwd=tmp_path)
+        one_sentence_exit_2(proc, f"{folder}: is a folder")
+        assert "no such" not in proc.stderr, proc.stderr
+    proc = run_bsx("cues", str(wav), "--emotion", "anger", "--windows", "0.1-0.3",
+                   "--expert", str(tmp_path / "missing.csv"), cwd=tmp_path)
+    one_sentence_exit_2(proc, "missing.csv: no such expert-cue table")
+
+
+def test_an_unreadable_file_option_is_one_sentence(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permission denied, simulated (tests may run as root, who reads anything)."""
+    from bsx.cli.common import require_file
+    from bsx.errors import BsxError
+
+    f = tmp_path / "model.pt"
+    f.write_bytes(b"x")
+    require_file(f, "checkpoint file (.pt)")  # readable: passes
+    require_file(None, "checkpoint file (.pt)")  # option left out: passes
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(BsxError, match=f"^{re.escape(str(f))}: cannot be read"):
+        require_file(f, "checkpoint file (.pt)")
 
 
 # --- 17.3 / 17.8: broken leaderboard stores, killed runs ----------------------------------------

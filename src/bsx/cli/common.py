@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
-from bsx.errors import BsxError
+from bsx.errors import BsxError, not_a_file
 
 
 def split_list(value: str | None) -> list[str] | None:
@@ -28,3 +30,10 @@ def parse_options(items: list[str] | None, what: str = "--opt") -> dict[str, Any
         except ValueError:
             out[key.strip()] = value
     return out
+
+
+def require_file(path: Path | None, what: str) -> None:
+    """A file the user named, checked before any work: a folder, a missing path and an
+    unreadable file each get their own sentence (errors.not_a_file). None passes."""
+    if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
+        raise BsxError(not_a_file(path, what))

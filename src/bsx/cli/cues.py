@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bsx.cli.common import require_file
 from bsx.errors import BadAudio, BsxError
 
 
@@ -120,6 +121,7 @@ def cues_command(
 
     from bsx.cli.console import out
 
+    require_file(expert, "expert-cue table (CSV)")
     report = cue_report(file, cues, windows, frontend, emotion, expert)
     if as_json:
         print(json.dumps(report, indent=2))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bsx.cli.common import parse_options, split_list
+from bsx.cli.common import parse_options, require_file, split_list
 from bsx.cli.console import err, out
 from bsx.cli.explain import Keep
 from bsx.errors import BsxError
@@ -58,6 +58,8 @@ def evaluate(
 
     methods = split_list(method) or []
     cue_sets = split_list(cues) or []
+    require_file(checkpoint, "checkpoint file (.pt)")
+    require_file(expert, "expert-cue table (CSV)")
     for m in methods:
         lookup("method", m)
     for c in cue_sets:

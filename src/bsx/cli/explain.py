@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from bsx.cli.common import parse_options
+from bsx.cli.common import parse_options, require_file
 from bsx.errors import BsxError
 
 
@@ -228,6 +228,7 @@ def explain(
                        ] = False,
 ) -> None:
     """Explain one clip: prediction, salient windows, figures and a listenable WAV."""
+    require_file(checkpoint, "checkpoint file (.pt)")
     result = explain_file(
         file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
         frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
