@@ -132,5 +132,5 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         if ablation:
             score_ablation(rec, mname, loaded.net, prepared, wins, target, ablation,
                            cue=cfg.ablation_cue, seed=cfg.seed, device=ctx.device,
-                           batch_size=cfg.batch_size)
+                           batch_size=cfg.batch_size, keys=[c.id for c in clips])
     return rec.tables()
