@@ -19,19 +19,19 @@ def _tracks(loud: np.ndarray, voiced: np.ndarray) -> CueTracks:
                      voiced_only=frozenset({"Pitch_lvl"}), extractor="hand")
 
 
-def test_speech_frames_voiced_or_as_loud_as_voiced_speech() -> None:
+def test_speech_frames_voiced_or_well_above_the_floor() -> None:
     loud = np.array([1.0, 1.0, 8.0, 9.0, 10.0, 7.5, 1.2, 9.0, 8.0, 1.0])
-    voiced = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0], bool)  # frame 5: a loud fricative
+    voiced = np.array([0, 0, 1, 1, 1, 0, 0, 1, 1, 0], bool)  # frame 5: a fricative
     t = _tracks(loud, voiced)
-    # voiced loudness 8, 9, 10, 9, 8: its 10% quantile is 8, so 7.5 is a pause-level frame?
-    # no: np.quantile([8, 8, 9, 9, 10], 0.1) = 8.0, and 7.5 < 8 -> not speech
-    assert speech_frames(t).tolist() == [False, False, True, True, True, False, False, True,
+    # floor (5% quantile) 1.0, quiet voiced level (10% quantile of 8, 8, 9, 9, 10) 8.0:
+    # speech above 1 + 0.25 * 7 = 2.75: the fricative is speech, 1.2 (a breath) is not
+    assert speech_frames(t).tolist() == [False, False, True, True, True, True, False, True,
                                          True, False]
-    t.values["Loudness"][5] = 8.5  # as loud as voiced speech: speech though unvoiced
-    assert speech_frames(t)[5]
-    # the rule reads only the order of loudness: dB or sones give the same frames
+    # in dB the same frames (floor 0 dB, quiet voicing 18.1 dB: above 4.5 dB)
     db = _tracks(20 * np.log10(t.values["Loudness"]), voiced)
     assert speech_frames(db).tolist() == speech_frames(t).tolist()
+    t.values["Loudness"][5] = 2.5  # barely above the floor: a pause
+    assert not speech_frames(t)[5]
     assert frame_kind(t, "Pitch_lvl") == "voiced" and frame_kind(t, "Pitch_var") == "voiced"
     assert frame_kind(t, "Loudness") == "speech"
     no_voice = _tracks(loud, np.zeros(10, bool))

@@ -4,8 +4,9 @@ The paper's "explanation score" windows: slide 100 ms windows with a 30 ms hop o
 score each by the cue's mean there, and keep the k = 5 highest (expected up) or lowest
 (expected down). Frames follow bsx.cues.speech's policy: voiced frames for voiced cues,
 speech frames for level cues (loudness, slope), so the sad-loudness mask (the quietest
-100 ms) lands on quiet speech, not on a pause; a window counts only when at least
-MIN_WINDOW_SHARE of its frames (and MIN_VOICED) are of the cue's kind. As in the paper the
+100 ms) lands on quiet speech, not on a pause; a window of a voiced cue counts with
+MIN_VOICED voiced frames, one of a level cue when at least MIN_WINDOW_SHARE of its frames
+are speech. As in the paper the
 kept windows may overlap. Windows are found on the cue tracks' (original-file) timeline and
 mapped onto the model's spectrogram with `to_model`, so the masks line up
 with the attribution maps Quantus localisation compares them with.
@@ -19,7 +20,7 @@ import numpy as np
 
 from bsx.cues.base import CueTracks
 from bsx.cues.profile import DERIVED, MIN_VOICED
-from bsx.cues.speech import MIN_WINDOW_SHARE, frames_for, speech_frames
+from bsx.cues.speech import MIN_WINDOW_SHARE, frame_kind, frames_for, speech_frames
 from bsx.expert import ExpertTable
 
 Window = tuple[float, float]
@@ -30,11 +31,13 @@ def _window_scores(tracks: CueTracks, cue: str, starts: np.ndarray, win_s: float
     src = DERIVED.get(cue, cue)
     v = tracks.values[src]
     use = frames_for(tracks, cue, speech=speech)
+    voiced = frame_kind(tracks, cue) == "voiced"
     out = np.full(starts.size, np.nan)
     for i, a in enumerate(starts):
         sl = tracks.frames(float(a), float(a) + win_s)
         x = v[sl][use[sl]]
-        need = max(MIN_VOICED, int(np.ceil(MIN_WINDOW_SHARE * (sl.stop - sl.start))))
+        need = (MIN_VOICED if voiced else
+                max(MIN_VOICED, int(np.ceil(MIN_WINDOW_SHARE * (sl.stop - sl.start)))))
         if x.size >= need:
             out[i] = x.std(ddof=1) if cue in DERIVED else x.mean()
     return out
