@@ -14,7 +14,9 @@ salient vs random windows, the gain (= difference) with a bootstrap 95% CI, and 
   windows unmatched;
 - "before, windows clipped": the same code given windows clipped to the content;
 - "now, unmatched": bsx's ablation with match="none";
-- "now": bsx's ablation (clipped, per-clip generator, pauses kept, edit-matched random).
+- "now": bsx's ablation (clipped, per-clip generator, pauses kept, edit-matched random),
+  with "gain per dB" (drop per dB of input change, salient minus random: what evaluate
+  reports as ablation-gain).
 Run: python benchmarks/bench_ablation_real.py [--per-class 10] [--methods gradcam,crp,random]
 """
 
@@ -86,6 +88,10 @@ def line(name: str, res: Any, n_clips: int) -> None:
     edits = ("" if es is None else
              f", edit dB salient {np.nanmean(es):.2f} random {np.nanmean(er):.2f}")
     n = int(np.isfinite(res.gain).sum())
+    per_db = getattr(res, "gain_per_db", None)
+    if per_db is not None:
+        d, dlo, dhi = ci(np.asarray(per_db))
+        edits += f", gain per dB {d:+.4f} [{dlo:+.4f}, {dhi:+.4f}]"
     print(f"  {name}: drop salient {np.nanmean(res.drop_salient):+.4f} random "
           f"{np.nanmean(res.drop_random):+.4f}, gain {g:+.4f} [{lo:+.4f}, {hi:+.4f}] "
           f"(n {n}/{n_clips}){edits}", flush=True)

@@ -195,3 +195,14 @@ def test_a_pause_is_not_amplified_and_edits_are_matched() -> None:
     np.testing.assert_allclose(m.edit_salient, u.edit_salient)
     assert (np.abs(m.edit_random - m.edit_salient).mean()
             < np.abs(u.edit_random - u.edit_salient).mean())
+
+
+def test_gain_per_db_is_the_drop_per_unit_of_edit() -> None:
+    """With one random draw, gain_per_db = drop_s / edit_s - drop_r / edit_r exactly; on the
+    planted model the salient span wins per dB as well."""
+    prepared = clips(3, seed=7)
+    res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S]] * 3, np.ones(3, int),
+                       cue="loudness", n_random=1, keys=list("xyz"))
+    want = res.drop_salient / res.edit_salient - res.drop_random / res.edit_random
+    np.testing.assert_allclose(res.gain_per_db, want, rtol=1e-9)
+    assert np.all(res.gain_per_db > 0)

@@ -69,7 +69,7 @@ def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],
     if "ablation-drop" in names:
         rec.emit_all(method, "", "ablation-drop", res.drop_salient, dt, cue)
     if "ablation-gain" in names:
-        rec.emit_all(method, "", "ablation-gain", res.gain, dt, cue)
+        rec.emit_all(method, "", "ablation-gain", res.gain_per_db, dt, cue)
 
 
 def explain_fn(method: str, options: dict[str, Any] | None) -> Callable[..., np.ndarray]:

@@ -69,7 +69,9 @@ class AblationResult:
     (higher: the salient windows carry more of what the model uses). edit_salient and
     edit_random: RMS change of the model input (dB per log-mel bin; waveform units for
     waveform models), the random one averaged over the draws used; salient_s: seconds of
-    salient window inside the content (after clipping).
+    salient window inside the content (after clipping). gain_per_db: the same comparison per
+    dB of input change, drop_salient / edit_salient minus the mean over the random draws of
+    drop / edit (NaN where an edit is 0): the fair gain when edit sizes cannot be matched.
     """
 
     p_orig: np.ndarray
@@ -81,6 +83,7 @@ class AblationResult:
     edit_salient: np.ndarray | None = None
     edit_random: np.ndarray | None = None
     salient_s: np.ndarray | None = None
+    gain_per_db: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------- windows and fades
@@ -340,6 +343,7 @@ def cue_ablation(
     # layout per clip: [orig, salient, random_1..random_k] when it has windows, else [orig]
     slots: list[tuple[int, bool]] = []
     edit_s, edit_r, sal_s = (np.full(n, np.nan) for _ in range(3))
+    edits_r: list[list[float]] = []  # per clip with windows: each used draw's edit size
     for i, (prep, spans) in enumerate(zip(prepared, windows, strict=True)):
         sr = prep.frontend.sample_rate
         y = prep.waveform
@@ -373,21 +377,30 @@ def cue_ablation(
         used = draws[:n_random]
         entries.extend(d[2] for d in used)
         edit_r[i] = float(np.mean([d[1] for d in used])) if used else np.nan
+        edits_r.append([d[1] for d in used])
         tgt.extend([int(targets[i])] * (1 + n_random))
         slots.append((i, True))
     waveform_input = bool(prepared) and prepared[0].frontend.input == "waveform"
     p = _probs(model, entries, np.asarray(tgt), device, batch_size, waveform_input)
 
-    p_orig, p_sal, p_rnd = (np.full(n, np.nan) for _ in range(3))
+    p_orig, p_sal, p_rnd, per_db = (np.full(n, np.nan) for _ in range(4))
     k = 0
+    j = 0
     for i, has in slots:
         p_orig[i] = p[k]
         k += 1
         if has:
             p_sal[i] = p[k]
-            p_rnd[i] = p[k + 1:k + 1 + n_random].mean() if n_random else np.nan
+            draws_p = p[k + 1:k + 1 + n_random]
+            p_rnd[i] = draws_p.mean() if n_random else np.nan
+            er = np.asarray(edits_r[j], dtype=np.float64)
+            j += 1
+            if n_random and edit_s[i] > 0 and np.all(er > 0):
+                per_db[i] = ((p_orig[i] - p_sal[i]) / edit_s[i]
+                             - float(np.mean((p_orig[i] - draws_p) / er)))
             k += 1 + n_random
     drop_s, drop_r = p_orig - p_sal, p_orig - p_rnd
     return AblationResult(p_orig=p_orig, p_salient=p_sal, p_random=p_rnd,
                           drop_salient=drop_s, drop_random=drop_r, gain=drop_s - drop_r,
-                          edit_salient=edit_s, edit_random=edit_r, salient_s=sal_s)
+                          edit_salient=edit_s, edit_random=edit_r, salient_s=sal_s,
+                          gain_per_db=per_db)
