@@ -5,10 +5,13 @@ the time axis is cut into non-overlapping 10-frame windows (150 ms at hop 240 / 
 window is scored by the sum of the thresholded map, and the top k = 5 are kept.
 
 Choices the paper leaves open, made here and named in WindowOptions:
-- sign "positive" (default): the threshold is computed on the raw map as the paper did, then
-  negative values are also set to 0 (they are evidence AGAINST the class and would lower a
-  window's score; for maps whose mean is >= 0 this equals the paper's rule exactly). "absolute"
-  thresholds |map| instead, for methods whose sign is arbitrary (occlusion with 0 dB).
+- sign: one rule per method, declared by the method (`sign` attribute, read by method_sign;
+  for_method fills it in, and --window-opt sign=... overrides it). "positive": the threshold
+  is computed on the raw map as the paper did, then negative values are also set to 0 (they
+  are evidence AGAINST the class and would lower a window's score; for maps whose mean is >= 0
+  this equals the paper's rule exactly). "absolute" thresholds |map| instead, for methods
+  whose sign is arbitrary (occlusion with a 0 dB baseline, signed gradients). A method that
+  declares nothing is "positive".
 - Only windows with weight > 0 are returned, so a map that is zero outside one span yields
   fewer than k windows rather than arbitrary zero-weight ones.
 - Candidates start at 0, hop, 2 hop, ... (the grid of range(0, T, hop)); the last one is
@@ -21,7 +24,7 @@ Choices the paper leaves open, made here and named in WindowOptions:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,8 +35,13 @@ if TYPE_CHECKING:
     from bsx.audio import Prepared
 
 
+Sign = Literal["positive", "absolute"]
+SIGNS: tuple[str, ...] = ("positive", "absolute")
+
+
 class WindowOptions(BaseModel):
-    """width/hop in frames; k windows; the threshold rule; how the sign is handled."""
+    """width/hop in frames; k windows; the threshold rule; how the sign is handled (None: the
+    method's own rule, see method_sign; "positive" where no method is known)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,7 +50,25 @@ class WindowOptions(BaseModel):
     k: int = Field(default=5, ge=1)
     threshold: Literal["mean", "none", "median", "quantile"] = "mean"
     quantile: float = Field(default=0.9, ge=0.0, le=1.0)
-    sign: Literal["positive", "absolute"] = "positive"
+    sign: Sign | None = None
+
+
+def method_sign(method: Any) -> str:
+    """The sign rule a method declares (its `sign` attribute): "positive" or "absolute";
+    "positive" when it declares none. A value outside SIGNS is a BsxError naming the method."""
+    sign = getattr(method, "sign", "positive")
+    if sign not in SIGNS:
+        raise BsxError(f"method {type(method).__name__} declares sign {sign!r}; accepted: "
+                       f"{', '.join(SIGNS)}")
+    return str(sign)
+
+
+def for_method(opts: WindowOptions, method: Any) -> WindowOptions:
+    """The options a method's maps are windowed with: the user's sign if given, else the
+    method's own (method_sign)."""
+    if opts.sign is not None:
+        return opts
+    return opts.model_copy(update={"sign": method_sign(method)})
 
 
 @dataclass(frozen=True)
@@ -64,7 +90,7 @@ class Window:
 def thresholded(maps: np.ndarray, opts: WindowOptions = WindowOptions()) -> np.ndarray:
     """(B, M, T) maps -> (B, M, T) float64 maps after the sign and threshold rules."""
     r = np.asarray(maps, dtype=np.float64)
-    if opts.sign == "absolute":
+    if opts.sign == "absolute":  # None (no method known) is "positive"
         r = np.abs(r)
     flat = r.reshape(r.shape[0], -1)
     if opts.threshold == "mean":

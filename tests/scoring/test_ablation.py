@@ -11,6 +11,7 @@ from torch import nn
 
 from bsx.audio import Frontend, prepare_waveform
 from bsx.scoring.ablation import (
+    active_floor,
     crossfade_weight,
     cue_ablation,
     median_active_rms,
@@ -128,3 +129,80 @@ def test_crossfade_weight_by_hand() -> None:
 def test_bad_cue() -> None:
     with pytest.raises(ValueError, match="loudness"):
         cue_ablation(LouderSpot(), clips(1), [[SPAN_S]], np.ones(1, int), cue="timbre")
+
+
+# ---------------------------------------------------------------- a fair test (issue 18.3)
+
+
+@pytest.mark.parametrize("cue", ["noise", "loudness"])
+def test_same_windows_give_the_same_gain_in_any_batch(cue: str) -> None:
+    """Each clip's random windows and noise come from its own generator: alone, in a batch,
+    or in another order, the same clip and windows give the same numbers."""
+    prepared = clips(4, seed=3)
+    wins = [[SPAN_S], [(0.2, 0.35)], [SPAN_S, (1.2, 1.35)], [(1.5, 1.65)]]
+    ids = ["a", "b", "c", "d"]
+    model = LouderSpot().eval()
+    together = cue_ablation(model, prepared, wins, np.ones(4, int), cue=cue, keys=ids,
+                            batch_size=3)
+    for i in range(4):
+        alone = cue_ablation(model, [prepared[i]], [wins[i]], np.ones(1, int), cue=cue,
+                             keys=[ids[i]])
+        assert alone.gain[0] == pytest.approx(together.gain[i], abs=1e-6)
+        assert alone.edit_random[0] == pytest.approx(together.edit_random[i], abs=1e-6)
+    order = [3, 1, 0, 2]
+    rev = cue_ablation(model, [prepared[i] for i in order], [wins[i] for i in order],
+                       np.ones(4, int), cue=cue, keys=[ids[i] for i in order])
+    np.testing.assert_allclose(rev.gain, together.gain[order], atol=1e-6)
+    # without keys a clip is keyed by its waveform: still batch-independent
+    a = cue_ablation(model, prepared[:2], wins[:2], np.ones(2, int), cue=cue)
+    b = cue_ablation(model, prepared[1:2], wins[1:2], np.ones(1, int), cue=cue)
+    assert b.gain[0] == pytest.approx(a.gain[1], abs=1e-6)
+
+
+def test_salient_windows_are_clipped_to_the_content() -> None:
+    """A 1.2 s clip padded to 2 s: a window half in the padding edits 0.2 s of speech (and
+    its random windows are 0.2 s long); one wholly in the padding edits nothing: NaN."""
+    rng = np.random.default_rng(0)
+    y = (rng.standard_normal(int(1.2 * FE.sample_rate)) * 0.03).astype(np.float32)
+    y[int(0.3 * FE.sample_rate):int(0.5 * FE.sample_rate)] *= 10.0
+    prep = prepare_waveform(y, FE)
+    assert prep.content_s == pytest.approx(1.2) and prep.pad_offset_s == 0.0
+    res = cue_ablation(LouderSpot().eval(), [prep, prep], [[(1.0, 1.6)], [(1.4, 1.9)]],
+                       np.ones(2, int), cue="noise")
+    assert res.salient_s[0] == pytest.approx(0.2)
+    assert np.isfinite(res.gain[0]) and res.edit_salient[0] > 0
+    assert np.isnan(res.gain[1]) and np.isnan(res.salient_s[1])
+
+
+def test_a_pause_is_not_amplified_and_edits_are_matched() -> None:
+    sr = 16000
+    rng = np.random.default_rng(1)
+    y = (rng.standard_normal(sr) * 0.05).astype(np.float32)
+    y[6000:10000] = (rng.standard_normal(4000) * 1e-4).astype(np.float32)  # a pause, -66 dB
+    floor = active_floor(y, sr)
+    kept = neutralise_loudness(y, sr, [(6500, 9500)], target_rms=0.05, floor_rms=floor)
+    np.testing.assert_array_equal(kept, y)  # no speech in the window: nothing to neutralise
+    old = neutralise_loudness(y, sr, [(6500, 9500)], target_rms=0.05)
+    assert np.abs(old[7000:9000]).max() > 5 * np.abs(y[7000:9000]).max()  # was x10
+    # matched random windows: their edit size is nearer the salient one than unmatched draws
+    prepared = clips(4, seed=5)
+    model = LouderSpot().eval()
+    wins = [[(0.3, 0.45)]] * 4  # a rest-level window: a small edit
+    m = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise", match="edit",
+                     keys=list("abcd"))
+    u = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise", match="none",
+                     keys=list("abcd"))
+    np.testing.assert_allclose(m.edit_salient, u.edit_salient)
+    assert (np.abs(m.edit_random - m.edit_salient).mean()
+            < np.abs(u.edit_random - u.edit_salient).mean())
+
+
+def test_gain_per_db_is_the_drop_per_unit_of_edit() -> None:
+    """With one random draw, gain_per_db = drop_s / edit_s - drop_r / edit_r exactly; on the
+    planted model the salient span wins per dB as well."""
+    prepared = clips(3, seed=7)
+    res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S]] * 3, np.ones(3, int),
+                       cue="loudness", n_random=1, keys=list("xyz"))
+    want = res.drop_salient / res.edit_salient - res.drop_random / res.edit_random
+    np.testing.assert_allclose(res.gain_per_db, want, rtol=1e-9)
+    assert np.all(res.gain_per_db > 0)

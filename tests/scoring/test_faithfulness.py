@@ -183,3 +183,31 @@ def test_bad_requests(setup) -> None:
         quantus_scores(setup["net"], setup["x"], setup["y"], setup["good"], ["random-logit"])
     with pytest.raises(ValueError, match="not a Quantus metric"):
         quantus_scores(setup["net"], setup["x"], setup["y"], setup["good"], ["auc"])
+
+
+def test_robustness_does_not_depend_on_the_map_scale_or_the_batch(setup) -> None:
+    """Scaling a method's maps by 10 (given and re-explained alike) leaves max-sensitivity
+    and local-lipschitz-estimate unchanged; a clip scores the same alone or in a batch."""
+    net, x, y = setup["net"], setup["x"], setup["y"]
+    names = ["max-sensitivity", "local-lipschitz-estimate", "random-logit"]
+
+    def tenfold(model, inputs, targets, **kw) -> np.ndarray:
+        return 10.0 * grad_x_input(model, inputs, targets, **kw)
+
+    one = quantus_scores(net, x, y, grad_x_input(net, x, y), names, explain_fn=grad_x_input)
+    ten = quantus_scores(net, x, y, tenfold(net, x, y), names, explain_fn=tenfold)
+    for name in names:
+        assert np.all(np.isfinite(one[name]))
+        np.testing.assert_allclose(ten[name], one[name], rtol=1e-4, err_msg=name)
+    # clip 0 scaled by 1000 inside the batch: the others' scores do not move
+    big = grad_x_input(net, x, y)
+    big[0] *= 1000.0
+
+    def first_big(model, inputs, targets, **kw) -> np.ndarray:
+        a = grad_x_input(model, inputs, targets, **kw)
+        a[0] *= 1000.0
+        return a
+
+    mixed = quantus_scores(net, x, y, big, names, explain_fn=first_big)
+    for name in names:
+        np.testing.assert_allclose(mixed[name], one[name], rtol=1e-4, err_msg=name)

@@ -109,7 +109,7 @@ def explain_file(
         plot_waveform_windows,
         write_listenable,
     )
-    from bsx.windows import WindowOptions
+    from bsx.windows import WindowOptions, for_method
 
     path = Path(path)
     if not path.is_file():
@@ -135,7 +135,8 @@ def explain_file(
     tgt = parse_target(target, loaded.labels, predicted)
     explainer = build("method", method, loaded.net, options=method_options)
     rel = attribute(explainer, units, np.array([tgt]), [prep]).clips[0]
-    (wins,), (orig,) = salient_windows([rel], [prep], fe.frame_s, WindowOptions(k=k))
+    (wins,), (orig,) = salient_windows([rel], [prep], fe.frame_s,
+                                          for_method(WindowOptions(k=k), explainer))
     spectrogram = (prep.logmel if prep.logmel.ndim == 2 and fe.input == "logmel"
                    else logmel(prep.waveform, fe.model_copy(update={"n_mels": 128}))
                    if fe.input == "waveform" else logmel(prep.waveform, fe))

@@ -2,10 +2,12 @@
 plus a neutral-speech baseline to z-score against.
 
 Tracks are extracted once per clip and sliced here (the paper re-ran openSMILE per 150 ms
-window). Cues that exist only in voiced frames (F0, jitter, shimmer, HNR) use voiced frames
-only; a region with fewer than MIN_VOICED voiced frames gets NaN and a reason instead of a
-number measured on one or two frames. `Pitch_var` is derived: the standard deviation of
-Pitch_lvl inside a region (the theory's "F0 variability").
+window). Which frames count is bsx.cues.speech's one policy: cues that exist only in voiced
+frames (F0, jitter, shimmer, HNR) use voiced frames, every other cue (loudness, spectral
+slope, ...) uses speech frames, so a pause in the rest of a clip or in a neutral clip is never
+averaged in as quiet speech. A region with fewer than MIN_VOICED such frames gets NaN and a
+reason instead of a number measured on one or two frames. `Pitch_var` is derived: the
+standard deviation of Pitch_lvl inside a region (the theory's "F0 variability").
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bsx.cues.base import CueTracks
+from bsx.cues.speech import DERIVED, MIN_FRAMES, frame_kind, frames_for, speech_frames
 
-MIN_VOICED = 3
+MIN_VOICED = MIN_FRAMES
 REGIONS: tuple[str, ...] = ("salient", "rest", "whole")
-DERIVED: dict[str, str] = {"Pitch_var": "Pitch_lvl"}  # derived cue -> source cue (its std)
 
 
 @dataclass(frozen=True)
@@ -80,17 +82,14 @@ def region_masks(
     return {"salient": salient, "rest": whole & ~salient, "whole": whole}
 
 
-def _stats(v: np.ndarray, voiced: np.ndarray, mask: np.ndarray, voiced_only: bool,
-           spread: bool = False) -> RegionStats:
-    use = mask & np.isfinite(v)
-    if voiced_only:
-        use &= voiced
+def _stats(v: np.ndarray, frames: np.ndarray, voiced: np.ndarray, mask: np.ndarray,
+           kind: str, spread: bool = False) -> RegionStats:
+    use = mask & frames
     n = int(use.sum())
     n_voiced = int((mask & voiced).sum())
-    need = MIN_VOICED if (voiced_only or spread) else 1
+    need = MIN_VOICED if (kind == "voiced" or spread) else 1
     if n < need:
-        what = "voiced frames" if voiced_only else "frames with a value"
-        reason = f"too few {what} ({n} < {need})" if mask.any() else "empty region"
+        reason = f"too few {kind} frames ({n} < {need})" if mask.any() else "empty region"
         return RegionStats(math.nan, math.nan, n, n_voiced, reason)
     x = v[use]
     if spread:  # derived: the region's spread is the value
@@ -107,22 +106,26 @@ def cue_profile(
 
     Windows are seconds on the tracks' timeline (the original file for tracks extracted from
     it); `content` defaults to the whole clip. Frame i (centred at i*10 ms) belongs to a window
-    [a, b) when floor(a/10ms) <= i < ceil(b/10ms). `voiced_only` names further cues to
-    measure over voiced frames only (e.g. Loudness, so pauses inside a window do not count as
-    quiet speech; eGeMAPS likewise reports spectral cues over voiced segments).
+    [a, b) when floor(a/10ms) <= i < ceil(b/10ms). Voiced-only cues use voiced frames, the
+    others speech frames (bsx.cues.speech); `voiced_only` names further cues to measure over
+    voiced frames only (eGeMAPS reports spectral cues over voiced segments, say).
     """
     masks = region_masks(tracks, windows, content)
     stats: dict[str, dict[str, RegionStats]] = {}
     extra = frozenset(voiced_only)
+    speech = speech_frames(tracks)
+    voiced = np.asarray(tracks.voiced, dtype=bool)
     for cue, v in tracks.values.items():
-        vo = cue in tracks.voiced_only or cue in extra
-        stats[cue] = {r: _stats(v, tracks.voiced, m, vo) for r, m in masks.items()}
+        use = frames_for(tracks, cue, speech=speech, extra_voiced=extra)
+        kind = frame_kind(tracks, cue, extra)
+        stats[cue] = {r: _stats(v, use, voiced, m, kind) for r, m in masks.items()}
     for derived, src in DERIVED.items():
         if src in tracks.values and derived not in stats:
             v = tracks.values[src]
-            vo = src in tracks.voiced_only or src in extra
+            use = frames_for(tracks, derived, speech=speech, extra_voiced=extra)
+            kind = frame_kind(tracks, derived, extra)
             stats[derived] = {
-                r: _stats(v, tracks.voiced, m, vo, spread=True) for r, m in masks.items()
+                r: _stats(v, use, voiced, m, kind, spread=True) for r, m in masks.items()
             }
     voiced = set(tracks.voiced_only) | (extra & set(stats))
     voiced |= {d for d, s in DERIVED.items() if s in stats and s in voiced}

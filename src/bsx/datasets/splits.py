@@ -13,7 +13,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from bsx.datasets.base import Clip
 from bsx.errors import BadDataset
@@ -186,3 +186,114 @@ def load_or_make_split(
     tmp.write_text(json.dumps(blob, indent=1, sort_keys=True))
     tmp.replace(path)
     return split
+
+
+# ---------------------------------------------------------------- the split a model was trained on
+
+# Dataset options that never change which clips (or speakers) a corpus holds.
+_NEUTRAL_OPTIONS = ("data_root", "workers")
+
+
+def split_record(
+    split: dict[str, list[Clip]], *, mode: str, seed: int,
+    fractions: Sequence[float] = (0.8, 0.1, 0.1), dataset_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a checkpoint's sidecar stores about its training split, so evaluation can use
+    exactly that split later: mode, seed, fractions, the dataset options it was made on, and
+    per part ("train", "val", "test") its speakers (sorted); a random split, whose parts share
+    speakers, also stores its clip ids per part."""
+    out: dict[str, Any] = {
+        "mode": mode, "seed": int(seed), "fractions": [float(f) for f in fractions],
+        "dataset_options": {k: (str(v) if isinstance(v, Path) else v)
+                            for k, v in (dataset_options or {}).items()},
+        "speakers": {s: sorted({c.speaker for c in split[s]}) for s in SPLITS},
+    }
+    if mode == "random":
+        out["clips"] = {s: sorted(c.id for c in split[s]) for s in SPLITS}
+    return out
+
+
+def _comparable(options: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (options or {}).items()
+            if k not in _NEUTRAL_OPTIONS and v is not None}
+
+
+def select_split(
+    clips: list[Clip], split: str, split_meta: dict[str, Any], *, dataset: str,
+    dataset_options: dict[str, Any] | None = None, mode: str | None = None,
+) -> list[Clip]:
+    """The clips of one part of the split, for evaluating a model without leaking its
+    training speakers into the test set.
+
+    split_meta is the checkpoint sidecar's "split" (plus "dataset" and, for old sidecars,
+    "dataset_options"). Rules, in order:
+    - split "all": every clip; a warning counts the clips of the model's training speakers
+      (training clips, for a random split) when the sidecar stores them.
+    - the training dataset and a sidecar that stores the split (split_record): exactly its
+      stored speakers of that part (speaker mode) or its stored clip ids (random mode),
+      whatever the dataset options now give; clips of speakers the split does not know are
+      left out with a warning; a --split-mode other than the stored one is refused.
+    - the training dataset, no stored split (an older sidecar): the split is rebuilt from
+      mode and seed, which the greedy speaker split makes depend on the corpus options, so
+      options other than the training ones are refused (unknown ones: a warning).
+    - another dataset: a fresh split (mode or "speaker", seed 42).
+    Refusals are BadDataset (one sentence, exit 2 in the CLI).
+    """
+    import warnings
+
+    if split != "all" and split not in SPLITS:
+        raise BadDataset(f"no split '{split}'; accepted: train, val, test, all")
+    same = str(split_meta.get("dataset", "")).lower() == dataset.lower()
+    smode = str(split_meta.get("mode") or "speaker")
+    speakers = split_meta.get("speakers") if same else None
+    ids = split_meta.get("clips") if same else None
+    stored = speakers if smode == "speaker" else ids
+    if split == "all":
+        if stored:
+            train = set(stored.get("train", []))
+            n = sum((c.speaker if smode == "speaker" else c.id) in train for c in clips)
+            if n:
+                what = "speakers" if smode == "speaker" else "clips"
+                warnings.warn(f"--split all: {n} of {len(clips)} clips are the model's training "
+                              f"{what}; --split test holds only its held-out ones", stacklevel=2)
+        return list(clips)
+    if stored:
+        if mode is not None and mode != smode:
+            raise BadDataset(
+                f"the model was trained on a stored {smode} split of '{dataset}'; --split-mode "
+                f"{mode} would make another split that holds its training clips; leave "
+                "--split-mode out or evaluate every clip with --split all")
+        known = {x for part in stored.values() for x in part}
+        want = set(stored.get(split, []))
+        key = (lambda c: c.speaker) if smode == "speaker" else (lambda c: c.id)
+        picked = [c for c in clips if key(c) in want]
+        unknown = [c for c in clips if key(c) not in known]
+        if unknown:
+            who = "speakers" if smode == "speaker" else "clip ids"
+            warnings.warn(f"{len(unknown)} clips of {who} the model's split does not know are "
+                          f"left out of --split {split} (e.g. {unknown[0].id})", stacklevel=2)
+        if not picked:
+            raise BadDataset(
+                f"none of the {len(clips)} clips of '{dataset}' is in the model's stored "
+                f"{split} split ({', '.join(sorted(want)[:5]) or 'empty'}); evaluate with its "
+                f"training dataset options {_comparable(split_meta.get('dataset_options'))} "
+                "or with --split all")
+        return picked
+    seed = int(split_meta.get("seed", 42)) if same else 42
+    use_mode = mode or (smode if same else None) or "speaker"
+    if same:
+        trained = split_meta.get("dataset_options")
+        if trained is None:
+            warnings.warn(f"the model's sidecar stores neither its split's speakers nor its "
+                          f"dataset options: the rebuilt {split} split of '{dataset}' may hold "
+                          "training speakers", stacklevel=2)
+        elif _comparable(trained) != _comparable(dataset_options):
+            raise BadDataset(
+                f"the model's sidecar stores no split speakers, and its split of '{dataset}' "
+                f"was made with options {_comparable(trained)}, not "
+                f"{_comparable(dataset_options)}: a rebuilt split would hold training "
+                "speakers; use the training options or --split all")
+    try:
+        return make_split(clips, mode=use_mode, seed=seed)[split]  # type: ignore[arg-type]
+    except BadDataset as exc:
+        raise BadDataset(f"{exc}; or evaluate every clip with --split all") from None

@@ -60,6 +60,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     from bsx.evaluation.prepare import submit_cues
     from bsx.evaluation.salient import salient_windows, window_rows
     from bsx.methods.base import SharesForward
+    from bsx.windows import for_method
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
@@ -117,12 +118,13 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     ablation = cats.get("ablation", [])
     target_labels = [loaded.labels[t] for t in target]
     for mname, attr in attrs.items():
-        wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, wopts)
+        mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
+        wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, mopts)
         rec.emit_all(mname, "", "time-attribution", [attr.seconds] * n, attr.seconds)
         rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig)
-        score_planted(rec, mname, clips, attr.clips, wins_orig, planted, loc)
+        score_planted(rec, mname, clips, attr.clips, wins_orig, planted, loc, sign=mopts.sign)
         score_cues(rec, mname, clips, prepared, attr.clips, wins, target_labels, tracks,
-                   cue_seconds, ctx.expert, loc, seed=cfg.seed)
+                   cue_seconds, ctx.expert, loc, seed=cfg.seed, sign=mopts.sign)
         if quantus:
             score_quantus(rec, mname, loaded.net, units, attr, target, quantus,
                           device=ctx.device, seed=cfg.seed,
@@ -130,5 +132,5 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         if ablation:
             score_ablation(rec, mname, loaded.net, prepared, wins, target, ablation,
                            cue=cfg.ablation_cue, seed=cfg.seed, device=ctx.device,
-                           batch_size=cfg.batch_size)
+                           batch_size=cfg.batch_size, keys=[c.id for c in clips])
     return rec.tables()

@@ -16,7 +16,7 @@ from bsx.evaluation.salient import content_windows
 def score_cues(rec: Records, method: str, clips: list[Any], prepared: list[Any],
                maps: list[np.ndarray], wins: list[list[Any]], target_labels: list[str],
                tracks: dict[str, list[Any]], cue_seconds: dict[str, float], expert: Any,
-               loc: list[str], seed: int = 0) -> None:
+               loc: list[str], seed: int = 0, *, sign: str | None = "positive") -> None:
     """Per cue set: the profile rows (salient / rest / whole, and matched random windows for
     claim (a), drawn per clip from `seed`), and localisation of the map against the union of
     the target emotion's expert-cue masks. Agreement is scored from the profile rows after
@@ -50,4 +50,4 @@ def score_cues(rec: Records, method: str, clips: list[Any], prepared: list[Any],
                     union |= m
                 masks.append(union)
         if loc:
-            localisation(rec, method, cname, maps, masks, loc, "expert-cues")
+            localisation(rec, method, cname, maps, masks, loc, "expert-cues", sign=sign)

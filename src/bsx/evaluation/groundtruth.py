@@ -27,15 +27,18 @@ def planted_masks(clips: list[Any], prepared: list[Any]) -> list[np.ndarray] | N
 
 
 def localisation(rec: Records, method: str, cues: str, maps: list[np.ndarray],
-                 masks: list[np.ndarray], names: list[str], against: str) -> None:
-    """Quantus localisation of each clip's map against its mask (one call per grid shape)."""
+                 masks: list[np.ndarray], names: list[str], against: str, *,
+                 sign: str | None = "positive") -> None:
+    """Quantus localisation of each clip's map against its mask (one call per grid shape);
+    `sign` is the method's window sign rule (bsx.windows.method_sign)."""
     from bsx.scoring.localisation import localisation_scores
 
     n = len(maps)
     for idx in by_shape(maps):
         t0 = time.perf_counter()
         scores, _ = localisation_scores(np.stack([maps[i] for i in idx]),
-                                        np.stack([masks[i] for i in idx]), names)
+                                        np.stack([masks[i] for i in idx]), names,
+                                        sign=sign or "positive")
         dt = (time.perf_counter() - t0) / n / max(len(names), 1)
         for metric, vals in scores.items():
             for i, v in zip(idx, vals, strict=True):
@@ -44,7 +47,7 @@ def localisation(rec: Records, method: str, cues: str, maps: list[np.ndarray],
 
 def score_planted(rec: Records, method: str, clips: list[Any], maps: list[np.ndarray],
                   wins_orig: list[list[Any]], planted: list[np.ndarray] | None,
-                  loc: list[str]) -> None:
+                  loc: list[str], *, sign: str | None = "positive") -> None:
     """gt-precision/recall of the windows, localisation of the maps, against planted spans."""
     from bsx.scoring.groundtruth import gt_precision_recall
 
@@ -62,4 +65,4 @@ def score_planted(rec: Records, method: str, clips: list[Any], maps: list[np.nda
         if rec.wants("gt-recall"):
             rec.emit(i, method, "", "gt-recall", rec_, dt, "planted")
     if loc:
-        localisation(rec, method, "", maps, planted, loc, "planted")
+        localisation(rec, method, "", maps, planted, loc, "planted", sign=sign)

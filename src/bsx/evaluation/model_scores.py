@@ -55,18 +55,21 @@ def score_quantus(rec: Records, method: str, net: Any, units: Units, attr: Attri
 
 def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],
                    wins: list[list[Any]], target: np.ndarray, names: list[str], *, cue: str,
-                   seed: int, device: Any, batch_size: int) -> None:
-    """Target-probability drop when `cue` is neutralised in the salient vs random windows."""
+                   seed: int, device: Any, batch_size: int,
+                   keys: list[str] | None = None) -> None:
+    """Target-probability drop when `cue` is neutralised in the salient vs random windows
+    (each clip's random draws seeded by its key, the clip id: independent of the batch)."""
     from bsx.scoring.ablation import cue_ablation
 
     t0 = time.perf_counter()
     res = cue_ablation(net, prepared, [[(w.start_s, w.end_s) for w in ws] for ws in wins],
-                       target, cue=cue, seed=seed, device=device, batch_size=batch_size)
+                       target, cue=cue, seed=seed, device=device, batch_size=batch_size,
+                       keys=keys)
     dt = (time.perf_counter() - t0) / len(prepared)
     if "ablation-drop" in names:
         rec.emit_all(method, "", "ablation-drop", res.drop_salient, dt, cue)
     if "ablation-gain" in names:
-        rec.emit_all(method, "", "ablation-gain", res.gain, dt, cue)
+        rec.emit_all(method, "", "ablation-gain", res.gain_per_db, dt, cue)
 
 
 def explain_fn(method: str, options: dict[str, Any] | None) -> Callable[..., np.ndarray]:

@@ -18,18 +18,13 @@ from bsx.evaluation.config import EvalConfig
 
 def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
                  split_meta: dict[str, Any]) -> list[Any]:
-    """Split (on the whole corpus, as training did, so no training clip leaks in), then the
-    emotion and model-label filters, then a seeded stratified --limit."""
-    from bsx.datasets.splits import make_split
+    """The model's own split (its stored speakers: bsx.datasets.splits.select_split, so no
+    training speaker leaks in), then the emotion and model-label filters, then a seeded
+    stratified --limit."""
+    from bsx.datasets.splits import select_split
 
-    if cfg.split != "all":
-        same = split_meta.get("dataset", "").lower() == cfg.dataset.lower()
-        mode = cfg.split_mode or (split_meta.get("mode") if same else None) or "speaker"
-        seed = int(split_meta.get("seed", 42)) if same else 42
-        try:
-            clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
-        except BsxError as exc:
-            raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
+    clips = select_split(clips, cfg.split, split_meta, dataset=cfg.dataset,
+                         dataset_options=cfg.dataset_options, mode=cfg.split_mode)
     if cfg.emotions:
         wanted = {e.strip().lower() for e in cfg.emotions}
         unknown = wanted - {c.label for c in clips}
@@ -120,8 +115,12 @@ def named_skips(dataset: Any) -> list[tuple[str, str]]:
 
 
 def split_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The sidecar's split, with its dataset and (older sidecars) the training options."""
     out = dict(meta.get("split") or {})
     out.setdefault("dataset", str(meta.get("dataset", "")))
+    extra = meta.get("extra")
+    if "dataset_options" not in out and isinstance(extra, dict) and "dataset_options" in extra:
+        out["dataset_options"] = extra["dataset_options"]
     return out
 
 

@@ -23,6 +23,8 @@ class Crp:
     parameters; `preserved` switches it back.
     """
 
+    sign = "positive"  # windows and localisation keep the positive evidence
+
     def __init__(self, model: nn.Module, options: CrpOptions | None = None) -> None:
         self.model = model
         self.options = options or CrpOptions()

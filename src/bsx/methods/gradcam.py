@@ -22,6 +22,8 @@ class GradCam:
     bilinearly to (128, T), as the paper did for its 128 x 134 input.
     """
 
+    sign = "positive"  # windows and localisation keep the positive evidence
+
     def __init__(self, model: nn.Module, options: GradCamOptions | None = None) -> None:
         self.model = model
         self.options = options or GradCamOptions()

@@ -11,12 +11,18 @@ from bsx.methods.options import IntegratedGradientsOptions, SaliencyOptions
 class Saliency:
     """Gradient saliency (Simonyan, Vedaldi, Zisserman 2014): |d logit_target / d input|.
 
-    abs=True (default) is the published definition; abs=False keeps the signed gradient.
+    abs=True (default) is the published definition; abs=False keeps the signed gradient,
+    whose sign says which way the logit would move, not evidence for or against the class, so
+    its windows rank by magnitude (sign "absolute").
     """
 
     def __init__(self, model: nn.Module, options: SaliencyOptions | None = None) -> None:
         self.model = model
         self.options = options or SaliencyOptions()
+
+    @property
+    def sign(self) -> str:
+        return "positive" if self.options.abs else "absolute"
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""
@@ -37,6 +43,8 @@ class IntegratedGradients:
     The baseline is the clip's dB floor by default (its minimum, -80 dB relative for a
     ref=max spectrogram): the path runs from silence to the clip. A zero baseline would be
     0 dB, the LOUDEST value of such a spectrogram, not an absence of signal.
+    sign: "positive" from the floor (completeness: positive = evidence for the class);
+    "absolute" from a dB number, a path that removes energy, whose sign is not evidence.
     """
 
     def __init__(
@@ -44,6 +52,10 @@ class IntegratedGradients:
     ) -> None:
         self.model = model
         self.options = options or IntegratedGradientsOptions()
+
+    @property
+    def sign(self) -> str:
+        return "positive" if self.options.baseline == "floor" else "absolute"
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""

@@ -31,6 +31,8 @@ class Lrp:
     doubles there).
     """
 
+    sign = "positive"  # windows and localisation keep the positive evidence
+
     def __init__(self, model: nn.Module, options: LrpOptions | None = None) -> None:
         self.model = model
         self.options = options or LrpOptions()

@@ -71,11 +71,19 @@ class Occlusion:
 
     Baseline 0 dB is the paper's choice; on a ref=max log-mel it is the loudest value, so it
     inserts energy rather than removing it (set baseline="floor" for silence).
+
+    sign: with a dB-number baseline the patch inserts energy, so the output may rise or fall
+    for reasons unrelated to evidence and only the magnitude ranks regions ("absolute");
+    with the "floor" baseline the drop is evidence for the class ("positive").
     """
 
     def __init__(self, model: nn.Module, options: OcclusionOptions | None = None) -> None:
         self.model = model
         self.options = options or OcclusionOptions()
+
+    @property
+    def sign(self) -> str:
+        return "positive" if self.options.baseline == "floor" else "absolute"
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""
@@ -92,11 +100,17 @@ class Occlusion:
 class TimeOcclusion:
     """Time-band occlusion: all mel bands of a 10-frame span at once, stride 10, baseline the
     clip's dB floor (silence). Every frame belongs to one or two bands (cover_end), so the map
-    is constant over mel bands and measures how much the target logit needs each span."""
+    is constant over mel bands and measures how much the target logit needs each span.
+    sign: "positive" with the silence floor (a drop is evidence), "absolute" with a dB number
+    (see Occlusion)."""
 
     def __init__(self, model: nn.Module, options: TimeOcclusionOptions | None = None) -> None:
         self.model = model
         self.options = options or TimeOcclusionOptions()
+
+    @property
+    def sign(self) -> str:
+        return "positive" if self.options.baseline == "floor" else "absolute"
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""

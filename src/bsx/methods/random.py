@@ -23,6 +23,8 @@ class RandomMap:
     drawn on the CPU and moved.
     """
 
+    sign = "positive"  # windows and localisation keep the positive evidence
+
     def __init__(self, model: nn.Module | None = None, options: RandomOptions | None = None):
         self.options = options or RandomOptions()
 

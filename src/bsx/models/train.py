@@ -378,7 +378,7 @@ def train_dataset(
     """
     from bsx.audio import get_frontend
     from bsx.datasets.cache import prepare_many
-    from bsx.datasets.splits import load_or_make_split
+    from bsx.datasets.splits import load_or_make_split, split_record
     from bsx.device import resolve_device
     from bsx.models.checkpoint import save_checkpoint
     from bsx.plugins import build, lookup
@@ -424,8 +424,9 @@ def train_dataset(
               resume=resume, progress=progress)
     test = evaluate(res.net, Xte, yte, labels)
     val = evaluate(res.net, Xva, yva, labels)
-    split_info = {
-        "mode": split_mode, "seed": split_seed, "file": "split.json",
+    split_info = {  # the split's speakers (clip ids for random) go to the sidecar
+        **split_record(split, mode=split_mode, seed=split_seed, dataset_options=ds_opts),
+        "file": "split.json",
         "counts": {k: len(split[k]) for k in ("train", "val", "test")},
         "used": {"train": len(ytr), "val": len(yva), "test": len(yte)},
     }

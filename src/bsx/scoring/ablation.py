@@ -9,7 +9,10 @@ an out-of-distribution patch of constant dB.
 
 Cues:
 - "loudness": each window is scaled to the clip's median active-frame RMS (flattening loud
-  and quiet stretches toward the clip's typical level), with 10 ms linear cross-fades.
+  and quiet stretches toward the clip's typical level), with 10 ms linear cross-fades. A
+  window's level is its active frames' RMS (within ACTIVE_DB of the clip's loudest); a window
+  with no active frame is a pause, with no loudness to neutralise, and is left alone (it used
+  to be amplified up to 20 dB: an edit far larger than any on speech).
 - "pitch": F0 inside the windows is set to the clip's median F0 with Praat's PSOLA
   (Manipulation, "Replace pitch tier", "Get resynthesis (overlap-add)"; Moulines &
   Charpentier 1990); only the window segments are spliced back, with cross-fades, so the
@@ -17,15 +20,30 @@ Cues:
 - "noise": the windows are replaced by white noise at the clip's median RMS (occlusion in
   the waveform; removes every cue at once).
 
-Random windows: `n_random` seeded draws of windows with the salient windows' lengths, inside
-the real content (not the padding), non-overlapping each other and, where room allows, the
-salient windows.
+A fair test compares like with like (the edits differ only in WHERE they are):
+- Salient windows are clipped to the real content, as the random ones are drawn inside it: a
+  window in the front-end's padding edits nothing, so it used to count as "no drop" against
+  random windows that did edit speech (the cause of negative gains on padded front-ends).
+  A clip whose windows lie wholly in padding gets NaN.
+- Random windows: `candidates` seeded draws of windows with the clipped salient lengths,
+  inside the content, non-overlapping each other and, where room allows, the salient
+  windows; of these, the `n_random` whose edit size is nearest the salient edit's are used
+  (match="edit"; match="none" takes the first n_random draws). Edit size = RMS change of
+  the model's input (dB over every log-mel bin; samples for waveform models), so a pause
+  amplified or a window holding the clip's peak (ref=max shifts the whole log-mel) counts
+  as the large edit it is. Both edit sizes are returned.
+- One generator per clip, seeded by (seed, a hash of the clip's key: its id, else its
+  waveform): a clip's random windows and noise do not depend on its batch.
+- Drops are measured on the model's input (the padded model timeline, through the same
+  front-end), so original and edited inputs differ only by the edit.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -48,7 +66,12 @@ class AblationResult:
     """Per-clip target probabilities and drops; NaN where a clip has no salient window.
 
     p_random is the mean over the random draws; gain = drop_salient - drop_random
-    (higher: the salient windows carry more of what the model uses).
+    (higher: the salient windows carry more of what the model uses). edit_salient and
+    edit_random: RMS change of the model input (dB per log-mel bin; waveform units for
+    waveform models), the random one averaged over the draws used; salient_s: seconds of
+    salient window inside the content (after clipping). gain_per_db: the same comparison per
+    dB of input change, drop_salient / edit_salient minus the mean over the random draws of
+    drop / edit (NaN where an edit is 0): the fair gain when edit sizes cannot be matched.
     """
 
     p_orig: np.ndarray
@@ -57,15 +80,21 @@ class AblationResult:
     drop_salient: np.ndarray
     drop_random: np.ndarray
     gain: np.ndarray
+    edit_salient: np.ndarray | None = None
+    edit_random: np.ndarray | None = None
+    salient_s: np.ndarray | None = None
+    gain_per_db: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------- windows and fades
 
 
-def _to_samples(spans: Sequence[tuple[float, float]], sr: int, n: int) -> list[tuple[int, int]]:
+def _to_samples(spans: Sequence[tuple[float, float]], sr: int, n: int,
+                lo_limit: int = 0) -> list[tuple[int, int]]:
+    """Seconds -> merged sample spans clipped to [lo_limit, n)."""
     out = []
     for a, b in merge_spans(spans):
-        lo, hi = max(0, int(round(a * sr))), min(n, int(round(b * sr)))
+        lo, hi = max(lo_limit, int(round(a * sr))), min(n, int(round(b * sr)))
         if hi > lo:
             out.append((lo, hi))
     return out
@@ -135,13 +164,31 @@ def median_active_rms(y: np.ndarray, sr: int) -> float:
     return float(np.median(active))
 
 
+def active_floor(y: np.ndarray, sr: int) -> float:
+    """Frame RMS below which a frame is inactive (a pause): ACTIVE_DB under the loudest."""
+    rms = frame_rms(y, sr)
+    return float(rms.max() * 10 ** (-ACTIVE_DB / 20)) if rms.size else 0.0
+
+
+def _span_level(y: np.ndarray, sr: int, lo: int, hi: int, floor: float) -> float:
+    """RMS of a span over its active frames (frame RMS >= floor); 0 when none is active."""
+    seg = y[lo:hi].astype(np.float64)
+    if floor <= 0:
+        return float(np.sqrt(np.mean(seg ** 2))) if seg.size else 0.0
+    rms = frame_rms(seg, sr)
+    act = rms[rms >= floor]
+    return float(np.sqrt(np.mean(act ** 2))) if act.size else 0.0
+
+
 def neutralise_loudness(y: np.ndarray, sr: int, spans: Sequence[tuple[int, int]],
-                        target_rms: float) -> np.ndarray:
-    """Scale each span to `target_rms` (gain capped at MAX_GAIN), with cross-fades."""
+                        target_rms: float, floor_rms: float = 0.0) -> np.ndarray:
+    """Scale each span to `target_rms` (gain capped at MAX_GAIN), with cross-fades. With
+    floor_rms > 0 a span's level is that of its active frames, and a span with none (a pause)
+    is left as it is."""
     gain = np.ones(len(y))
     fade = int(FADE_S * sr)
     for lo, hi in spans:
-        rms = float(np.sqrt(np.mean(y[lo:hi].astype(np.float64) ** 2)))
+        rms = _span_level(y, sr, lo, hi, floor_rms)
         g = min(target_rms / rms, MAX_GAIN) if rms > 0 else 1.0
         w = crossfade_weight(len(y), [(lo, hi)], fade)
         gain += w * (g - 1.0)
@@ -196,14 +243,16 @@ def neutralise_noise(y: np.ndarray, sr: int, spans: Sequence[tuple[int, int]],
 
 
 def ablate(y: np.ndarray, sr: int, spans: Sequence[tuple[int, int]], cue: str,
-           rng: np.random.Generator, target_rms: float | None = None) -> np.ndarray:
-    """The waveform with `cue` neutralised inside the sample spans."""
+           rng: np.random.Generator, target_rms: float | None = None,
+           floor_rms: float = 0.0) -> np.ndarray:
+    """The waveform with `cue` neutralised inside the sample spans (floor_rms: see
+    neutralise_loudness)."""
     if cue not in CUES:
         raise ValueError(f"cue must be one of {', '.join(CUES)}, not {cue!r}")
     if target_rms is None:
         target_rms = median_active_rms(y, sr)
     if cue == "loudness":
-        return neutralise_loudness(y, sr, spans, target_rms)
+        return neutralise_loudness(y, sr, spans, target_rms, floor_rms)
     if cue == "pitch":
         return neutralise_pitch(y, sr, spans)
     return neutralise_noise(y, sr, spans, target_rms, rng)
@@ -238,6 +287,19 @@ def _probs(model: nn.Module, entries: list[list[np.ndarray]], targets: np.ndarra
     return out
 
 
+def clip_rng(seed: int, key: str | bytes) -> np.random.Generator:
+    """A generator for one clip: seeded by (seed, a stable hash of the clip's key)."""
+    raw = key.encode() if isinstance(key, str) else key
+    h = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, h])
+
+
+def edit_size(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
+    """RMS difference of two inputs given as units (over every element of every unit)."""
+    num = sum(float(np.sum((x.astype(np.float64) - y) ** 2)) for x, y in zip(a, b, strict=True))
+    return float(np.sqrt(num / max(1, sum(x.size for x in a))))
+
+
 def cue_ablation(
     model: nn.Module,
     prepared: Sequence[Prepared],
@@ -249,62 +311,96 @@ def cue_ablation(
     seed: int = 0,
     device: torch.device | str = "cpu",
     batch_size: int = 32,
+    keys: Sequence[str] | None = None,
+    match: Literal["edit", "none"] = "edit",
+    candidates: int = 12,
 ) -> AblationResult:
     """Drop of the target probability when `cue` is neutralised in the salient windows
-    versus in random windows of equal total length.
+    versus in random windows of equal total length and matched edit size (module docstring).
 
     Args:
         model: eval-mode classifier on the front-end's units (log-mels or waveforms).
         prepared: what the model saw, one per clip (waveform, front-end).
         windows: salient windows per clip, in seconds on the MODEL timeline.
         targets: (B,) class whose probability is tracked.
+        keys: one stable key per clip (its id) seeding its generator; None: its waveform.
+        match: "edit" picks the n_random of `candidates` random draws whose edit size is
+            nearest the salient edit's; "none" uses the first n_random draws.
     """
     if cue not in CUES:
         raise ValueError(f"cue must be one of {', '.join(CUES)}, not {cue!r}")
     if len(prepared) != len(windows) or len(prepared) != len(targets):
         raise ValueError("prepared, windows and targets must have one entry per clip")
+    if keys is not None and len(keys) != len(prepared):
+        raise ValueError("keys must have one entry per clip")
+    if match not in ("edit", "none"):
+        raise ValueError(f"match must be 'edit' or 'none', not {match!r}")
     device = torch.device(device)
     targets = np.asarray(targets).astype(int)
-    rng = np.random.default_rng(seed)
     n = len(prepared)
-    mels: list[list[np.ndarray]] = []
+    entries: list[list[np.ndarray]] = []
     tgt: list[int] = []
     # layout per clip: [orig, salient, random_1..random_k] when it has windows, else [orig]
     slots: list[tuple[int, bool]] = []
+    edit_s, edit_r, sal_s = (np.full(n, np.nan) for _ in range(3))
+    edits_r: list[list[float]] = []  # per clip with windows: each used draw's edit size
     for i, (prep, spans) in enumerate(zip(prepared, windows, strict=True)):
-        fe = prep.frontend
-        sr = fe.sample_rate
+        sr = prep.frontend.sample_rate
         y = prep.waveform
-        sal = _to_samples(spans, sr, len(y))
-        mels.append(prep.units())
+        rng = clip_rng(seed, keys[i] if keys is not None else y.tobytes())
+        start = int(round(prep.pad_offset_s * sr))
+        stop = min(len(y), start + int(round(prep.content_s * sr)))
+        if stop <= start:
+            start, stop = 0, len(y)
+        sal = _to_samples(spans, sr, stop, lo_limit=start)  # clipped to the content
+        orig = prep.units()
+        entries.append(orig)
         tgt.append(int(targets[i]))
         if not sal:
             slots.append((i, False))
             continue
-        level = median_active_rms(y, sr)
-        mels.append(prep.units(ablate(y, sr, sal, cue, rng, level)))
-        start = int(round(prep.pad_offset_s * sr))
-        region = (start, min(len(y), start + int(round(prep.content_s * sr))))
-        if region[1] - region[0] <= 0:
-            region = (0, len(y))
+        content = y[start:stop]
+        level, floor = median_active_rms(content, sr), active_floor(content, sr)
+        edited = prep.units(ablate(y, sr, sal, cue, rng, level, floor))
+        entries.append(edited)
+        edit_s[i] = edit_size(orig, edited)
+        sal_s[i] = sum(hi - lo for lo, hi in sal) / sr
         lengths = [hi - lo for lo, hi in sal]
-        for _ in range(n_random):
-            rnd = random_windows(lengths, region, sal, rng)
-            mels.append(prep.units(ablate(y, sr, rnd, cue, rng, level)))
+        draws = []
+        for _ in range(max(n_random, candidates) if match == "edit" else n_random):
+            rnd = random_windows(lengths, (start, stop), sal, rng)
+            units = prep.units(ablate(y, sr, rnd, cue, rng, level, floor))
+            draws.append((abs(edit_size(orig, units) - edit_s[i]), edit_size(orig, units),
+                          units))
+        if match == "edit":
+            draws = sorted(draws, key=lambda d: d[0])  # stable: ties keep draw order
+        used = draws[:n_random]
+        entries.extend(d[2] for d in used)
+        edit_r[i] = float(np.mean([d[1] for d in used])) if used else np.nan
+        edits_r.append([d[1] for d in used])
         tgt.extend([int(targets[i])] * (1 + n_random))
         slots.append((i, True))
     waveform_input = bool(prepared) and prepared[0].frontend.input == "waveform"
-    p = _probs(model, mels, np.asarray(tgt), device, batch_size, waveform_input)
+    p = _probs(model, entries, np.asarray(tgt), device, batch_size, waveform_input)
 
-    p_orig, p_sal, p_rnd = (np.full(n, np.nan) for _ in range(3))
+    p_orig, p_sal, p_rnd, per_db = (np.full(n, np.nan) for _ in range(4))
     k = 0
+    j = 0
     for i, has in slots:
         p_orig[i] = p[k]
         k += 1
         if has:
             p_sal[i] = p[k]
-            p_rnd[i] = p[k + 1:k + 1 + n_random].mean() if n_random else np.nan
+            draws_p = p[k + 1:k + 1 + n_random]
+            p_rnd[i] = draws_p.mean() if n_random else np.nan
+            er = np.asarray(edits_r[j], dtype=np.float64)
+            j += 1
+            if n_random and edit_s[i] > 0 and np.all(er > 0):
+                per_db[i] = ((p_orig[i] - p_sal[i]) / edit_s[i]
+                             - float(np.mean((p_orig[i] - draws_p) / er)))
             k += 1 + n_random
     drop_s, drop_r = p_orig - p_sal, p_orig - p_rnd
     return AblationResult(p_orig=p_orig, p_salient=p_sal, p_random=p_rnd,
-                          drop_salient=drop_s, drop_random=drop_r, gain=drop_s - drop_r)
+                          drop_salient=drop_s, drop_random=drop_r, gain=drop_s - drop_r,
+                          edit_salient=edit_s, edit_random=edit_r, salient_s=sal_s,
+                          gain_per_db=per_db)

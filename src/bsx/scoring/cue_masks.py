@@ -1,11 +1,15 @@
 """Expert-cue masks: where in a clip each cue is most extreme in the direction theory expects.
 
 The paper's "explanation score" windows: slide 100 ms windows with a 30 ms hop over the clip,
-score each by the cue's mean there (voiced frames only for voiced cues; windows with fewer
-than MIN_VOICED voiced frames are skipped), and keep the k = 5 highest (expected up) or lowest
-(expected down). As in the paper the kept windows may overlap. Windows are found on the cue
-tracks' (original-file) timeline and mapped onto the model's spectrogram with `to_model`, so
-the masks line up with the attribution maps Quantus localisation compares them with.
+score each by the cue's mean there, and keep the k = 5 highest (expected up) or lowest
+(expected down). Frames follow bsx.cues.speech's policy: voiced frames for voiced cues,
+speech frames for level cues (loudness, slope), so the sad-loudness mask (the quietest
+100 ms) lands on quiet speech, not on a pause; a window of a voiced cue counts with
+MIN_VOICED voiced frames, one of a level cue when at least MIN_WINDOW_SHARE of its frames
+are speech. As in the paper the
+kept windows may overlap. Windows are found on the cue tracks' (original-file) timeline and
+mapped onto the model's spectrogram with `to_model`, so the masks line up
+with the attribution maps Quantus localisation compares them with.
 """
 
 from __future__ import annotations
@@ -16,22 +20,24 @@ import numpy as np
 
 from bsx.cues.base import CueTracks
 from bsx.cues.profile import DERIVED, MIN_VOICED
+from bsx.cues.speech import MIN_WINDOW_SHARE, frame_kind, frames_for, speech_frames
 from bsx.expert import ExpertTable
 
 Window = tuple[float, float]
 
 
-def _window_scores(tracks: CueTracks, cue: str, starts: np.ndarray, win_s: float) -> np.ndarray:
+def _window_scores(tracks: CueTracks, cue: str, starts: np.ndarray, win_s: float,
+                   speech: np.ndarray | None = None) -> np.ndarray:
     src = DERIVED.get(cue, cue)
     v = tracks.values[src]
-    use = np.isfinite(v)
-    if src in tracks.voiced_only:
-        use = use & tracks.voiced
+    use = frames_for(tracks, cue, speech=speech)
+    voiced = frame_kind(tracks, cue) == "voiced"
     out = np.full(starts.size, np.nan)
     for i, a in enumerate(starts):
         sl = tracks.frames(float(a), float(a) + win_s)
         x = v[sl][use[sl]]
-        need = MIN_VOICED if (src in tracks.voiced_only or cue in DERIVED) else 1
+        need = (MIN_VOICED if voiced else
+                max(MIN_VOICED, int(np.ceil(MIN_WINDOW_SHARE * (sl.stop - sl.start)))))
         if x.size >= need:
             out[i] = x.std(ddof=1) if cue in DERIVED else x.mean()
     return out
@@ -47,12 +53,13 @@ def expert_cue_windows(
     count = int(np.floor((hi - lo - win_s) / hop_s + 1e-9)) + 1
     starts = lo + hop_s * np.arange(max(count, 0))
     out: dict[str, list[Window]] = {}
+    speech = speech_frames(tracks)
     for ex in expert.expectations(emotion):
         if not ex.definite or ex.expected == 0:
             continue
         if DERIVED.get(ex.cue, ex.cue) not in tracks.values:
             continue
-        score = _window_scores(tracks, ex.cue, starts, win_s) * ex.expected
+        score = _window_scores(tracks, ex.cue, starts, win_s, speech) * ex.expected
         ok = np.flatnonzero(np.isfinite(score))
         best = ok[np.argsort(-score[ok], kind="stable")][:k]
         out[ex.cue] = [(float(starts[i]), float(starts[i] + win_s)) for i in best]

@@ -10,6 +10,17 @@ from Quantus' image defaults, and why:
   summed over mel bands as its attribution, so Quantus' pixels are frames and its patches
   are windows of frames.
 - Noise for robustness is in dB (+-1 dB uniform, 1 dB Gaussian), not 0.2 on a [0, 1] image.
+- max-sensitivity and local-lipschitz-estimate compare each map with the maps of noisy
+  copies, so unnormalised they scale with the method's map scale (LRP sums to the logit,
+  Grad-CAM is ReLU'd activations, occlusion is a logit drop) and the leaderboard would rank
+  units, not robustness. Each map (the given one and every re-explained one) is divided by
+  its own L2 norm (unit_norm) first: the score becomes the relative change of the
+  explanation's shape per unit input change, in [0, 2] / ||dx|| and invariant to any
+  positive scale. L2, not Quantus' normalise_by_max: the numerator is an L2 distance, and
+  one outlier bin should not set the scale; and Quantus' default normalises over the whole
+  batch (its max is taken over every axis), so a clip's score would depend on its
+  neighbours. random-logit keeps max normalisation as Quantus intends, per clip for the
+  same reason (per_clip_max).
 - Sequence metrics are reduced to one number per clip: region-perturbation to its AOPC (mean
   drop over the steps, Samek et al. 2017), ROAD to the share of removal levels at which the
   target class survives.
@@ -79,6 +90,22 @@ def _explain_wrapper(explain_fn: Callable[..., Any], n_mels: int,
         return np.asarray(a, dtype=np.float32).reshape(len(inputs), 1, n_mels, n_frames)
 
     return explain
+
+
+def unit_norm(a: np.ndarray, **_: Any) -> np.ndarray:
+    """Each map (axis 0 = clips) divided by its own L2 norm; an all-zero map stays zero."""
+    a = np.asarray(a)
+    norm = np.sqrt((a.reshape(len(a), -1).astype(np.float64) ** 2).sum(axis=1))
+    norm = np.where(norm > 0, norm, 1.0).reshape((len(a),) + (1,) * (a.ndim - 1))
+    return (a / norm).astype(a.dtype)
+
+
+def per_clip_max(a: np.ndarray, **_: Any) -> np.ndarray:
+    """Each map divided by its own max |value| (Quantus' normalise_by_max, per clip)."""
+    a = np.asarray(a)
+    peak = np.abs(a.reshape(len(a), -1)).max(axis=1)
+    peak = np.where(peak > 0, peak, 1.0).reshape((len(a),) + (1,) * (a.ndim - 1))
+    return (a / peak).astype(a.dtype)
 
 
 def _n_classes(model: nn.Module, x: np.ndarray, device: torch.device) -> int:
@@ -184,7 +211,8 @@ def quantus_scores(
                     s = _road(quantus, model, x, y, a4, common, call)
                 elif name == "random-logit":
                     m = quantus.RandomLogit(num_classes=_n_classes(model, x, device), seed=seed,
-                                            abs=False, normalise=True, **common)
+                                            abs=False, normalise=True,
+                                            normalise_func=per_clip_max, **common)
                     s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
                           softmax=False, **call)
                 elif name == "efficient-mprt":
@@ -194,14 +222,14 @@ def quantus_scores(
                           softmax=True, **call)
                 elif name == "max-sensitivity":
                     m = quantus.MaxSensitivity(
-                        nr_samples=ROBUST_SAMPLES, lower_bound=NOISE_DB, normalise=False,
-                        abs=False, **common)
+                        nr_samples=ROBUST_SAMPLES, lower_bound=NOISE_DB, normalise=True,
+                        normalise_func=unit_norm, abs=False, **common)
                     s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
                           softmax=False, **call)
                 elif name == "local-lipschitz-estimate":
                     m = quantus.LocalLipschitzEstimate(
                         nr_samples=ROBUST_SAMPLES, perturb_std=NOISE_DB, perturb_mean=0.0,
-                        normalise=False, abs=False, **common)
+                        normalise=True, normalise_func=unit_norm, abs=False, **common)
                     s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
                           softmax=False, **call)
                 elif name == "sparseness":

@@ -8,7 +8,10 @@ Quantus gets wrong for audio masks are handled here, before Quantus sees the bat
   in a boolean array is True) and as NaN or a warning elsewhere; a full mask makes every map
   perfect and AUC undefined. Such clips are dropped (NaN) and counted, for every metric.
 - maps are signed for LRP-type methods; localisation asks where the positive evidence lies
-  (Arras et al. 2022), so negative relevance is clipped to zero.
+  (Arras et al. 2022), so negative relevance is clipped to zero (sign "positive", the
+  default); for a method whose sign is arbitrary (sign "absolute", see
+  bsx.windows.method_sign: occlusion with a 0 dB baseline) the magnitude is used, the same
+  rule its salient windows follow.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def usable_masks(masks: np.ndarray) -> np.ndarray:
 
 
 def localisation_scores(
-    maps: np.ndarray, masks: np.ndarray, metrics: Sequence[str]
+    maps: np.ndarray, masks: np.ndarray, metrics: Sequence[str], *, sign: str = "positive",
 ) -> tuple[dict[str, np.ndarray], int]:
     """Quantus localisation scores per clip.
 
@@ -66,6 +69,7 @@ def localisation_scores(
         maps: (B, 128, T) relevance.
         masks: (B, 128, T) bool, True where the cue (or planted span) is.
         metrics: names among LOCALISATION_METRICS; others raise UnknownName/ValueError.
+        sign: "positive" clips negative relevance to 0, "absolute" takes |relevance|.
 
     Returns:
         ({name: (B,) float, NaN where dropped}, number of clips dropped for an empty or
@@ -85,7 +89,10 @@ def localisation_scores(
     out = {name: np.full(n, np.nan) for name in metrics}
     if not keep.any() or not metrics:
         return out, n_dropped
-    a = np.maximum(maps[keep], 0.0)[:, None].astype(np.float32)
+    if sign not in ("positive", "absolute"):
+        raise ValueError(f"sign must be 'positive' or 'absolute', not {sign!r}")
+    kept = np.abs(maps[keep]) if sign == "absolute" else np.maximum(maps[keep], 0.0)
+    a = kept[:, None].astype(np.float32)
     s = masks[keep][:, None].astype(np.float32)
     x = np.zeros_like(a)  # localisation reads only the shape of x
     y = np.zeros(len(a), dtype=int)

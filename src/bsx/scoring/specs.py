@@ -103,7 +103,7 @@ _ALL: tuple[MetricSpec, ...] = (
     _m("ablation-drop", "ablation", "higher", True,
        "drop of the target probability when the cue is neutralised in the salient windows"),
     _m("ablation-gain", "ablation", "higher", True,
-       "salient-window ablation drop minus the drop for random windows of equal length"),
+       "salient-window ablation drop minus that of matched random windows, per dB of edit"),
 )
 
 METRICS: dict[str, MetricSpec] = {m.name: m for m in _ALL}
