@@ -53,7 +53,11 @@ class Reporter:
     def task(self, description: str, total: int) -> Callable[[int], None]:
         """A bar of `total` steps; returns advance(n)."""
         tid = self.progress.add_task(description, total=total)
-        return lambda n=1: self.progress.advance(tid, n)
+
+        def advance(n: int = 1) -> None:
+            self.progress.advance(tid, n)
+
+        return advance
 
     @contextmanager
     def borrowed(self) -> Iterator[Any]:
@@ -79,8 +83,12 @@ def task(description: str, total: int) -> Callable[[int], None]:
     """A progress bar of `total` steps; returns advance(n) (a no-op without a reporter)."""
     rep = _current.get()
     if rep is None:
-        return lambda n=1: None
+        return _nothing
     return rep.task(description, total)
+
+
+def _nothing(n: int = 1) -> None:
+    """advance() when nobody listens."""
 
 
 @contextmanager

@@ -179,7 +179,7 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
             p = f", p = {_num(c.get('p'), 3)}" if c.get("p") is not None else ""
             pf = f", FDR-adjusted p = {_num(c.get('p_fdr'), 3)}" if c.get("p_fdr") is not None \
                 else ""
-            n = f", n = {c.get('n')}" if c.get("n") is not None else ""
+            cn = f", n = {c.get('n')}" if c.get("n") is not None else ""
             nc = (f" in {c.get('n_clusters')} clusters" if c.get("n_clusters") is not None
                   else "")
             parts.append(
@@ -187,7 +187,7 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
                 f"({_e(c.get('method', ''))}, {_e(c.get('cues', ''))}). "
                 f"{_e(c.get('verdict', ''))} <span class='meta'>"
                 f"{_e(c.get('effect_name', 'effect'))} = {_num(c.get('effect'))}"
-                f"{ci}{p}{pf}{n}{nc}</span></li>")
+                f"{ci}{p}{pf}{cn}{nc}</span></li>")
         parts.append("</ul>")
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
 

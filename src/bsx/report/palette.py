@@ -14,23 +14,24 @@ RANDOM = "random"
 RANDOM_COLOUR = "#7f7f7f"
 
 FIXED: dict[str, str] = {
-    "crp": "#0072B2",                   # blue
-    "gradcam": "#D55E00",               # vermillion
-    "lrp": "#009E73",                   # bluish green
-    "occlusion": "#CC79A7",             # reddish purple
-    "occlusion-time": "#E69F00",        # orange
-    "saliency": "#56B4E9",              # sky blue
+    "crp": "#0072b2",                   # blue
+    "gradcam": "#d55e00",               # vermillion
+    "lrp": "#009e73",                   # bluish green
+    "occlusion": "#cc79a7",             # reddish purple
+    "occlusion-time": "#e69f00",        # orange
+    "saliency": "#56b4e9",              # sky blue
     "integrated-gradients": "#882255",  # wine
-    "gradient-x-input": "#44AA99",      # teal (the example plugin)
+    "gradient-x-input": "#44aa99",      # teal (the example plugin)
     RANDOM: RANDOM_COLOUR,
 }
 
-_SPARE = ("#332288", "#117733", "#999933", "#AA4499", "#661100", "#6699CC", "#888800",
-          "#DDCC77")
+_SPARE = ("#332288", "#117733", "#999933", "#aa4499", "#661100", "#6699cc", "#888800",
+          "#ddcc77")
 
 
 def method_colour(method: str) -> str:
-    """The method's colour as '#rrggbb' (stable across figures, runs and machines)."""
+    """The method's colour as '#rrggbb', lower case (stable across figures, runs and
+    machines)."""
     if method in FIXED:
         return FIXED[method]
     h = int(hashlib.sha256(method.encode()).hexdigest(), 16)
