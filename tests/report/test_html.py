@@ -35,6 +35,12 @@ def test_beats_random_in_words() -> None:
     v = beats_random(table)["m"]
     assert v == {"clearly": ["gt-precision vs planted"], "slightly": ["gt-recall vs planted"],
                  "not": ["complexity"]}
+    # the summary's paired margin (positive = better) wins over comparing the two means
+    table["vs_random"] = [0.4, None, 0.05, None, 0.3, None]
+    table["vs_random_ci_low"] = [-0.1, None, 0.01, None, 0.2, None]
+    v = beats_random(table)["m"]
+    assert v == {"clearly": ["gt-recall vs planted", "complexity"],
+                 "slightly": ["gt-precision vs planted"], "not": []}
 
 
 @pytest.fixture
@@ -79,9 +85,11 @@ def _audio(html: str) -> list[np.ndarray]:
 
 def test_report_reads_as_a_research_report(run_dir: Path) -> None:
     html = _write(run_dir)
-    assert html.index("<h2>Summary") < html.index("<h2>Figures") < html.index("<h2>Examples")
+    assert html.index("<h2>Summary") < html.index("<h2>Figures") < html.index("<h2>Examples") \
+        < html.index("<h2>Scores")
     assert "accuracy <b>1.00</b>" in html and "chance is 0.50 with 2 classes" in html
-    assert "beats the random baseline on <b>1 of 1</b>" in html
+    assert "beats the random baseline clearly" in html and "<b class='better'>0 of 1</b>" in html
+    assert "better but within the uncertainty on gt-precision vs planted" in html
     # the model's training corpus differs from the evaluated one: a warning box
     assert "trained on &#x27;synth&#x27; but is evaluated on &#x27;emodb&#x27;" in html
     # the metric's definition, direction and reference come from its spec
@@ -115,8 +123,9 @@ def test_claims_are_rendered_when_present(run_dir: Path) -> None:
              "verdict": "Supported: salient windows differ from the rest as theory expects."}
     html = _write(run_dir, claims=[claim])
     assert "Claim a: CRP windows hold the expert cues" in html
-    assert "Cliff&#x27;s delta = 0.310 [0.100, 0.500]" in html
-    assert "FDR-adjusted p = 0.010" in html and "Supported:" in html
+    assert "effect: Cliff&#x27;s delta" in html
+    assert "<td>0.310 [0.100, 0.500]</td>" in html and "<td>0.010</td>" in html
+    assert "<td>120 (10)</td>" in html and "Supported:" in html
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")

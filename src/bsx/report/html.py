@@ -119,23 +119,32 @@ def _score_label(r: pd.Series) -> str:
 
 
 def beats_random(table: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
-    """Per method: the scores on which its mean is better than the random baseline's
-    ("clearly" when the two 95% CIs do not overlap), and those on which it is not."""
+    """Per method: the scores on which it is better than the random baseline, "clearly" or
+    "slightly", and those on which it is not.
+
+    With the paired margin of the summary (vs_random: method minus random on the same clips,
+    signed so that positive is better, with a speaker-clustered 95% CI), "clearly" means the
+    CI lies above 0. Without it, the two means are compared and "clearly" means their 95%
+    CIs do not overlap."""
     out: dict[str, dict[str, list[str]]] = {}
     if table.empty or RANDOM not in set(table["method"]):
         return out
     base = {_score_label(r): r for _, r in table[table["method"] == RANDOM].iterrows()}
+    paired = "vs_random" in table
     for _, r in table[table["method"] != RANDOM].iterrows():
         label = _score_label(r)
         b = base.get(label)
-        if b is None or r["mean"] is None or b["mean"] is None \
-                or pd.isna(r["mean"]) or pd.isna(b["mean"]):
+        if paired and pd.notna(r.get("vs_random")):
+            better = r["vs_random"] > 0
+            clear = better and pd.notna(r.get("vs_random_ci_low")) and r["vs_random_ci_low"] > 0
+        elif b is not None and pd.notna(r["mean"]) and pd.notna(b["mean"]):
+            higher = r["direction"] == "higher"
+            better = r["mean"] > b["mean"] if higher else r["mean"] < b["mean"]
+            clear = better and all(pd.notna(x) for x in (r["ci_low"], r["ci_high"],
+                                                         b["ci_low"], b["ci_high"])) and (
+                r["ci_low"] > b["ci_high"] if higher else r["ci_high"] < b["ci_low"])
+        else:
             continue
-        higher = r["direction"] == "higher"
-        better = r["mean"] > b["mean"] if higher else r["mean"] < b["mean"]
-        clear = better and all(pd.notna(x) for x in (r["ci_low"], r["ci_high"],
-                                                     b["ci_low"], b["ci_high"])) and (
-            r["ci_low"] > b["ci_high"] if higher else r["ci_high"] < b["ci_low"])
         key = "clearly" if clear else "slightly" if better else "not"
         d = out.setdefault(str(r["method"]), {"clearly": [], "slightly": [], "not": []})
         d[key].append(label)
@@ -156,40 +165,62 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     if not verdicts:
         parts.append("<p>This run has no random baseline, so no score can be read as better "
                      "than chance; add <code>--method random</code>.</p>")
+    how = ("paired by clip: the 95% CI of the margin lies above 0" if "vs_random" in table
+           else "the 95% CIs do not overlap")
     for method, v in verdicts.items():
         n = sum(len(x) for x in v.values())
         dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
-        text = (f"{dot}<b>{_e(method)}</b> beats the random baseline on "
-                f"<b>{len(v['clearly']) + len(v['slightly'])} of {n}</b> scores")
-        if v["clearly"]:
-            text += (f"; clearly (95% CIs apart) on <span class='better'>"
-                     f"{_e(', '.join(v['clearly']))}</span>")
+        text = (f"{dot}<b>{_e(method)}</b> beats the random baseline clearly ({how}) on "
+                f"<b class='better'>{len(v['clearly'])} of {n}</b> scores")
         if v["slightly"]:
-            text += f"; by less than the CIs' width on {_e(', '.join(v['slightly']))}"
+            text += (f"; its mean is better but within the uncertainty on "
+                     f"{_e(', '.join(v['slightly']))}")
         if v["not"]:
-            text += (f"; <span class='worse'>not better</span> on "
+            text += (f"; it is <span class='worse'>not better</span> than random on "
                      f"{_e(', '.join(v['not']))}")
         parts.append(f"<p>{text}.</p>")
-    claims = summary.get("claims") or []
-    if claims:
-        parts.append("<h3>Claims</h3><ul>")
-        for c in claims:
-            ci = (f" [{_num(c.get('ci_low'))}, {_num(c.get('ci_high'))}]"
-                  if c.get("ci_low") is not None else "")
-            p = f", p = {_num(c.get('p'), 3)}" if c.get("p") is not None else ""
-            pf = f", FDR-adjusted p = {_num(c.get('p_fdr'), 3)}" if c.get("p_fdr") is not None \
-                else ""
-            cn = f", n = {c.get('n')}" if c.get("n") is not None else ""
-            nc = (f" in {c.get('n_clusters')} clusters" if c.get("n_clusters") is not None
-                  else "")
-            parts.append(
-                f"<li><b>Claim {_e(c.get('claim', '?'))}: {_e(c.get('title', ''))}</b> "
-                f"({_e(c.get('method', ''))}, {_e(c.get('cues', ''))}). "
-                f"{_e(c.get('verdict', ''))} <span class='meta'>"
-                f"{_e(c.get('effect_name', 'effect'))} = {_num(c.get('effect'))}"
-                f"{ci}{p}{pf}{cn}{nc}</span></li>")
-        parts.append("</ul>")
+    if verdicts:
+        parts.append(f"<details><summary>Every score against random</summary>"
+                     f"{_table(versus_random_table(verdicts))}</details>")
+    parts.append(claims_html(summary.get("claims") or []))
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
+
+
+def versus_random_table(verdicts: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
+    """Score x method: 'clearly better', 'better (uncertain)' or 'not better' than random."""
+    words = {"clearly": "clearly better", "slightly": "better (uncertain)", "not": "not better"}
+    cells: dict[str, dict[str, str]] = {}
+    for method, v in verdicts.items():
+        for key, scores in v.items():
+            for score in scores:
+                cells.setdefault(score, {})[method] = words[key]
+    return pd.DataFrame([{"score": score, **row} for score, row in cells.items()]).fillna("")
+
+
+def claims_html(claims: list[dict[str, Any]]) -> str:
+    """The claims answered (summary["claims"]): per claim its title and effect measure once,
+    then one row per method x cue set with the effect, its 95% CI, p, FDR-adjusted p, n and
+    the one-sentence verdict."""
+    if not claims:
+        return ""
+    parts = ["<h3>Claims</h3>"]
+    by: dict[str, list[dict[str, Any]]] = {}
+    for c in claims:
+        by.setdefault(str(c.get("claim", "?")), []).append(c)
+    for letter, rows in by.items():
+        first = rows[0]
+        parts.append(f"<p><b>Claim {_e(letter)}: {_e(first.get('title', ''))}</b><br>"
+                     f"<span class='meta'>effect: {_e(first.get('effect_name', ''))}</span></p>")
+        table = pd.DataFrame([{
+            "method": c.get("method", ""), "cues": c.get("cues", ""),
+            "effect [95% CI]": f"{_num(c.get('effect'))} [{_num(c.get('ci_low'))}, "
+                               f"{_num(c.get('ci_high'))}]",
+            "p": _num(c.get("p")), "p (FDR)": _num(c.get("p_fdr")),
+            "n clips (clusters)": f"{c.get('n', '–')} ({c.get('n_clusters', '–')})",
+            "verdict": c.get("verdict", ""),
+        } for c in rows])
+        parts.append(_table(table))
+    return "".join(parts)
 
 
 def warnings_section(summary: dict[str, Any], config: dict[str, Any]) -> str:
@@ -338,6 +369,26 @@ def _figure_block(path: Path | None) -> str:
     return f"<figure>{_img(path, name)}<figcaption>{_e(cap)}{vec}</figcaption></figure>"
 
 
+def figures_html(figures: Sequence[Path | None]) -> str:
+    """The metric figure and the first explaining method's cue profiles in full; the other
+    methods' cue profiles folded (one per method x cue set is a lot of figure)."""
+    shown = [f for f in figures if f is not None and Path(f).is_file()]
+    profiles = [f for f in shown if Path(f).stem.startswith("cue_profile_")]
+    lead = next((Path(f).stem.split("_")[2] for f in profiles
+                 if not Path(f).stem.startswith(f"cue_profile_{RANDOM}_")), None)
+    open_, folded = [], []
+    for f in shown:
+        stem = Path(f).stem
+        if stem.startswith("cue_profile_") and not stem.startswith(f"cue_profile_{lead}_"):
+            folded.append(_figure_block(f))
+        else:
+            open_.append(_figure_block(f))
+    if folded:
+        open_.append(f"<details><summary>Cue profiles of the other methods ({len(folded)} "
+                     "figures)</summary>" + "".join(folded) + "</details>")
+    return "".join(open_)
+
+
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
                  figures: list[Path | None], config: dict[str, Any]) -> Path:
     """Write out/report.html (figures and audio embedded as data URIs: opens offline)."""
@@ -355,12 +406,11 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>bsx report</title><style>{STYLE}</style></head><body><main>",
         head, warnings_section(summary, config), summary_section(summary, table, config),
-        "<h2>Figures</h2>", *[_figure_block(f) for f in figures],
+        "<h2>Figures</h2>", figures_html(figures), examples_section(out),
         "<h2>Scores</h2><p>Mean over clips [95% bootstrap CI]; ↑ higher is better, ↓ lower "
         "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
         _table(scores_table(table)),
         "<h2>What the metrics measure</h2>", _table(definitions_table(table)),
-        examples_section(out),
     ]
     if summary.get("dataset_agreement"):
         agree = pd.DataFrame(summary["dataset_agreement"])
