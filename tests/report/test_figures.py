@@ -41,7 +41,7 @@ def test_metric_figure_labels_units_direction_and_random_line() -> None:
     fig = metric_figure(_metrics())
     axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
     by_title = {ax.get_title(): ax for ax in axes}
-    gt, cx = by_title["gt-precision vs planted"], by_title["complexity"]
+    gt, cx = by_title["gt-precision\nvs planted"], by_title["complexity"]
     assert "share of window time in spans (0-1)" in gt.get_ylabel()
     assert "higher is better" in gt.get_ylabel()
     assert "entropy (nats)" in cx.get_ylabel() and "lower is better" in cx.get_ylabel()

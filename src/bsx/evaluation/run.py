@@ -196,13 +196,16 @@ def write_figures_and_report(out: Path, summary: dict[str, Any],
     import pandas as pd
 
     from bsx.report.figures import metric_comparison
-    from bsx.report.html import write_report
+    from bsx.report.html import examples_section, write_report
 
     table = pd.DataFrame(summary.get("metrics", []))
-    figures = [metric_comparison(table, out / "metrics.png")]
-    figures += [f.result() for f in profile_figures]
+    # the metric figure (~4 s for 30 panels) is drawn in a worker while this process renders
+    # the report's example clips
+    metric_figure = tail_task(metric_comparison, table, out / "metrics.png")
+    examples = examples_section(out)
+    figures = [metric_figure.result(), *[f.result() for f in profile_figures]]
     config = json.loads((out / "config.json").read_text())
-    write_report(out, summary, table, figures, config)
+    write_report(out, summary, table, figures, config, examples=examples)
 
 
 def _progress(enabled: bool) -> Any:

@@ -34,6 +34,8 @@ METRIC_UNITS: dict[str, str] = {
     "complexity": "entropy (nats)",
     "cue-agreement-rest": "share of expectations met (0-1)",
     "cue-agreement-neutral": "share of expectations met (0-1)",
+    "cue-effect-rest": "signed effect (SD, Cohen's d)",
+    "cue-effect-neutral": "signed effect (SD, z vs neutral)",
     "gt-precision": "share of window time in spans (0-1)",
     "gt-recall": "share of span time covered (0-1)",
     "ablation-drop": "drop of target probability",
@@ -68,11 +70,13 @@ def metric_axis_label(metric: str, direction: str) -> str:
 
 
 def _panel_names(table: pd.DataFrame) -> pd.Series:
+    """'auc\nvs expert-cues [egemaps]': the metric, then its reference and cue set."""
     against = table["against"].fillna("").astype(str)
     cues = table["cues"].fillna("").astype(str)
-    return (table["metric"].astype(str)
-            + np.where(against != "", " vs " + against, "")
-            + np.where(cues != "", " [" + cues + "]", ""))
+    second = (np.where(against != "", "vs " + against, "")
+              + np.where((against != "") & (cues != ""), " ", "")
+              + np.where(cues != "", "[" + cues + "]", ""))
+    return table["metric"].astype(str) + np.where(second != "", "\n" + second, "")
 
 
 def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
@@ -86,7 +90,7 @@ def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
     methods = [m for m in dict.fromkeys(table["method"]) if m != RANDOM]
     ncol = max(1, min(ncol, len(panels)))
     nrow = int(np.ceil(len(panels) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.6),
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.9 * nrow + 0.9),
                              squeeze=False)
     for ax, panel in zip(axes.flat, panels, strict=False):
         d = table[table["panel"] == panel]
@@ -119,9 +123,15 @@ def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.suptitle("Explanation scores per method: mean with 95% bootstrap CI over clips; "
-                 "dashed grey line: random baseline (band: its 95% CI)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (2.9 * nrow + 0.6)))
+    has_random = RANDOM in set(table["method"])
+    fig.suptitle("Explanation scores per method: mean with 95% bootstrap CI over clips"
+                 + ("; dashed grey line: random baseline (band: its 95% CI)" if has_random
+                    else "; no random baseline in this run (add --method random)"),
+                 fontsize=10)
+    # fixed margins in inches (tight_layout measured every label: half the figure's time)
+    width, height = 3.6 * ncol, 2.9 * nrow + 0.9
+    fig.subplots_adjust(left=0.95 / width, right=1 - 0.15 / width, bottom=0.75 / height,
+                        top=1 - 1.05 / height, wspace=0.5, hspace=0.8)
     return fig
 
 
@@ -129,7 +139,7 @@ def metric_comparison(table: pd.DataFrame, path: Path) -> Path | None:
     """metric_figure saved as PNG + SVG; None for an empty table."""
     if table.empty:
         return None
-    return save(metric_figure(table), path)
+    return save(metric_figure(table), path, dpi=100)
 
 
 def _ci95(values: np.ndarray) -> tuple[float, float, int]:
@@ -198,8 +208,10 @@ def cue_profile_figure(profiles: pd.DataFrame, method: str, cues: str, ncol: int
     fig.legend(handles, names, loc="lower center", ncols=3, fontsize=8, frameon=False)
     fig.suptitle(f"Cue profiles: {method}, {cues} cues. Bars: mean over clips; {ERROR_BARS}",
                  fontsize=10)
-    height = 3.1 * nrow + 0.9
-    fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.4 / height))
+    # fixed margins in inches (tight_layout measured every label: half the figure's time)
+    width, height = 3.6 * ncol, 3.1 * nrow + 0.9
+    fig.subplots_adjust(left=0.85 / width, right=1 - 0.15 / width, bottom=1.15 / height,
+                        top=1 - 0.95 / height, wspace=0.45, hspace=0.85)
     return fig
 
 

@@ -390,8 +390,10 @@ def figures_html(figures: Sequence[Path | None]) -> str:
 
 
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
-                 figures: list[Path | None], config: dict[str, Any]) -> Path:
-    """Write out/report.html (figures and audio embedded as data URIs: opens offline)."""
+                 figures: list[Path | None], config: dict[str, Any],
+                 examples: str | None = None) -> Path:
+    """Write out/report.html (figures and audio embedded as data URIs: opens offline).
+    examples: examples_section(out) when the caller rendered it already."""
     from bsx.report.strict_json import dumps
 
     out = Path(out)
@@ -406,7 +408,8 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>bsx report</title><style>{STYLE}</style></head><body><main>",
         head, warnings_section(summary, config), summary_section(summary, table, config),
-        "<h2>Figures</h2>", figures_html(figures), examples_section(out),
+        "<h2>Figures</h2>", figures_html(figures),
+        examples if examples is not None else examples_section(out),
         "<h2>Scores</h2><p>Mean over clips [95% bootstrap CI]; ↑ higher is better, ↓ lower "
         "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
         _table(scores_table(table)),
