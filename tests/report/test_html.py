@@ -140,3 +140,21 @@ def test_report_renders_in_chromium_without_errors_or_overflow(run_dir: Path,
     png = tmp_path / "shot.png"
     assert render_report.main([str(run_dir), "--png", str(png), "--width", "1000"]) == 0
     assert png.stat().st_size > 10_000
+
+
+def test_only_the_first_methods_cue_profiles_are_open(tmp_path: Path) -> None:
+    from bsx.report.html import figures_html
+
+    names = ["metrics", "cue_profile_random_egemaps", "cue_profile_crp_egemaps",
+             "cue_profile_crp_praat", "cue_profile_gradcam_egemaps"]
+    paths = []
+    for n in names:
+        p = tmp_path / f"{n}.png"
+        p.write_bytes(b"\x89PNG fake")
+        paths.append(p)
+    html = figures_html(paths)
+    opened, folded = html.split("<details>")
+    assert 'alt="metrics"' in opened and 'alt="cue_profile_crp_praat"' in opened
+    assert 'alt="cue_profile_crp_egemaps"' in opened
+    assert 'alt="cue_profile_random_egemaps"' in folded
+    assert 'alt="cue_profile_gradcam_egemaps"' in folded and "(2 figures)" in folded

@@ -86,7 +86,7 @@ class Synth:
         generate(root, per_class=self.options.per_class, seed=self.options.seed,
                  emotions=self.labels, n_speakers=self.options.speakers,
                  workers=self.options.workers,
-                 progress=progress.task("generating the synth corpus (first use; cached)",
+                 progress=progress.task("generating the synth corpus (once, then read back)",
                                         total))
         return root
 
