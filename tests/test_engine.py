@@ -46,7 +46,9 @@ def test_writes_every_output_file(run: tuple[Path, dict]) -> None:  # type: igno
     assert json.loads((out / "summary.json").read_text())["n_clips"] == summary["n_clips"]
     res = pd.read_parquet(out / "results.parquet")
     assert set(res["direction"].dropna()) <= {"higher", "lower", ""}
-    assert {"time-attribution", "time-cues"} <= set(res["metric"])
+    assert not res["metric"].str.startswith("time-").any()  # seconds live in timings.csv
+    timings = pd.read_csv(out / "timings.csv")
+    assert {"attribution", "cues"} <= set(timings.loc[timings["kind"] == "stage", "step"])
     wins = pd.read_csv(out / "windows.csv")
     clips = pd.read_csv(out / "clips.csv").set_index("clip_id")
     # original timeline = model timeline + trim offset (the synth clips need no padding)

@@ -2,7 +2,9 @@
 
 Each batch's rows go to their own Parquet part, written to a temp file and renamed, so a
 killed run (Ctrl-C, OOM) leaves only whole parts behind and `--resume` skips the clips they
-hold. `finalize` merges the parts into results.parquet and results.csv.
+hold. `finalize` merges the parts into results.parquet and results.csv, and moves the
+per-stage timing rows ("time-*" metrics) into timings.csv: a table of scores is not the place
+for seconds.
 """
 
 from __future__ import annotations
@@ -65,8 +67,12 @@ class ResultWriter:
         extra = pd.DataFrame(list(extra_results))
         if not extra.empty:
             results = pd.concat([results, extra], ignore_index=True)
+        results, stage_rows = split_timings(results)
+        timings = timings_table(results, stage_rows)
+        if not timings.empty:
+            timings.to_csv(self.out / "timings.csv", index=False)
         have = tables or {}
-        tables = {"results": results,
+        tables = {"results": results, "timings": timings,
                   **{name: have[name] if name in have else self.read(name)
                      for name in ("profiles", "clips", "windows")}}
         if not results.empty:
@@ -79,6 +85,42 @@ class ResultWriter:
         if not tables["windows"].empty:
             tables["windows"].to_csv(self.out / "windows.csv", index=False)
         return tables
+
+
+TIME_PREFIX = "time-"
+
+
+def split_timings(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(score rows, per-stage timing rows): rows whose metric starts with "time-" are the
+    seconds a stage cost, not scores."""
+    if results.empty or "metric" not in results:
+        return results, pd.DataFrame()
+    is_time = results["metric"].astype(str).str.startswith(TIME_PREFIX)
+    return (results[~is_time].reset_index(drop=True),
+            results[is_time].reset_index(drop=True))
+
+
+def timings_table(results: pd.DataFrame, stage_rows: pd.DataFrame) -> pd.DataFrame:
+    """timings.csv: one row per method x cue set x stage or metric, with mean seconds per
+    clip, the clips measured and the total. Stages (attribution, cue extraction) come from
+    the "time-*" rows; each metric's own cost from its rows' `seconds`."""
+    frames = []
+    if not stage_rows.empty:
+        st = stage_rows.assign(kind="stage",
+                               step=stage_rows["metric"].str.removeprefix(TIME_PREFIX))
+        frames.append(st)
+    if not results.empty and "seconds" in results:
+        frames.append(results.assign(kind="metric", step=results["metric"]))
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    df["cues"] = df["cues"].fillna("").astype(str) if "cues" in df else ""
+    per_clip = df.drop_duplicates(["kind", "step", "method", "cues", "clip_id"])
+    out = (per_clip.groupby(["kind", "step", "method", "cues"], sort=False)["seconds"]
+           .agg(seconds_per_clip="mean", clips="count", total_s="sum").reset_index())
+    order = out["kind"].map({"stage": 0, "metric": 1})
+    return (out.assign(_o=order).sort_values(["_o", "method", "cues", "step"], kind="stable")
+            .drop(columns="_o").reset_index(drop=True))
 
 
 def _arrow(rows: list[dict[str, Any]]) -> pa.Table:

@@ -50,6 +50,7 @@ def cue_report(path: Path, cues: str, windows: str | None, frontend: str,
 
     from bsx.audio import get_frontend, load_audio
     from bsx.cues.profile import cue_profile
+    from bsx.cues.units import cue_unit
     from bsx.expert import canonical_emotion, load_expert
     from bsx.plugins import build
     from bsx.scoring.agreement import agreement
@@ -79,8 +80,10 @@ def cue_report(path: Path, cues: str, windows: str | None, frontend: str,
         ext = build("cue", name)
         profile = cue_profile(ext.extract(y, fe.sample_rate), wins)
         report["extractors"][name] = [
-            {k: _clean(v) for k, v in row.items()} for row in profile.rows()
-            if wins or row["region"] == "whole"
+            {**{k: _clean(v) for k, v in row.items()},
+             "unit": cue_unit(name, str(row["cue"])).unit,
+             "feature": cue_unit(name, str(row["cue"])).feature}
+            for row in profile.rows() if wins or row["region"] == "whole"
         ]
         if table is not None:
             report["agreement"][name] = [
@@ -117,6 +120,7 @@ def cues_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
 ) -> None:
     """Print a clip's cue profile: the windows vs the rest vs the whole clip."""
+    from rich.markup import escape
     from rich.table import Table
 
     from bsx.cli.console import out
@@ -136,6 +140,8 @@ def cues_command(
             title += " | windows " + ", ".join(f"{a:.2f}-{b:.2f}" for a, b in report["windows"])
         table = Table(title=title)
         table.add_column("cue")
+        table.add_column("unit")
+        table.add_column("feature", overflow="fold")
         for region in regions:
             table.add_column("windows" if region == "salient" else region, justify="right")
         agree = {a["cue"]: a for a in report.get("agreement", {}).get(name, [])}
@@ -152,7 +158,9 @@ def cues_command(
                     a["direction"], "-" if d is None else f"{d:+.2f}",
                     {True: "yes", False: "no", None: "-"}[a["agrees_vs_rest"]],
                 ]
-            table.add_row(cue, *cells)
+            first = next(iter(regs.values()))
+            table.add_row(cue, escape(first.get("unit") or "?"),
+                          escape(first.get("feature") or ""), *cells)
         out.print(table)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -54,64 +53,64 @@ def evaluate(
     overwrite: Annotated[bool, typer.Option(help="Discard results already in --out")] = False,
 ) -> None:
     """Evaluate explanation methods: cue agreement, localisation, faithfulness, ablation."""
-    from bsx.plugins import lookup
+    from bsx.cli.notices import printed_warnings
+    from bsx.progress import reporting
 
-    methods = split_list(method) or []
-    cue_sets = split_list(cues) or []
-    require_file(checkpoint, "checkpoint file (.pt)")
-    require_file(expert, "expert-cue table (CSV)")
-    for m in methods:
-        lookup("method", m)
-    for c in cue_sets:
-        lookup("cue", c)
-    from bsx.engine import EvalConfig, run_evaluation
-    from bsx.scoring.specs import get_metric
+    # A status line at once, then a bar per long stage (synth generation, the batches).
+    with reporting(err, first="bsx evaluate: checking the options"), printed_warnings(err):
+        from bsx.plugins import lookup
 
-    for m in split_list(metrics) or []:
-        get_metric(m)
-    method_options: dict[str, dict[str, object]] = {}
-    for key, value in parse_options(opt, "--opt").items():
-        mname, dot, okey = key.partition(".")
-        if not dot or mname not in methods:
-            raise BsxError(f"--opt '{key}': write METHOD.KEY=VALUE with METHOD one of "
-                           f"{', '.join(methods)}")
-        method_options.setdefault(mname, {})[okey] = value
-    if split_mode not in (None, "speaker", "random"):
-        raise BsxError(f"--split-mode '{split_mode}' is not one of: speaker, random")
-    if ablation_cue not in ("loudness", "pitch", "noise"):
-        raise BsxError(f"--ablation-cue '{ablation_cue}' is not one of: loudness, pitch, noise")
-    if split not in ("train", "val", "test", "all"):
-        raise BsxError(f"--split '{split}' is not one of: train, val, test, all")
-    if target not in ("predicted", "true"):
-        raise BsxError(f"--target '{target}' is not one of: predicted, true")
-    if batch_size < 1 or workers < 1:
-        raise BsxError("--batch-size and --workers must be at least 1")
-    if limit is not None and limit < 1:
-        raise BsxError(f"--limit {limit}: give at least 1 clip, or leave --limit out for all")
-    if out_dir is None:
-        out_dir = Path("bsx-runs") / time.strftime("evaluate-%Y%m%d-%H%M%S")
-    if (out_dir / "parts").is_dir() and any((out_dir / "parts").iterdir()):
-        if not (resume or overwrite):
-            raise BsxError(f"{out_dir} already holds results; pass --resume to continue that "
-                           "run or --overwrite to start again")
-    cfg = EvalConfig(
-        dataset=dataset, data_root=data_root, model=model, checkpoint=checkpoint,
-        label_preset=label_preset, labels=split_list(labels), frontend=frontend,
-        keep=keep.value if keep else None,
-        methods=methods, cues=cue_sets, metrics=split_list(metrics), split=split,  # type: ignore[arg-type]
-        emotions=split_list(emotions), limit=limit, seed=seed, device=device,
-        batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
-        method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
-        split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        methods = split_list(method) or []
+        cue_sets = split_list(cues) or []
+        for m in methods:
+            lookup("method", m)
+        for c in cue_sets:
+            lookup("cue", c)
+        from bsx.engine import EvalConfig, run_evaluation
+        from bsx.scoring.specs import get_metric
+
+        for m in split_list(metrics) or []:
+            get_metric(m)
+        method_options: dict[str, dict[str, object]] = {}
+        for key, value in parse_options(opt, "--opt").items():
+            mname, dot, okey = key.partition(".")
+            if not dot or mname not in methods:
+                raise BsxError(f"--opt '{key}': write METHOD.KEY=VALUE with METHOD one of "
+                               f"{', '.join(methods)}")
+            method_options.setdefault(mname, {})[okey] = value
+        if split_mode not in (None, "speaker", "random"):
+            raise BsxError(f"--split-mode '{split_mode}' is not one of: speaker, random")
+        if ablation_cue not in ("loudness", "pitch", "noise"):
+            raise BsxError(f"--ablation-cue '{ablation_cue}' is not one of: loudness, pitch, noise")
+        if split not in ("train", "val", "test", "all"):
+            raise BsxError(f"--split '{split}' is not one of: train, val, test, all")
+        if target not in ("predicted", "true"):
+            raise BsxError(f"--target '{target}' is not one of: predicted, true")
+        if batch_size < 1 or workers < 1:
+            raise BsxError("--batch-size and --workers must be at least 1")
+        if limit is not None and limit < 1:
+            raise BsxError(f"--limit {limit}: give at least 1 clip, or leave --limit out for all")
+        require_file(expert, "expert-cue table (CSV)")
+        if out_dir is None:
+            out_dir = Path("bsx-runs") / time.strftime("evaluate-%Y%m%d-%H%M%S")
+        if (out_dir / "parts").is_dir() and any((out_dir / "parts").iterdir()):
+            if not (resume or overwrite):
+                raise BsxError(f"{out_dir} already holds results; pass --resume to continue that "
+                               "run or --overwrite to start again")
+        cfg = EvalConfig(
+            dataset=dataset, data_root=data_root, model=model, checkpoint=checkpoint,
+            label_preset=label_preset, labels=split_list(labels), frontend=frontend,
+            keep=keep.value if keep else None,
+            methods=methods, cues=cue_sets, metrics=split_list(metrics), split=split,  # type: ignore[arg-type]
+            emotions=split_list(emotions), limit=limit, seed=seed, device=device,
+            batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
+            method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
+            split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
+        )
         summary = run_evaluation(cfg, out_dir, resume=resume)
-    for w in caught:
-        if issubclass(w.category, UserWarning) and "bsx" in str(w.filename):
-            err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
     print_summary(summary)
-    out.print(f"results in {out_dir}/ (results.parquet, results.csv, summary.json, report.html)")
+    out.print(f"results in {out_dir}/ (results.parquet, results.csv, timings.csv, summary.json, "
+              "config.json, report.html)")
 
 
 def print_summary(summary: dict) -> None:  # type: ignore[type-arg]

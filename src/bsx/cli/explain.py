@@ -17,8 +17,9 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from bsx.cli.common import parse_options, require_file
+from bsx.cli.common import parse_options
 from bsx.errors import BsxError
+from bsx.progress import status as progress_status
 
 
 @dataclass
@@ -101,6 +102,7 @@ def explain_file(
     from bsx.device import resolve_device
     from bsx.evaluation.attribute import attribute, clip_logits, stack_units
     from bsx.evaluation.salient import salient_windows
+    from bsx.honesty import domain_warning, too_short
     from bsx.models.checkpoint import load_model
     from bsx.plugins import build, lookup
     from bsx.report.explain_figures import (
@@ -120,15 +122,25 @@ def explain_file(
         raise BsxError(f"--attenuate-db {attenuate_db}: give a non-negative number of dB")
     lookup("method", method)  # an unknown method fails before any work
     dev = resolve_device(device)
+    progress_status("loading the model")
     loaded = load_model(checkpoint, model=model, label_preset=label_preset,
                         frontend=frontend, device=dev)
     fe = with_keep(loaded.frontend, keep)  # type: ignore[arg-type]
+    mismatch = domain_warning(loaded.meta, None, source=path.name)
+    if mismatch:
+        warnings.warn(mismatch, stacklevel=2)
+    progress_status(f"reading {path.name}")
     prep = prepare(path, fe)
+    short = too_short(prep.content_s, source=str(path))
+    if short:
+        warnings.warn(f"{short}; the prediction and windows below are not meaningful",
+                      stacklevel=2)
     if prep.kept_share < KEPT_SHARE_WARNING:
         warnings.warn(
             f"{path}: front-end '{fe.name}' keeps {prep.content_s:.2f} s of its "
             f"{prep.speech_s:.2f} s of speech ({prep.kept_share:.0%}); --keep whole explains "
             "the whole utterance", stacklevel=2)
+    progress_status(f"explaining {path.name} with {method}")
     units = stack_units([prep], dev)
     probs = torch.softmax(clip_logits(loaded.net, units), dim=1)[0].cpu()
     predicted = int(probs.argmax())
@@ -149,9 +161,10 @@ def explain_file(
     y, sr = original_audio(path, fe.sample_rate)
     files = {
         "attribution": plot_attribution(rel, fe.frame_s, out / f"{stem}.attribution.png",
-                                        title),
+                                        title, mel_sr=fe.mel_sr or fe.sample_rate),
         "spectrogram": plot_spectrogram_windows(spectrogram, wins, fe.frame_s,
-                                                out / f"{stem}.spectrogram.png", title),
+                                                out / f"{stem}.spectrogram.png", title,
+                                                mel_sr=fe.mel_sr or fe.sample_rate),
         "waveform": plot_waveform_windows(y, sr, orig, out / f"{stem}.waveform.png", title),
         "listen": write_listenable(y, sr, orig, out / f"{stem}.listen.wav", attenuate_db),
     }
@@ -229,13 +242,18 @@ def explain(
                        ] = False,
 ) -> None:
     """Explain one clip: prediction, salient windows, figures and a listenable WAV."""
-    require_file(checkpoint, "checkpoint file (.pt)")
-    result = explain_file(
-        file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
-        frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
-        keep=keep.value if keep else None,
-        out=out, method_options=parse_options(opt, "--opt"),
-    )
+    from bsx.cli.console import err
+    from bsx.cli.notices import printed_warnings
+    from bsx.progress import reporting
+
+    with reporting(err, enabled=not as_json, first="bsx explain: starting"), \
+            printed_warnings(err):
+        result = explain_file(
+            file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
+            frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
+            keep=keep.value if keep else None,
+            out=out, method_options=parse_options(opt, "--opt"),
+        )
     if as_json:
         print(json.dumps(result.to_json(), indent=1))
     else:

@@ -38,8 +38,10 @@ def synth(
         raise BadOptions(f"bad synth option {field}: {msg}") from None
     ds = Synth(options)
     t0 = time.perf_counter()
-    with err.status(f"generating {per_class} clips x {len(ds.labels)} emotions ..."):
-        clips = ds.clips()
+    from bsx.progress import reporting
+
+    with reporting(err, first=f"{per_class} clips x {len(ds.labels)} emotions"):
+        clips = ds.clips()  # a bar per clip written (bsx.datasets.synth)
     n_spk = len({c.speaker for c in clips})
     out.print(f"{len(clips)} clips, {len(ds.labels)} emotions, {n_spk} speakers in "
               f"{ds.root} ({time.perf_counter() - t0:.1f} s); metadata: "

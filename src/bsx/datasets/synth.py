@@ -80,9 +80,14 @@ class Synth:
                 f"{root}: is not empty and holds no synth corpus ({METADATA} missing); give "
                 "an empty or new folder"
             )
+        from bsx import progress
+
+        total = self.options.per_class * len(self.labels)
         generate(root, per_class=self.options.per_class, seed=self.options.seed,
                  emotions=self.labels, n_speakers=self.options.speakers,
-                 workers=self.options.workers)
+                 workers=self.options.workers,
+                 progress=progress.task("generating the synth corpus (once, then read back)",
+                                        total))
         return root
 
     def _check_stored(self, path: Path) -> None:

@@ -19,15 +19,17 @@ def submit(plan: Plan, batch: list[Any], extractors: dict[str, Any], workers: in
     import os
 
     from bsx.datasets.cache import prepare_many
+    from bsx.honesty import drop_too_short
 
     prep_workers = workers if (os.cpu_count() or 1) > workers + 1 else 1
     prepared, bad = prepare_many(batch, plan.frontend, workers=prep_workers, progress=False)
     plan.skipped += [(s.clip.id, s.reason) for s in bad]
     ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
-    ok_prep = [p for _, p in ok]
+    ok_clips, ok_prep, short = drop_too_short([c for c, _ in ok], [p for _, p in ok])
+    plan.skipped += short
     cues = (submit_cues(extractors, ok_prep, plan.frontend.sample_rate, workers)
-            if ok else None)
-    plan.pending.append(([c for c, _ in ok], ok_prep, cues, len(batch)))
+            if ok_clips else None)
+    plan.pending.append((ok_clips, ok_prep, cues, len(batch)))
 
 
 def submit_cues(extractors: dict[str, Any], prepared: list[Any], sample_rate: int,

@@ -14,6 +14,7 @@ import numpy as np
 from bsx.audio import KEPT_SHARE_WARNING
 from bsx.evaluation.config import EvalConfig, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+from bsx.progress import status as progress_status
 
 
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
@@ -30,12 +31,15 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     for m in cfg.methods:
         lookup("method", m)
     # Cue workers next: they import openSMILE & co. while this process imports torch.
+    progress_status(f"starting the cue workers ({', '.join(cfg.cues)})")
     extractors = {c: build("cue", c) for c in cfg.cues}
     for ext in extractors.values():
         start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    progress_status(f"reading the dataset '{cfg.dataset}'")
     early = early_start(cfg, out, extractors, resume=resume)
+    progress_status("importing torch and loading the model")
     from bsx.device import resolve_device  # imports torch: only now
 
     device = resolve_device(cfg.device)
@@ -72,8 +76,11 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     from bsx.evaluation.batch import BatchContext, channels_last, evaluate_batch
     from bsx.evaluation.prepare import submit
     from bsx.expert import load_expert
+    from bsx.honesty import domain_warning
     from bsx.models.checkpoint import load_model
     from bsx.plugins import build
+    from bsx.report.provenance import run_provenance
+    from bsx.report.strict_json import write_json
     from bsx.report.summary import summarise
 
     metrics = list(specs)
@@ -84,6 +91,9 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
 
         loaded.net.to(memory_format=torch.channels_last)
     loaded.frontend = fe = with_keep(loaded.frontend, cfg.keep)
+    mismatch = domain_warning(loaded.meta, cfg.dataset)
+    if mismatch:
+        warnings.warn(mismatch, stacklevel=2)
     smeta = split_meta(loaded.meta)
     plan = early
     if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
@@ -94,9 +104,9 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     run_config = {
         "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
         "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
-        "metrics": metrics, "device": str(device),
+        "metrics": metrics, "device": str(device), **run_provenance(cfg.checkpoint),
     }
-    (out / "config.json").write_text(json.dumps(run_config, indent=2))
+    write_json(out / "config.json", run_config)
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
                for m in cfg.methods}
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
@@ -124,6 +134,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
         while plan.pending:
             finish(plan.pending.popleft())
     skipped = plan.skipped
+    progress_status("dataset statistics, figures and report.html")
     from bsx.report.posthoc import AGREEMENT_METRICS, agreement_tables
     from bsx.report.summary import agreement_summary
     from bsx.scoring.claims import claims_summary
@@ -145,7 +156,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
                         agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result())
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures)
     return summary
 
@@ -180,9 +191,11 @@ def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
 
     if profiles.empty:
         return []
-    return [tail_task(cue_profile_bars, profiles[profiles["method"] == method],
-                   out / f"cue_profile_{method}.png", method)
-            for method in dict.fromkeys(profiles["method"])]
+    pairs = profiles[["method", "cues"]].drop_duplicates().itertuples(index=False)
+    return [tail_task(cue_profile_bars, profiles[(profiles["method"] == method)
+                                                 & (profiles["cues"] == cues)],
+                      out / f"cue_profile_{method}_{cues}.png", method, cues)
+            for method, cues in pairs]
 
 
 def write_figures_and_report(out: Path, summary: dict[str, Any],
@@ -194,23 +207,16 @@ def write_figures_and_report(out: Path, summary: dict[str, Any],
     import pandas as pd
 
     from bsx.report.figures import metric_comparison
-    from bsx.report.html import write_report
+    from bsx.report.html import examples_section, write_report
 
     table = pd.DataFrame(summary.get("metrics", []))
-    figures = [metric_comparison(table, out / "metrics.png")]
-    figures += [f.result() for f in profile_figures]
+    # the metric figure (~4 s for 30 panels) is drawn in a worker while this process renders
+    # the report's example clips
+    metric_figure = tail_task(metric_comparison, table, out / "metrics.png")
+    examples = examples_section(out)
+    figures = [metric_figure.result(), *[f.result() for f in profile_figures]]
     config = json.loads((out / "config.json").read_text())
-    write_report(out, summary, table, figures, config)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(type(obj).__name__)
+    write_report(out, summary, table, figures, config, examples=examples)
 
 
 def _progress(enabled: bool) -> Any:
@@ -224,7 +230,10 @@ def _progress(enabled: bool) -> Any:
     )
 
     from bsx.cli.console import err
+    from bsx.progress import active
 
+    if active() is not None:  # the CLI's display is live: add the bar to it
+        return active().borrowed()  # type: ignore[union-attr]
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err,
                     disable=not enabled, transient=False)

@@ -1,9 +1,10 @@
 """Figures and the listenable explanation written by `bsx explain`, like the paper's.
 
-Three PNGs: the attribution map; the log-mel spectrogram the model saw with the salient
-windows shaded (model timeline); the waveform of the ORIGINAL file with the windows coloured
-(original timeline, so the trim offset is visible). And a WAV of the original clip with
-everything outside the windows attenuated, so a listener hears what the model used.
+Three figures (PNG + SVG): the attribution map; the log-mel spectrogram the model saw (Hz
+axis) with the salient windows outlined (model timeline); the waveform of the ORIGINAL file
+with the windows coloured (original timeline, so the trim offset is visible). And a WAV of
+the original clip with everything outside the windows attenuated, so a listener hears what
+the model used.
 """
 
 from __future__ import annotations
@@ -27,7 +28,51 @@ def _plt():  # type: ignore[no-untyped-def]
     return plt
 
 
-def plot_attribution(rel: np.ndarray, frame_s: float, path: Path, title: str = "") -> Path:
+def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """PNG at `path`, SVG beside it; closes the figure."""
+    from bsx.report.figures import save
+
+    return save(fig, path, dpi=110)
+
+
+def mel_band_hz(n_mels: int, mel_sr: int) -> np.ndarray:
+    """Centre frequencies (Hz) of librosa's mel bands (fmin 0, fmax mel_sr / 2, Slaney)."""
+    import librosa
+
+    return np.asarray(librosa.mel_frequencies(n_mels + 2, fmin=0.0, fmax=mel_sr / 2)[1:-1])
+
+
+def hz_axis(ax, n_mels: int, mel_sr: int | None) -> None:  # type: ignore[no-untyped-def]
+    """Label the y axis of a (n_mels, T) image in Hz at the bands nearest round frequencies;
+    without a sample rate, in mel bands."""
+    if not mel_sr:
+        ax.set_ylabel("mel band")
+        return
+    centres = mel_band_hz(n_mels, mel_sr)
+    ticks, labels = [], []
+    for f in (100, 250, 500, 1000, 2000, 4000, 8000, 16000):
+        if f <= centres[-1] * 1.02 and f >= centres[0]:
+            ticks.append(int(np.argmin(np.abs(centres - f))) + 0.5)
+            labels.append(f"{f:g}")
+    ax.set_yticks(ticks, labels)
+    ax.set_ylabel("frequency (Hz, mel-spaced)")
+
+
+def outline_windows(ax, windows: Sequence[Window], top: float) -> None:  # type: ignore[no-untyped-def]
+    """Salient windows as dashed outlines with their rank: the spectrogram stays visible."""
+    from matplotlib.patches import Rectangle
+
+    for rank, w in enumerate(windows, 1):
+        if w.end_s <= w.start_s:
+            continue
+        ax.add_patch(Rectangle((w.start_s, 0), w.end_s - w.start_s, top, fill=False,
+                               edgecolor="cyan", lw=1.3, ls="--"))
+        ax.text((w.start_s + w.end_s) / 2, top * 0.98, f"#{rank}", color="cyan",
+                ha="center", va="top", fontsize=8, fontweight="bold")
+
+
+def attribution_figure(rel: np.ndarray, frame_s: float, title: str = "",
+                       mel_sr: int | None = None):  # type: ignore[no-untyped-def]
     """(n_mels, T) map as an image; diverging colours when it holds both signs."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 3.2))
@@ -36,35 +81,61 @@ def plot_attribution(rel: np.ndarray, frame_s: float, path: Path, title: str = "
     im = ax.imshow(rel, origin="lower", aspect="auto", cmap="bwr" if signed else "inferno",
                    vmin=-lim if signed else float(rel.min()), vmax=lim,
                    extent=(0.0, rel.shape[1] * frame_s, 0, rel.shape[0]))
-    ax.set(xlabel="time on the model input (s)", ylabel="mel band", title=title)
-    fig.colorbar(im, ax=ax, label="relevance")
+    ax.set(xlabel="time on the model input (s)", title=title)
+    if rel.shape[0] > 1:
+        hz_axis(ax, rel.shape[0], mel_sr)
+    else:
+        ax.set_ylabel("(waveform model: one row)")
+    fig.colorbar(im, ax=ax, label="relevance (a.u.)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def plot_spectrogram_windows(logmel: np.ndarray, windows: Sequence[Window], frame_s: float,
-                             path: Path, title: str = "") -> Path:
-    """The log-mel the model saw, salient windows shaded and ranked (model timeline)."""
+def plot_attribution(rel: np.ndarray, frame_s: float, path: Path, title: str = "",
+                     mel_sr: int | None = None) -> Path:
+    """attribution_figure saved as PNG + SVG."""
+    return _save(attribution_figure(rel, frame_s, title, mel_sr), path)
+
+
+def spectrogram_figure(logmel: np.ndarray, windows: Sequence[Window], frame_s: float,
+                       title: str = "", mel_sr: int | None = None,
+                       xlabel: str = "time on the model input (s)"):  # type: ignore[no-untyped-def]
+    """A log-mel spectrogram (dB re its max) with the salient windows outlined and ranked."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 3.2))
     im = ax.imshow(logmel, origin="lower", aspect="auto", cmap="magma",
                    extent=(0.0, logmel.shape[1] * frame_s, 0, logmel.shape[0]))
-    for rank, w in enumerate(windows, 1):
-        ax.axvspan(w.start_s, w.end_s, color="cyan", alpha=0.25, lw=0)
-        ax.text((w.start_s + w.end_s) / 2, logmel.shape[0] * 0.93, str(rank), color="white",
-                ha="center", va="top", fontsize=8)
-    ax.set(xlabel="time on the model input (s)", ylabel="mel band", title=title)
-    fig.colorbar(im, ax=ax, label="dB")
+    outline_windows(ax, windows, logmel.shape[0])
+    ax.set(xlabel=xlabel, title=title)
+    hz_axis(ax, logmel.shape[0], mel_sr)
+    fig.colorbar(im, ax=ax, label="power (dB re max)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def plot_waveform_windows(y: np.ndarray, sr: int, windows: Sequence[Window], path: Path,
-                          title: str = "") -> Path:
+def plot_spectrogram_windows(logmel: np.ndarray, windows: Sequence[Window], frame_s: float,
+                             path: Path, title: str = "", mel_sr: int | None = None) -> Path:
+    """The log-mel the model saw, salient windows outlined and ranked (model timeline)."""
+    return _save(spectrogram_figure(logmel, windows, frame_s, title, mel_sr), path)
+
+
+def clip_spectrogram_figure(y: np.ndarray, sr: int, windows: Sequence[Window], title: str = "",
+                            n_mels: int = 128):  # type: ignore[no-untyped-def]
+    """The ORIGINAL file's log-mel spectrogram (10 ms hop) with windows outlined on its own
+    timeline: what report.html shows beside the audio players."""
+    import librosa
+
+    hop = max(1, int(round(sr * 0.01)))
+    n_fft = int(2 ** np.ceil(np.log2(0.025 * sr)))
+    mel = librosa.feature.melspectrogram(y=y.astype(np.float32), sr=sr, n_fft=n_fft,
+                                         hop_length=hop, n_mels=n_mels)
+    db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
+    return spectrogram_figure(db, windows, hop / sr, title, sr,
+                              xlabel="time in the original file (s)")
+
+
+def waveform_figure(y: np.ndarray, sr: int, windows: Sequence[Window],
+                    title: str = ""):  # type: ignore[no-untyped-def]
     """The ORIGINAL waveform, salient windows coloured (original timeline)."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 2.6))
@@ -79,14 +150,18 @@ def plot_waveform_windows(y: np.ndarray, sr: int, windows: Sequence[Window], pat
         ax.plot(t[a:b], y[a:b], color=colours((rank - 1) % 10), lw=0.7, label=f"#{rank}")
         ax.axvspan(w.start_s, w.end_s, color=colours((rank - 1) % 10), alpha=0.12, lw=0)
         drawn += 1
-    ax.set(xlabel="time in the original file (s)", ylabel="amplitude", title=title,
-           xlim=(0.0, max(t[-1] if t.size else 0.0, 1e-3)))
+    ax.set(xlabel="time in the original file (s)", ylabel="amplitude (full scale = 1)",
+           title=title, xlim=(0.0, max(t[-1] if t.size else 0.0, 1e-3)))
     if drawn:
         ax.legend(loc="upper right", fontsize=7, ncol=min(len(windows), 5))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def plot_waveform_windows(y: np.ndarray, sr: int, windows: Sequence[Window], path: Path,
+                          title: str = "") -> Path:
+    """waveform_figure saved as PNG + SVG."""
+    return _save(waveform_figure(y, sr, windows, title), path)
 
 
 def window_gain(n: int, sr: int, windows: Sequence[Window], attenuate_db: float) -> np.ndarray:
@@ -106,11 +181,17 @@ def window_gain(n: int, sr: int, windows: Sequence[Window], attenuate_db: float)
     return floor + (1.0 - floor) * inside
 
 
+def listenable(y: np.ndarray, sr: int, windows: Sequence[Window],
+               attenuate_db: float = 20.0) -> np.ndarray:
+    """The original clip with everything outside the windows attenuated by `attenuate_db`."""
+    return np.clip(y * window_gain(y.size, sr, windows, attenuate_db), -1.0, 1.0)
+
+
 def write_listenable(y: np.ndarray, sr: int, windows: Sequence[Window], path: Path,
                      attenuate_db: float = 20.0) -> Path:
-    """The original clip with everything outside the windows attenuated by `attenuate_db`."""
+    """listenable() written as a 16-bit WAV."""
     import soundfile as sf
 
-    out = np.clip(y * window_gain(y.size, sr, windows, attenuate_db), -1.0, 1.0)
-    sf.write(str(path), out.astype(np.float32), sr, subtype="PCM_16")
+    sf.write(str(path), listenable(y, sr, windows, attenuate_db).astype(np.float32), sr,
+             subtype="PCM_16")
     return path

@@ -1,52 +1,435 @@
-"""A self-contained report.html: the tables and figures of a run in one file."""
+"""report.html: a research report of one evaluate run, in one self-contained file.
+
+Read top to bottom: a plain-language summary (the model's accuracy and UAR, which methods beat
+the random baseline on which scores, the claims answered), the figures, the scores table
+(methods side by side), what each metric means (direction and reference, from the metric
+specs), examples (the best, median and worst clip of each method with its spectrogram, salient
+windows and audio players for the clip and its listenable explanation), then the long tables
+folded in <details>. Figures and audio are embedded as data URIs: the file opens offline and
+can be mailed. What summary.json does not hold is read from the run's own files
+(results.parquet, windows.csv, clips.csv, config.json).
+"""
 
 from __future__ import annotations
 
 import base64
 import html
-import json
+import io
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
-table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px}
-th{background:#eee}img{max-width:100%}"""
+from bsx.report.palette import RANDOM, method_colour
+
+STYLE = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d1d1f;
+ background:#fafafa;line-height:1.5}
+main{max-width:1100px;margin:0 auto;padding:1.5em 1.5em 4em;background:#fff}
+h1{font-size:1.7em;margin:.2em 0}h2{margin-top:1.8em;border-bottom:1px solid #ddd}
+.meta{color:#555;font-size:.92em}
+.warn{background:#fff4e5;border-left:4px solid #e69f00;padding:.5em .9em;margin:.6em 0}
+.summary{background:#f1f6fb;border-left:4px solid #0072b2;padding:.6em 1em}
+.scroll{overflow-x:auto;max-width:100%}
+table{border-collapse:collapse;font-size:13px;margin:.4em 0}
+td,th{border:1px solid #d5d5d5;padding:3px 7px;text-align:left;vertical-align:top}
+th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;height:auto}
+figure{margin:1em 0}figcaption{font-size:.9em;color:#444}
+.swatch{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;
+ vertical-align:middle}
+.examples{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:1em}
+.example{border:1px solid #ddd;border-radius:6px;padding:.6em;min-width:0}
+.example h4{margin:.1em 0 .3em}
+audio{width:100%;max-width:100%}
+pre{white-space:pre-wrap;word-break:break-word;font-size:12px;background:#f6f6f6;padding:.6em}
+details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
+.better{color:#006d43}.worse{color:#a23b00}
+"""
+
+# Which score picks a method's best / median / worst example, first one present wins.
+EXAMPLE_SCORES: tuple[tuple[str, str], ...] = (
+    ("gt-precision", "planted"), ("cue-agreement-rest", ""),
+    ("relevance-mass-accuracy", "expert-cues"), ("region-perturbation", ""),
+)
+AUDIO_SR = 16000  # audio embedded at 16 kHz, 16 bit: ~45 KB of base64 per second
 
 
-def _img(path: Path | None) -> str:
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "–"
+    return f"{v:.{digits}f}" if isinstance(v, float | np.floating) else _e(v)
+
+
+def _img(path: Path | None, alt: str) -> str:
     if path is None or not Path(path).is_file():
         return ""
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(Path(path).name)}">'
+    return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+
+
+def _fig_uri(fig: Any, dpi: int = 80) -> str:
+    from bsx.report.figures import _plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    _plt().close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def wav_uri(y: np.ndarray, sr: int) -> str:
+    """A 16-bit mono WAV of y as a data URI for <audio>."""
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(y, -1, 1).astype(np.float32), sr, format="WAV", subtype="PCM_16")
+    return "data:audio/wav;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
+    """A plain HTML table in a horizontally scrolling box (the page itself never scrolls)."""
+    if df.empty:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{_e(c)}</th>" for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for col, v in zip(df.columns, rec, strict=True):
+            if col in numeric or isinstance(v, float | np.floating):
+                cells.append(f'<td class="num">{_num(v)}</td>')
+            else:
+                cells.append(f"<td>{v if str(col).startswith('_html') else _e(v)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(rows) + "</tbody></table></div>")
+
+
+def _score_label(r: pd.Series) -> str:
+    against = str(r.get("against") or "")
+    cues = str(r.get("cues") or "")
+    return (str(r["metric"]) + (f" vs {against}" if against else "")
+            + (f" [{cues}]" if cues else ""))
+
+
+def beats_random(table: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
+    """Per method: the scores on which it is better than the random baseline, "clearly" or
+    "slightly", and those on which it is not.
+
+    With the paired margin of the summary (vs_random: method minus random on the same clips,
+    signed so that positive is better, with a speaker-clustered 95% CI), "clearly" means the
+    CI lies above 0. Without it, the two means are compared and "clearly" means their 95%
+    CIs do not overlap."""
+    out: dict[str, dict[str, list[str]]] = {}
+    if table.empty or RANDOM not in set(table["method"]):
+        return out
+    base = {_score_label(r): r for _, r in table[table["method"] == RANDOM].iterrows()}
+    paired = "vs_random" in table
+    for _, r in table[table["method"] != RANDOM].iterrows():
+        label = _score_label(r)
+        b = base.get(label)
+        if paired and pd.notna(r.get("vs_random")):
+            better = r["vs_random"] > 0
+            clear = better and pd.notna(r.get("vs_random_ci_low")) and r["vs_random_ci_low"] > 0
+        elif b is not None and pd.notna(r["mean"]) and pd.notna(b["mean"]):
+            higher = r["direction"] == "higher"
+            better = r["mean"] > b["mean"] if higher else r["mean"] < b["mean"]
+            clear = better and all(pd.notna(x) for x in (r["ci_low"], r["ci_high"],
+                                                         b["ci_low"], b["ci_high"])) and (
+                r["ci_low"] > b["ci_high"] if higher else r["ci_high"] < b["ci_low"])
+        else:
+            continue
+        key = "clearly" if clear else "slightly" if better else "not"
+        d = out.setdefault(str(r["method"]), {"clearly": [], "slightly": [], "not": []})
+        d[key].append(label)
+    return out
+
+
+def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[str, Any]
+                    ) -> str:
+    """The plain-language summary: model quality, methods against random, claims."""
+    m = summary.get("model", {})
+    labels = config.get("labels") or []
+    chance = f"; chance is {1 / len(labels):.2f} with {len(labels)} classes" if labels else ""
+    acc, uar = m.get("accuracy"), m.get("uar")
+    parts = [f"<p>The model classified <b>{summary.get('n_clips', 0)}</b> clips with accuracy "
+             f"<b>{_num(acc, 2)}</b> and unweighted average recall (UAR) <b>{_num(uar, 2)}</b>"
+             f"{chance}.</p>"]
+    verdicts = beats_random(table)
+    if not verdicts:
+        parts.append("<p>This run has no random baseline, so no score can be read as better "
+                     "than chance; add <code>--method random</code>.</p>")
+    how = ("paired by clip: the 95% CI of the margin lies above 0" if "vs_random" in table
+           else "the 95% CIs do not overlap")
+    for method, v in verdicts.items():
+        n = sum(len(x) for x in v.values())
+        dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
+        text = (f"{dot}<b>{_e(method)}</b> beats the random baseline clearly ({how}) on "
+                f"<b class='better'>{len(v['clearly'])} of {n}</b> scores")
+        if v["slightly"]:
+            text += (f"; its mean is better but within the uncertainty on "
+                     f"{_e(', '.join(v['slightly']))}")
+        if v["not"]:
+            text += (f"; it is <span class='worse'>not better</span> than random on "
+                     f"{_e(', '.join(v['not']))}")
+        parts.append(f"<p>{text}.</p>")
+    if verdicts:
+        parts.append(f"<details><summary>Every score against random</summary>"
+                     f"{_table(versus_random_table(verdicts))}</details>")
+    parts.append(claims_html(summary.get("claims") or []))
+    return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
+
+
+def versus_random_table(verdicts: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
+    """Score x method: 'clearly better', 'better (uncertain)' or 'not better' than random."""
+    words = {"clearly": "clearly better", "slightly": "better (uncertain)", "not": "not better"}
+    cells: dict[str, dict[str, str]] = {}
+    for method, v in verdicts.items():
+        for key, scores in v.items():
+            for score in scores:
+                cells.setdefault(score, {})[method] = words[key]
+    return pd.DataFrame([{"score": score, **row} for score, row in cells.items()]).fillna("")
+
+
+def claims_html(claims: list[dict[str, Any]]) -> str:
+    """The claims answered (summary["claims"]): per claim its title and effect measure once,
+    then one row per method x cue set with the effect, its 95% CI, p, FDR-adjusted p, n and
+    the one-sentence verdict."""
+    if not claims:
+        return ""
+    parts = ["<h3>Claims</h3>"]
+    by: dict[str, list[dict[str, Any]]] = {}
+    for c in claims:
+        by.setdefault(str(c.get("claim", "?")), []).append(c)
+    for letter, rows in by.items():
+        first = rows[0]
+        parts.append(f"<p><b>Claim {_e(letter)}: {_e(first.get('title', ''))}</b><br>"
+                     f"<span class='meta'>effect: {_e(first.get('effect_name', ''))}</span></p>")
+        table = pd.DataFrame([{
+            "method": c.get("method", ""), "cues": c.get("cues", ""),
+            "effect [95% CI]": f"{_num(c.get('effect'))} [{_num(c.get('ci_low'))}, "
+                               f"{_num(c.get('ci_high'))}]",
+            "p": _num(c.get("p")), "p (FDR)": _num(c.get("p_fdr")),
+            "n clips (clusters)": f"{c.get('n', '–')} ({c.get('n_clusters', '–')})",
+            "verdict": c.get("verdict", ""),
+        } for c in rows])
+        parts.append(_table(table))
+    return "".join(parts)
+
+
+def warnings_section(summary: dict[str, Any], config: dict[str, Any]) -> str:
+    """Warning boxes: model trained on another corpus, skipped clips."""
+    from bsx.honesty import domain_warning
+
+    out = []
+    trained = (config.get("checkpoint") or {}).get("trained_on")
+    dataset = (config.get("config") or {}).get("dataset")
+    if trained and dataset:
+        w = domain_warning({"dataset": trained}, str(dataset))
+        if w:
+            out.append(f'<div class="warn">Warning: {_e(w)}.</div>')
+    for w in summary.get("warnings") or []:
+        out.append(f'<div class="warn">Warning: {_e(w)}</div>')
+    skipped = summary.get("skipped") or []
+    if skipped:
+        out.append(f'<div class="warn">{len(skipped)} clips were skipped (listed at the end).'
+                   "</div>")
+    return "".join(out)
+
+
+def scores_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Methods side by side: one row per score, one column per method (mean [95% CI])."""
+    if table.empty:
+        return pd.DataFrame()
+    t = table.copy()
+    t["score"] = [_score_label(r) for _, r in t.iterrows()]
+    t["dir"] = t["direction"].map({"higher": "↑", "lower": "↓"}).fillna("")
+    t["cell"] = [
+        "–" if r["mean"] is None or pd.isna(r["mean"]) else
+        f"{r['mean']:.3f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+        if pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]) else f"{r['mean']:.3f}"
+        for _, r in t.iterrows()]
+    wide = t.pivot_table(index=["category", "score", "dir"], columns="method", values="cell",
+                         aggfunc="first", sort=False).reset_index()
+    wide.columns.name = None
+    return wide.fillna("")
+
+
+def definitions_table(table: pd.DataFrame) -> pd.DataFrame:
+    """What each metric of the run measures, which way is better, and where it comes from."""
+    from bsx.scoring.specs import METRICS
+
+    rows = []
+    for name in dict.fromkeys(table["metric"]) if not table.empty else []:
+        spec = METRICS.get(str(name))
+        if spec is None:
+            continue
+        rows.append({"metric": spec.name, "category": spec.category,
+                     "better": f"{spec.direction} is better", "definition": spec.definition,
+                     "reference": spec.reference})
+    return pd.DataFrame(rows)
+
+
+def pick_examples(results: pd.DataFrame) -> dict[str, tuple[str, list[tuple[str, Any, float]]]]:
+    """Per method: the score used and [(which, clip row, value)] for its best, median and
+    worst clip by that score (direction-aware)."""
+    out: dict[str, tuple[str, list[tuple[str, Any, float]]]] = {}
+    if results.empty:
+        return out
+    for method, g in results.groupby("method", sort=False):
+        for metric, against in EXAMPLE_SCORES:
+            sel = g[(g["metric"] == metric) & (g["against"].fillna("") == against)]
+            if "cues" in sel and metric.startswith("cue-agreement"):
+                first = sel["cues"].dropna()
+                sel = sel[sel["cues"] == first.iloc[0]] if len(first) else sel
+            sel = sel[np.isfinite(sel["value"].to_numpy(dtype=float))]
+            if sel.empty:
+                continue
+            lower = sel["direction"].iloc[0] == "lower"
+            s = sel.sort_values("value", ascending=lower, kind="stable").reset_index(drop=True)
+            picks = [("best", s.iloc[0]), ("median", s.iloc[len(s) // 2]),
+                     ("worst", s.iloc[-1])]
+            label = metric + (f" vs {against}" if against else "")
+            out[str(method)] = (label, [(w, r, float(r["value"])) for w, r in picks])
+            break
+    return out
+
+
+def _example_html(out_dir: Path, method: str, which: str, row: Any, value: float,
+                  windows: pd.DataFrame) -> str:
+    from bsx.audio import load_audio
+    from bsx.report.explain_figures import clip_spectrogram_figure, listenable
+    from bsx.windows import Window
+
+    path = Path(str(row["path"]))
+    head = (f"<h4>{_e(which)}: {_e(path.name)}</h4><div class='meta'>label {_e(row['label'])}, "
+            f"predicted {_e(row['pred'])}; score {value:.3f}</div>")
+    if not path.is_file():
+        return f"<div class='example'>{head}<p>(audio file not found)</p></div>"
+    y, _ = load_audio(path, AUDIO_SR)
+    w = windows[(windows["clip_id"] == row["clip_id"]) & (windows["method"] == method)]
+    wins = [Window(0, 0, float(a), float(b), 0.0, float(s))
+            for a, b, s in zip(w["start_s"], w["end_s"], w["share"], strict=True)]
+    fig = clip_spectrogram_figure(y, AUDIO_SR, wins, title=f"{method}: salient windows")
+    spans = ", ".join(f"{x.start_s:.2f}-{x.end_s:.2f} s" for x in wins) or "none"
+    heard = wav_uri(listenable(y, AUDIO_SR, wins), AUDIO_SR)
+    return (f"<div class='example'>{head}<img src='{_fig_uri(fig)}' alt='spectrogram of "
+            f"{_e(path.name)} with salient windows'><div class='meta'>windows: {_e(spans)}</div>"
+            f"<div>clip</div><audio controls preload='none' src='{wav_uri(y, AUDIO_SR)}'>"
+            "</audio><div>what the model used (outside the windows -20 dB)</div>"
+            f"<audio controls preload='none' src='{heard}'>"
+            "</audio></div>")
+
+
+def examples_section(out_dir: Path) -> str:
+    """Best, median and worst clip of each method, from results.parquet and windows.csv."""
+    res_path, win_path = out_dir / "results.parquet", out_dir / "windows.csv"
+    if not res_path.is_file() or not win_path.is_file():
+        return ""
+    results = pd.read_parquet(res_path)
+    windows = pd.read_csv(win_path)
+    picks = pick_examples(results)
+    if not picks:
+        return ""
+    parts = ["<h2>Examples</h2><p>For each method, the clips with the best, median and worst "
+             "score; spectrogram of the original file with the salient windows outlined "
+             "(dashed, ranked), then the clip and its listenable explanation.</p>"]
+    for method, (label, rows) in picks.items():
+        dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
+        parts.append(f"<h3>{dot}{_e(method)} <span class='meta'>(by {_e(label)})</span></h3>"
+                     "<div class='examples'>")
+        parts += [_example_html(out_dir, method, which, row, value, windows)
+                  for which, row, value in rows]
+        parts.append("</div>")
+    return "".join(parts)
+
+
+def _figure_block(path: Path | None) -> str:
+    if path is None or not Path(path).is_file():
+        return ""
+    name = Path(path).stem
+    if name == "metrics":
+        cap = ("Scores per method: mean over clips with 95% bootstrap CI; dashed grey line: "
+               "random baseline (band: its CI). Axis labels give the unit and which way is "
+               "better.")
+    elif name.startswith("cue_profile_"):
+        cap = ("Cue profile: each cue in the salient windows, the whole clip and the neutral "
+               "clips, per emotion; mean over clips, error bars 95% CI of the mean; units and "
+               "the tool's feature name on each panel.")
+    else:
+        cap = name
+    svg = Path(path).with_suffix(".svg")
+    vec = f" Vector version: <code>{_e(svg.name)}</code>." if svg.is_file() else ""
+    return f"<figure>{_img(path, name)}<figcaption>{_e(cap)}{vec}</figcaption></figure>"
+
+
+def figures_html(figures: Sequence[Path | None]) -> str:
+    """The metric figure and the first explaining method's cue profiles in full; the other
+    methods' cue profiles folded (one per method x cue set is a lot of figure)."""
+    shown = [f for f in figures if f is not None and Path(f).is_file()]
+    profiles = [f for f in shown if Path(f).stem.startswith("cue_profile_")]
+    lead = next((Path(f).stem.split("_")[2] for f in profiles
+                 if not Path(f).stem.startswith(f"cue_profile_{RANDOM}_")), None)
+    open_, folded = [], []
+    for f in shown:
+        stem = Path(f).stem
+        if stem.startswith("cue_profile_") and not stem.startswith(f"cue_profile_{lead}_"):
+            folded.append(_figure_block(f))
+        else:
+            open_.append(_figure_block(f))
+    if folded:
+        open_.append(f"<details><summary>Cue profiles of the other methods ({len(folded)} "
+                     "figures)</summary>" + "".join(folded) + "</details>")
+    return "".join(open_)
 
 
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
-                 figures: list[Path | None], config: dict[str, Any]) -> Path:
-    """Write out/report.html with figures embedded as data URIs (opens offline)."""
-    model = summary.get("model", {})
+                 figures: list[Path | None], config: dict[str, Any],
+                 examples: str | None = None) -> Path:
+    """Write out/report.html (figures and audio embedded as data URIs: opens offline).
+    examples: examples_section(out) when the caller rendered it already."""
+    from bsx.report.strict_json import dumps
+
+    out = Path(out)
+    cfg = config.get("config") or {}
+    methods = ", ".join(cfg.get("methods") or [])
+    head = (f"<h1>bsx evaluation report</h1><p class='meta'>dataset <b>{_e(cfg.get('dataset'))}"
+            f"</b> ({_e(cfg.get('split'))} split), model <b>{_e(config.get('model', ''))}</b>, "
+            f"methods {_e(methods)}, cues {_e(', '.join(cfg.get('cues') or []))}, bsx "
+            f"{_e(config.get('bsx_version', ''))}</p>")
     parts = [
-        f"<html><head><meta charset='utf-8'><title>bsx report</title><style>{STYLE}</style>"
-        "</head><body><h1>bsx evaluate report</h1>",
-        f"<p>{summary.get('n_clips', 0)} clips; model accuracy "
-        f"{model.get('accuracy', float('nan')):.3f}, UAR {model.get('uar', float('nan')):.3f}; "
-        f"{len(summary.get('skipped', []))} skipped.</p>",
-        "<h2>Scores per method (mean, 95% bootstrap CI; split by correct / wrong)</h2>",
-        table.to_html(index=False, float_format=lambda v: f"{v:.3f}") if not table.empty else "",
-        "<h2>Figures</h2>", *[_img(f) for f in figures],
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>bsx report</title><style>{STYLE}</style></head><body><main>",
+        head, warnings_section(summary, config), summary_section(summary, table, config),
+        "<h2>Figures</h2>", figures_html(figures),
+        examples if examples is not None else examples_section(out),
+        "<h2>Scores</h2><p>Mean over clips [95% bootstrap CI]; ↑ higher is better, ↓ lower "
+        "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
+        _table(scores_table(table)),
+        "<h2>What the metrics measure</h2>", _table(definitions_table(table)),
     ]
     if summary.get("dataset_agreement"):
-        parts += ["<h2>Expert-cue agreement per emotion and cue</h2>",
-                  pd.DataFrame(summary["dataset_agreement"]).to_html(
-                      index=False, float_format=lambda v: f"{v:.3f}")]
+        agree = pd.DataFrame(summary["dataset_agreement"])
+        keep = [c for c in ("method", "cues", "clips", "emotion", "cue", "direction", "n",
+                            "agreement_vs_rest", "mean_effect_vs_rest", "agreement_vs_neutral",
+                            "p_value") if c in agree]
+        parts += ["<details><summary>Expert-cue agreement per emotion and cue "
+                  f"({len(agree)} rows)</summary>", _table(agree[keep]), "</details>"]
     if summary.get("timing"):
-        parts += ["<h2>Cost per clip (seconds)</h2>",
-                  pd.DataFrame(summary["timing"]).to_html(index=False)]
+        parts += ["<details><summary>Cost per clip (seconds; also timings.csv)</summary>",
+                  _table(pd.DataFrame(summary["timing"])), "</details>"]
     if summary.get("skipped"):
-        parts += ["<h2>Skipped clips</h2>", pd.DataFrame(summary["skipped"]).to_html(index=False)]
-    parts += ["<h2>Configuration</h2><pre>", html.escape(json.dumps(config, indent=2)), "</pre>",
-              "</body></html>"]
-    path = Path(out) / "report.html"
+        parts += [f"<details><summary>Skipped clips ({len(summary['skipped'])})</summary>",
+                  _table(pd.DataFrame(summary["skipped"])), "</details>"]
+    parts += ["<details><summary>Configuration and provenance (config.json)</summary><pre>",
+              _e(dumps(config)), "</pre></details>", "</main></body></html>"]
+    path = out / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

@@ -148,7 +148,8 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "n_clips": int(len(clips)),
         "skipped": [{"clip_id": c, "reason": r} for c, r in skipped],
         "metrics": table.replace({np.nan: None}).to_dict(orient="records"),
-        "timing": timing_table(results).to_dict(orient="records"),
+        "timing": (tables["timings"] if not tables.get("timings", pd.DataFrame()).empty
+                   else timing_table(results)).to_dict(orient="records"),
     }
     if agreement_rows is None:
         agreement_rows = agreement_summary(agree)

@@ -8,6 +8,7 @@ what every table and leaderboard uses to order methods.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -36,6 +37,22 @@ class MetricSpec:
     needs_model: bool
     description: str
     slow: bool = False
+
+    @property
+    def reference(self) -> str:
+        """The paper a score comes from (the description's last "(Author year)"); bsx's own
+        scores name the toolkit."""
+        refs = _REFERENCE.findall(self.description)
+        return refs[-1] if refs else "bsx (this toolkit; cue method after Nasr et al. 2025)"
+
+    @property
+    def definition(self) -> str:
+        """The description without its reference: what the number measures."""
+        text = _REFERENCE.sub("", self.description)
+        return re.sub(r"\s+([;,.])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
+
+
+_REFERENCE = re.compile(r"\s*\(([^()]*\b(?:19|20)\d{2}[a-z]?)\)")
 
 
 def _m(name: str, category: Category, direction: Direction, needs_model: bool,

@@ -39,7 +39,8 @@ import csv
 import json
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -448,8 +449,11 @@ def generate(
     emotions: tuple[str, ...] = EMOTIONS,
     n_speakers: int = 16,
     workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Path:
     """Write the corpus into `out` (WAVs, metadata.csv, corpus.json); returns the CSV's path.
+
+    progress(n) is called as each speaker's n clips are written (a progress bar's advance).
 
     Built in a temporary sibling folder and renamed into place, so an interrupted run never
     leaves a half corpus that looks finished.
@@ -466,11 +470,18 @@ def generate(
     n = max(1, min(workers or os.cpu_count() or 1, len(by_speaker)))
     jobs = [(s, ps, str(tmp)) for s, ps in sorted(by_speaker.items())]
     try:
+        advance = progress or (lambda k: None)
+        results = []
         if n == 1:
-            results = [render_speaker(job) for job in jobs]
+            for job in jobs:
+                results.append(render_speaker(job))
+                advance(len(job[1]))
         else:
             with ProcessPoolExecutor(max_workers=n, initializer=_one_thread) as pool:
-                results = list(pool.map(render_speaker, jobs))
+                futures = {pool.submit(render_speaker, job): len(job[1]) for job in jobs}
+                for fut in as_completed(futures):
+                    results.append(fut.result())
+                    advance(futures[fut])
         rows = sorted((r for rs in results for r in rs), key=lambda r: r["index"])
         with open(tmp / METADATA, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -1,0 +1,170 @@
+"""Figures for papers: labels, units, direction, the random line and colours read off the
+matplotlib Figure objects the figure functions return."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.patches import Rectangle
+
+from bsx.report.explain_figures import clip_spectrogram_figure, mel_band_hz, spectrogram_figure
+from bsx.report.figures import (
+    cue_profile_figure,
+    cue_profile_figures,
+    metric_comparison,
+    metric_figure,
+)
+from bsx.report.palette import RANDOM_COLOUR, method_colour
+from bsx.windows import Window
+
+
+def _metrics() -> pd.DataFrame:
+    rows = []
+    for method, mean in (("gradcam", 0.9), ("crp", 0.7), ("random", 0.4)):
+        rows.append(dict(method=method, cues="", metric="gt-precision", against="planted",
+                         direction="higher", category="ground-truth", mean=mean,
+                         ci_low=mean - 0.05, ci_high=mean + 0.05))
+        rows.append(dict(method=method, cues="", metric="complexity", against="",
+                         direction="lower", category="complexity", mean=10 * mean,
+                         ci_low=10 * mean - 0.1, ci_high=10 * mean + 0.1))
+    return pd.DataFrame(rows)
+
+
+def test_metric_figure_labels_units_direction_and_random_line() -> None:
+    fig = metric_figure(_metrics())
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    by_title = {ax.get_title(): ax for ax in axes}
+    gt, cx = by_title["gt-precision\nvs planted"], by_title["complexity"]
+    assert "share of window time in spans (0-1)" in gt.get_ylabel()
+    assert "higher is better" in gt.get_ylabel()
+    assert "entropy (nats)" in cx.get_ylabel() and "lower is better" in cx.get_ylabel()
+    assert gt.get_xlabel() == "method"
+    # methods on the x axis, random only as the line
+    assert [t.get_text() for t in gt.get_xticklabels()] == ["gradcam", "crp"]
+    hlines = [ln for ln in gt.get_lines() if ln.get_label() == "random baseline"]
+    assert len(hlines) == 1 and np.allclose(hlines[0].get_ydata(), 0.4)
+    assert to_hex(hlines[0].get_color()) == RANDOM_COLOUR
+    # each method's point in its own colour, at its mean
+    points = [ln for ln in gt.get_lines() if ln.get_marker() == "o"]
+    got = {to_hex(ln.get_color()): float(ln.get_ydata()[0]) for ln in points}
+    assert got == {method_colour("gradcam"): 0.9, method_colour("crp"): 0.7}
+    assert "95%" in fig._suptitle.get_text()
+
+
+def test_method_colours_are_fixed_and_distinct() -> None:
+    names = ["crp", "gradcam", "lrp", "occlusion", "saliency", "integrated-gradients"]
+    assert len({method_colour(n) for n in names}) == len(names)
+    assert method_colour("random") == RANDOM_COLOUR
+    assert method_colour("my-plugin-method") == method_colour("my-plugin-method")
+
+
+def _profiles() -> pd.DataFrame:
+    rows = []
+    rng = np.random.default_rng(0)
+    for cues, cue in (("egemaps", "Loudness"), ("praat", "Loudness"), ("egemaps", "Pitch_lvl")):
+        for i, label in enumerate(["angry", "neutral", "sad"] * 4):
+            rows.append(dict(clip_id=f"c{i}", method="gradcam", cues=cues, cue=cue,
+                             label=label, salient_mean=rng.normal(5, 1),
+                             whole_mean=rng.normal(4, 1)))
+    return pd.DataFrame(rows)
+
+
+def test_cue_profile_figure_has_units_feature_names_and_says_what_the_bars_are() -> None:
+    prof = _profiles()
+    eg = cue_profile_figure(prof, "gradcam", "egemaps")
+    axes = {ax.get_title().split("\n")[0]: ax for ax in eg.axes if ax.get_title()}
+    assert axes["Loudness"].get_ylabel() == "Loudness (a.u., sone-like)"
+    assert "Loudness_sma3" in axes["Loudness"].get_title()
+    assert axes["Pitch_lvl"].get_ylabel() == "Pitch_lvl (st re 27.5 Hz)"
+    assert "F0semitoneFrom27.5Hz_sma3nz" in axes["Pitch_lvl"].get_title()
+    assert axes["Loudness"].get_xlabel() == "emotion (true label)"
+    assert "95% CI of the mean" in eg._suptitle.get_text()
+    pr = cue_profile_figure(prof, "gradcam", "praat")
+    (ax,) = [a for a in pr.axes if a.get_title()]
+    assert ax.get_ylabel() == "Loudness (dB)"
+
+
+def test_cue_profile_bar_heights_are_the_mean_and_error_bars_the_t_ci() -> None:
+    from scipy import stats
+
+    prof = _profiles()
+    fig = cue_profile_figure(prof, "gradcam", "praat")
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    d = prof[(prof["cues"] == "praat") & (prof["label"] == "angry")]["salient_mean"]
+    assert np.isclose(bars[0].get_height(), d.mean())  # first bar: salient, angry
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    segs = [c for c in ax.collections if hasattr(c, "get_segments")][0].get_segments()
+    lo, hi = segs[0][0][1], segs[0][1][1]
+    assert np.isclose(hi - lo, 2 * half)
+
+
+def test_one_cue_profile_figure_per_cue_set_png_and_svg(tmp_path: Path) -> None:
+    paths = cue_profile_figures(_profiles(), tmp_path, "gradcam")
+    assert [p.name for p in paths] == ["cue_profile_gradcam_egemaps.png",
+                                       "cue_profile_gradcam_praat.png"]
+    for p in paths:
+        assert p.is_file() and p.with_suffix(".svg").read_text().lstrip().startswith("<?xml")
+    assert metric_comparison(_metrics(), tmp_path / "metrics.png").with_suffix(".svg").is_file()
+
+
+def test_spectrogram_hz_axis_puts_a_tone_at_its_frequency() -> None:
+    sr = 16000
+    t = np.arange(sr) / sr
+    y = 0.5 * np.sin(2 * np.pi * 1000.0 * t)
+    win = Window(0, 0, 0.2, 0.35, 1.0, 1.0)
+    fig = clip_spectrogram_figure(y, sr, [win])
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "frequency (Hz, mel-spaced)"
+    assert ax.get_xlabel() == "time in the original file (s)"
+    assert "dB" in fig.axes[1].get_ylabel()  # the colour bar
+    ticks = {lab.get_text(): pos for lab, pos in zip(ax.get_yticklabels(), ax.get_yticks(),
+                                                        strict=True)}
+    img = ax.get_images()[0].get_array()
+    peak_band = int(np.argmax(np.asarray(img).mean(axis=1)))
+    assert abs(peak_band + 0.5 - ticks["1000"]) <= 2  # the 1 kHz tone sits at the 1000 tick
+    assert abs(mel_band_hz(128, sr)[peak_band] - 1000) < 60
+    # the window is an outline (no fill), so the spectrogram under it stays visible
+    outlines = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(outlines) == 1 and not outlines[0].get_fill()
+    assert np.isclose(outlines[0].get_x(), 0.2) and np.isclose(outlines[0].get_width(), 0.15)
+
+
+def test_model_spectrogram_without_sample_rate_falls_back_to_mel_bands() -> None:
+    fig = spectrogram_figure(np.zeros((128, 50)), [], 0.015)
+    assert fig.axes[0].get_ylabel() == "mel band"
+    assert fig.axes[0].get_xlabel() == "time on the model input (s)"
+
+
+def _builtin_cues() -> list[tuple[str, str]]:
+    from bsx.cues.egemaps import PAPER_COLUMNS
+    from bsx.cues.librosa_cues import LibrosaCues
+    from bsx.cues.praat import Praat
+
+    pairs = [("egemaps", c) for c in PAPER_COLUMNS]
+    pairs += [("praat", c) for c in Praat.cues] + [("librosa", c) for c in LibrosaCues.cues]
+    return pairs + [(e, "Pitch_var") for e in ("egemaps", "praat", "librosa")]
+
+
+@pytest.mark.parametrize(("extractor", "cue"), _builtin_cues())
+def test_every_builtin_cue_has_a_unit(extractor: str, cue: str) -> None:
+    from bsx.cues.units import cue_unit
+
+    assert cue_unit(extractor, cue).unit and cue_unit(extractor, cue).feature
+
+
+def test_egemaps_units_name_the_columns_the_extractor_reads() -> None:
+    from bsx.cues.egemaps import PAPER_COLUMNS
+    from bsx.cues.units import cue_unit
+
+    for cue, column in PAPER_COLUMNS.items():
+        assert cue_unit("egemaps", cue).feature == column
+    assert cue_unit("egemaps", "F1frequency_sma3nz").unit == "Hz"
+    assert cue_unit("some-plugin", "X").unit == ""
