@@ -36,8 +36,9 @@ from torch import Tensor, nn
 
 from bsx.methods.base import preserved
 from bsx.methods.options import AttnLrpOptions
-from bsx.methods.waveform import check_waveform_batch, frozen_input_scale, require_kind
+from bsx.methods.waveform import check_waveform_batch, require_kind
 from bsx.methods.waveform_attention import Rule, attention_rules
+from bsx.methods.waveform_norms import held_normalisations
 
 _ELEMENTWISE = (nn.GELU, nn.ReLU, nn.SiLU, nn.Tanh, nn.LeakyReLU, nn.ELU, nn.Sigmoid)
 
@@ -65,30 +66,6 @@ def _activation_forward(original: Any) -> Any:
     return forward
 
 
-def _layer_norm_forward(self: nn.LayerNorm, x: Tensor) -> Tensor:
-    dims = tuple(range(-len(self.normalized_shape), 0))
-    mean = x.mean(dim=dims, keepdim=True)
-    var = x.var(dim=dims, unbiased=False, keepdim=True)
-    y = (x - mean) / torch.sqrt(var + self.eps).detach()
-    if self.weight is not None:
-        y = y * self.weight
-    if self.bias is not None:
-        y = y + self.bias
-    return y
-
-
-def _group_norm_forward(self: nn.GroupNorm, x: Tensor) -> Tensor:
-    b, c = x.shape[:2]
-    g = x.reshape(b, self.num_groups, -1)
-    mean = g.mean(dim=-1, keepdim=True)
-    var = g.var(dim=-1, unbiased=False, keepdim=True)
-    y = ((g - mean) / torch.sqrt(var + self.eps).detach()).reshape_as(x)
-    if self.affine:
-        shape = (1, c) + (1,) * (x.ndim - 2)
-        y = y * self.weight.view(shape) + self.bias.view(shape)
-    return y
-
-
 def _is_activation(m: nn.Module) -> bool:
     return isinstance(m, _ELEMENTWISE) or type(m).__module__ == "transformers.activations"
 
@@ -98,20 +75,14 @@ def lrp_rules(net: nn.Module, variant: Rule) -> Iterator[nn.Module]:
     """The rules above on `net`'s own modules for the block; the class forwards come back."""
     swapped: list[nn.Module] = []
     with ExitStack() as stack:
-        stack.enter_context(frozen_input_scale(net))
+        stack.enter_context(held_normalisations(net, "detach"))
         stack.enter_context(attention_rules(net, variant))
         try:
             for m in net.modules():
-                if isinstance(m, nn.LayerNorm):
-                    m.forward = types.MethodType(_layer_norm_forward, m)  # type: ignore[method-assign]
-                elif isinstance(m, nn.GroupNorm):
-                    m.forward = types.MethodType(_group_norm_forward, m)  # type: ignore[method-assign]
-                elif _is_activation(m):
+                if _is_activation(m):
                     fwd = _activation_forward(type(m).forward.__get__(m))
                     m.forward = types.MethodType(fwd, m)  # type: ignore[method-assign]
-                else:
-                    continue
-                swapped.append(m)
+                    swapped.append(m)
             yield net
         finally:
             for m in swapped:

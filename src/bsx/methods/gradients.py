@@ -8,8 +8,8 @@ from bsx.methods.base import baseline_of, check_batch, preserved
 from bsx.methods.options import IntegratedGradientsOptions, SaliencyOptions
 from bsx.methods.waveform import (
     check_waveform_batch,
-    frozen_input_scale,
     input_kind,
+    integrated_gradients,
     waveform_baseline,
 )
 
@@ -46,9 +46,10 @@ class IntegratedGradients:
     The baseline is the clip's dB floor by default (its minimum, -80 dB relative for a
     ref=max spectrogram): the path runs from silence to the clip. A zero baseline would be
     0 dB, the LOUDEST value of such a spectrogram, not an absence of signal.
-    Waveform models: (B, N) in and out, from digital silence ("floor" = zeros), with the
-    input normaliser's per-clip scale held constant (bsx.models.hf.WaveformNorm): the path
-    then scales the normalised input from 0 to the clip, and completeness holds.
+    Waveform models: (B, N) in and out, from digital silence ("floor" = zeros), with every
+    normalisation's deviation held at the clip's value along the path (bsx.methods.
+    waveform_norms: a wav2vec2-family model is gain-invariant, so the plain path is flat but
+    for its first 0.1%, which no Riemann sum resolves); completeness then holds.
     """
 
     def __init__(
@@ -65,11 +66,17 @@ class IntegratedGradients:
         wave = input_kind(self.model) == "waveform"
         (check_waveform_batch if wave else check_batch)(batch, target)
         x = batch.detach()
-        base = (waveform_baseline if wave else baseline_of)(x, self.options.baseline)
-        with preserved(self.model), frozen_input_scale(self.model):
+        o = self.options
+        if wave:
+            with preserved(self.model):
+                return integrated_gradients(
+                    self.model, x, waveform_baseline(x, o.baseline), target.long(),
+                    n_steps=o.n_steps, internal_batch_size=o.internal_batch_size,
+                ).detach()
+        with preserved(self.model):
             attr = CaptumIG(self.model).attribute(
-                x.clone().requires_grad_(True), baselines=base,
-                target=target.long(), n_steps=self.options.n_steps,
-                internal_batch_size=self.options.internal_batch_size,
+                x.clone().requires_grad_(True), baselines=baseline_of(x, o.baseline),
+                target=target.long(), n_steps=o.n_steps,
+                internal_batch_size=o.internal_batch_size,
             )
-        return attr.detach() if wave else attr.detach()[:, 0]
+        return attr.detach()[:, 0]

@@ -115,8 +115,8 @@ class RandomOptions(_Options):
     seed: int = 0
 
 
-class GradientXInputOptions(_Options):
-    """Gradient x input (Shrikumar et al. 2016) on the waveform; no options yet."""
+class InputXGradientOptions(_Options):
+    """Input x gradient (Shrikumar et al. 2016) on the waveform; no options yet."""
 
 
 class AttentionRolloutOptions(_Options):

@@ -8,18 +8,17 @@ every method returns (B, N) relevance per sample; the evaluation sums it into fr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from bsx.errors import BsxError
 from bsx.methods.base import preserved
-from bsx.methods.options import GradientXInputOptions
+from bsx.methods.options import InputXGradientOptions
+from bsx.methods.waveform_norms import held_normalisations
 
 WAVEFORM_METHODS = (
-    "integrated-gradients", "gradient-x-input", "saliency", "occlusion-time",
+    "integrated-gradients", "input-x-gradient", "saliency", "occlusion-time",
     "attention-rollout", "attnlrp", "random",
 )
 
@@ -69,19 +68,36 @@ def waveform_baseline(batch: Tensor, baseline: float | str) -> Tensor:
     return torch.full_like(batch, float(baseline))
 
 
-@contextmanager
-def frozen_input_scale(model: nn.Module) -> Iterator[nn.Module]:
-    """Hold each input normaliser's per-clip scale constant (see bsx.models.hf.WaveformNorm):
-    any submodule with a `freeze_scale` flag gets it set for the block."""
-    flags = [m for m in model.modules() if hasattr(m, "freeze_scale")]
-    before = [m.freeze_scale for m in flags]
-    for m in flags:
-        m.freeze_scale = True
-    try:
-        yield model
-    finally:
-        for m, b in zip(flags, before, strict=True):
-            m.freeze_scale = b
+def integrated_gradients(
+    model: nn.Module, x: Tensor, baseline: Tensor, target: Tensor, *, n_steps: int,
+    internal_batch_size: int | None,
+) -> Tensor:
+    """Integrated Gradients (Sundararajan et al. 2017) of a waveform model with every
+    normalisation's deviation held at the clip (bsx.methods.waveform_norms): (B, N) out.
+
+    Gauss-Legendre nodes and weights on [0, 1], as Captum's default; path points go through
+    the model in chunks of whole steps (row r of a chunk is clip r % B). Completeness:
+    the sum over samples is f(x) - f_held(baseline).
+    """
+    nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+    alphas, weights = (nodes + 1.0) / 2.0, weights / 2.0
+    b = x.shape[0]
+    per_chunk = max(1, (internal_batch_size or n_steps * b) // max(b, 1))
+    total = torch.zeros_like(x)
+    rows = torch.arange(b, device=x.device)
+    with held_normalisations(model, "record") as hold, torch.enable_grad():
+        with torch.no_grad():
+            model(x)
+        hold.mode = "held"
+        for lo in range(0, n_steps, per_chunk):
+            a = torch.as_tensor(alphas[lo:lo + per_chunk], dtype=x.dtype, device=x.device)
+            w = torch.as_tensor(weights[lo:lo + per_chunk], dtype=x.dtype, device=x.device)
+            pts = (baseline[None] + a[:, None, None] * (x - baseline)[None]).reshape(-1, x.shape[1])
+            pts.requires_grad_(True)
+            out = model(pts).view(len(a), b, -1)[:, rows, target]
+            (grad,) = torch.autograd.grad(out.sum(), pts)
+            total += (grad.view(len(a), b, -1) * w[:, None, None]).sum(0)
+    return total * (x - baseline)
 
 
 def token_stride(model: nn.Module) -> int:
@@ -101,26 +117,27 @@ def spread_tokens(tokens: Tensor, n_samples: int, stride: int) -> Tensor:
     return (tokens / counts)[:, idx]
 
 
-class GradientXInput:
+class InputXGradient:
     """Gradient x input (Shrikumar et al. 2016) on the raw waveform, via Captum.
 
-    The input normaliser's per-clip scale is held constant (frozen_input_scale): the
-    normalised waveform does not change with the clip's gain, so with the true gradient
-    x . grad f(x) = 0 for every clip (Euler) and the map is noise. Waveform models only.
+    Every normalisation's deviation is held constant (bsx.methods.waveform_norms): a
+    wav2vec2-family model does not change with the clip's gain, so with the true gradient
+    x . grad f(x) = 0 for every clip (Euler). Named input-x-gradient (Captum's name): the
+    example plugin registers gradient-x-input for log-mel models. Waveform models only.
     """
 
-    def __init__(self, model: nn.Module, options: GradientXInputOptions | None = None) -> None:
-        require_kind(model, "waveform", "gradient-x-input")
+    def __init__(self, model: nn.Module, options: InputXGradientOptions | None = None) -> None:
+        require_kind(model, "waveform", "input-x-gradient")
         self.model = model
-        self.options = options or GradientXInputOptions()
+        self.options = options or InputXGradientOptions()
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
         """(B, N) waveform in, (B, N) relevance out, on batch.device."""
-        from captum.attr import InputXGradient
+        from captum.attr import InputXGradient as CaptumInputXGradient
 
         check_waveform_batch(batch, target)
-        with preserved(self.model), frozen_input_scale(self.model):
-            attr = InputXGradient(self.model).attribute(
+        with preserved(self.model), held_normalisations(self.model, "detach"):
+            attr = CaptumInputXGradient(self.model).attribute(
                 batch.detach().clone().requires_grad_(True), target=target.long()
             )
         return attr.detach()

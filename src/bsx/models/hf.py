@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
 from bsx.audio import Frontend
@@ -28,37 +27,28 @@ from bsx.models.hf_config import (
     read_config,
     token_stride,
 )
+from bsx.models.options import HfOptions
 
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm: x / sqrt(var + 1e-7)
 
 
-class HfOptions(BaseModel):
-    """checkpoint: a save_pretrained directory; None = the packaged waveform model."""
-
-    model_config = ConfigDict(extra="forbid")
-    checkpoint: str | None = None
-
-
 class WaveformNorm(nn.Module):
-    """The feature extractor's do_normalize: (x - mean) / sqrt(var + 1e-7) per clip.
+    """The feature extractor's do_normalize: (x - mean) / sqrt(var + 1e-7) per clip, in torch.
 
-    freeze_scale: attribution methods set it to treat the clip's scale as a constant (the LRP
-    identity rule for normalisations). The normalised input is invariant to the clip's gain,
-    so without it gradient x input is identically ~0 and IG from silence piles all its
-    gradient into the first 0.1% of the path; with it, both are exact on the path they state.
+    `eps` and `enabled` let attribution methods treat it like a LayerNorm over the samples
+    (bsx.methods.waveform_norms holds its scale constant, as the LRP identity rule does).
     """
 
     def __init__(self, enabled: bool) -> None:
         super().__init__()
         self.enabled = enabled
-        self.freeze_scale = False
+        self.eps = NORM_EPS
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.enabled:
             return x
         centred = x - x.mean(dim=-1, keepdim=True)
-        scale = torch.sqrt(x.var(dim=-1, unbiased=False, keepdim=True) + NORM_EPS)
-        return centred / (scale.detach() if self.freeze_scale else scale)
+        return centred / torch.sqrt(x.var(dim=-1, unbiased=False, keepdim=True) + self.eps)
 
 
 def receptive_field(cfg: Any) -> int:
@@ -87,6 +77,7 @@ class HfAudioClassifier(nn.Module):
         self.min_samples = receptive_field(model.config)
 
     def forward(self, x: Tensor) -> Tensor:
+        """(B, N) -> (B, C)."""
         if x.ndim != 2:
             raise BsxError(
                 f"a waveform model takes a (B, N) batch of samples, got shape {tuple(x.shape)}"
@@ -266,7 +257,9 @@ def new_classifier(config: Any, *, sample_rate: int = 16000, seed: int = 0) -> H
     return HfAudioClassifier(model, sample_rate=sample_rate, do_normalize=True).eval()
 
 
-def save_hf(net: HfAudioClassifier, out: str | Path, frontend: dict[str, Any] | None = None) -> Path:
+def save_hf(
+    net: HfAudioClassifier, out: str | Path, frontend: dict[str, Any] | None = None
+) -> Path:
     """Write `net` as a save_pretrained directory (safetensors + a Wav2Vec2FeatureExtractor),
     plus bsx.json holding front-end fields when given; returns the directory."""
     import json
