@@ -17,7 +17,12 @@ from torch import Tensor, nn
 
 from bsx.methods.base import baseline_of, check_batch, preserved
 from bsx.methods.options import OcclusionOptions, TimeOcclusionOptions
-from bsx.methods.waveform import check_waveform_batch, input_kind, require_kind
+from bsx.methods.waveform import (
+    SAMPLE_BUDGET,
+    check_waveform_batch,
+    input_kind,
+    require_kind,
+)
 
 
 def _starts(length: int, patch: int, stride: int, cover_end: bool) -> list[int]:
@@ -125,11 +130,12 @@ class TimeOcclusion:
         width = max(1, round(o.band_s * sr))
         stride = max(1, round(o.band_stride_s * sr))
         baseline = 0.0 if o.baseline == "floor" else float(o.baseline)
+        rows = min(o.max_batch, max(len(batch), SAMPLE_BUDGET // max(batch.shape[1], 1)))
         with preserved(self.model):
             out = occlude(
                 _AsGrid(self.model), batch[:, None, None, :], target.long(), patch=(1, width),
                 stride=(1, stride), baseline=baseline, cover_end=o.cover_end,
-                max_batch=o.max_batch,
+                max_batch=rows,
             )
         return out[:, 0]
 

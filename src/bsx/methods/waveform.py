@@ -17,6 +17,10 @@ from bsx.methods.base import preserved
 from bsx.methods.options import InputXGradientOptions
 from bsx.methods.waveform_norms import held_normalisations
 
+# samples per model call that the waveform paths of IG and occlusion aim for (copies of a
+# 20 s clip at 16 kHz would otherwise be 82 M samples at IG's internal batch of 256)
+SAMPLE_BUDGET = 1 << 22
+
 WAVEFORM_METHODS = (
     "integrated-gradients", "input-x-gradient", "saliency", "occlusion-time",
     "attention-rollout", "attnlrp", "random",
@@ -76,13 +80,15 @@ def integrated_gradients(
     normalisation's deviation held at the clip (bsx.methods.waveform_norms): (B, N) out.
 
     Gauss-Legendre nodes and weights on [0, 1], as Captum's default; path points go through
-    the model in chunks of whole steps (row r of a chunk is clip r % B). Completeness:
-    the sum over samples is f(x) - f_held(baseline).
+    the model in chunks of whole steps (row r of a chunk is clip r % B), at most
+    internal_batch_size rows and about SAMPLE_BUDGET samples a call. Completeness: the sum
+    over samples is f(x) - f_held(baseline).
     """
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
     alphas, weights = (nodes + 1.0) / 2.0, weights / 2.0
     b = x.shape[0]
-    per_chunk = max(1, (internal_batch_size or n_steps * b) // max(b, 1))
+    per_call = min(internal_batch_size or n_steps * b, SAMPLE_BUDGET // max(x.shape[1], 1))
+    per_chunk = max(1, per_call // max(b, 1))
     total = torch.zeros_like(x)
     rows = torch.arange(b, device=x.device)
     with held_normalisations(model, "record") as hold, torch.enable_grad():

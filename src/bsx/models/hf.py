@@ -277,3 +277,45 @@ def save_hf(
     if frontend:
         (out / "bsx.json").write_text(json.dumps({"frontend": frontend}, indent=1) + "\n")
     return out
+
+
+def load_hf_model(
+    checkpoint: str | Path | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    frontend: Frontend | None = None,
+    device: str | torch.device = "cpu",
+) -> Any:
+    """load_hf as bsx.models.checkpoint.LoadedModel, for load_model's `--model hf` branch.
+
+    A front-end given here wins over the directory's, with a warning when it differs, but it
+    must make waveform input (load_model's input-kind rule).
+    """
+    import warnings
+
+    from bsx.models.checkpoint import LoadedModel
+
+    net, final, fe = load_hf(checkpoint, device, labels=labels)
+    if frontend is not None:
+        if frontend.input != "waveform":
+            raise BadCheckpoint(
+                f"{hf_dir(checkpoint)}: model 'hf' consumes waveform input but front-end "
+                f"'{frontend.name}' makes {frontend.input}; give a front-end whose input is "
+                "waveform"
+            )
+        if frontend.model_dump(exclude={"name"}) != fe.model_dump(exclude={"name"}):
+            warnings.warn(
+                f"{hf_dir(checkpoint)}: its front-end is '{fe.name}' but '{frontend.name}' was "
+                "given; its inputs will differ from training", stacklevel=2,
+            )
+        fe = frontend
+    d = hf_dir(checkpoint)
+    meta = {"format": "hf-save-pretrained", "source": str(d),
+            "model_type": net.model.config.model_type}
+    report = d / "report.json"
+    if report.is_file():  # a bsx training run's split and metrics (the packaged model)
+        import json
+
+        meta.update({k: v for k, v in json.loads(report.read_text()).items()
+                     if k in ("split", "test", "val", "dataset")})
+    return LoadedModel(net=net, labels=final, frontend=fe, model_name="hf", meta=meta)
