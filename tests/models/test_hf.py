@@ -180,3 +180,21 @@ def test_the_packaged_waveform_model_loads_offline():
     with torch.no_grad():
         out = net(torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, (1, 16000))).float())
     assert out.shape == (1, 5) and torch.isfinite(out).all()
+
+
+def test_load_model_takes_a_save_pretrained_directory(saved):
+    from bsx.audio import Frontend
+    from bsx.models.checkpoint import load_model
+
+    loaded = load_model(saved["hubert"], model="hf")
+    assert (loaded.model_name, loaded.labels, loaded.frontend.input) == (
+        "hf", LABELS, "waveform")
+    assert load_model(saved["hubert"]).model_name == "hf"  # a directory needs no --model
+    with pytest.raises(BadCheckpoint, match="consumes waveform input but front-end 'paper'"):
+        load_model(saved["hubert"], frontend="paper")
+    with pytest.warns(UserWarning, match="'x' was given"):
+        other = Frontend(name="x", input="waveform", keep="whole", n_samples=16000,
+                         hop_length=320, n_mels=1)
+        assert load_model(saved["hubert"], frontend=other).frontend.n_samples == 16000
+    assert load_model(None, model="hf").labels == (
+        "angry", "fear", "happy", "neutral", "sad")
