@@ -10,7 +10,8 @@ file, against Clip.meta["spans"] (bsx.scoring.groundtruth). --cnn adds the packa
 CNN and its methods on the same clips, for the README's side-by-side table.
 
 Lines: "<model> <method>: X s/clip, gt-precision P (recall R) on N clips", then the model's
-test UAR. Timings are the attribute stage only (prediction excluded), batch = all test clips
+test UAR, then "<variant> conservation": the median over clips of input relevance / target
+logit (the rest is absorbed by bias terms; 1 = all of the logit reaches the samples). Timings are the attribute stage only (prediction excluded), batch = all test clips
 of one length group, CPU threads as torch sets them.
 Run: python benchmarks/bench_waveform_methods.py [--checkpoint DIR] [--limit N] [--cnn]
 """
@@ -76,6 +77,26 @@ def run_model(name: str, net: torch.nn.Module, labels: tuple[str, ...], fe: Any,
     return out
 
 
+def conservation(net: torch.nn.Module, fe: Any, clips: list[Any]) -> None:
+    """Median input relevance / target logit of both LRP variants (predicted class)."""
+    from bsx.audio import prepare
+    from bsx.methods.attnlrp import AttnLrp
+    from bsx.methods.options import AttnLrpOptions
+
+    xs = [torch.from_numpy(prepare(c.path, fe).units()[0])[None] for c in clips]
+    for variant in ("cp-lrp", "attnlrp"):
+        method = AttnLrp(net, AttnLrpOptions(variant=variant))
+        ratios = []
+        for x in xs:
+            with torch.no_grad():
+                logits = net(x)[0]
+            t = logits.argmax()
+            ratios.append((method.attribute(x, t[None]).sum() / logits[t]).item())
+        q = np.percentile(ratios, [25, 50, 75])
+        print(f"{variant} conservation: input relevance / logit median {q[1]:.3f} "
+              f"(quartiles {q[0]:.3f}, {q[2]:.3f}) on {len(xs)} clips", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", type=Path, default=None,
@@ -89,6 +110,7 @@ def main() -> None:
     clips = test_clips(a.limit)
     net, labels, fe = load_hf(a.checkpoint)
     run_model("waveform", net, labels, fe, clips, tuple(a.methods))
+    conservation(net, fe, clips)
     if a.cnn:
         from bsx.models.checkpoint import load_model
 

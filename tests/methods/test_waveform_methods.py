@@ -198,3 +198,41 @@ def test_methods_refuse_the_other_input_kind_by_name():
             build("method", name, mel)
     with pytest.raises(BsxError, match="no wav2vec2, HuBERT or WavLM self-attention"):
         AttnLrp(wave).attribute(_waves(1), torch.tensor([1]))
+
+
+def test_a_waveform_clip_ends_in_the_time_relevance_form_with_its_total_kept():
+    from bsx.audio import Frontend, prepare_waveform
+    from bsx.evaluation.attribute import attribute, stack_units
+
+    fe = Frontend(name="hf-test", input="waveform", keep="whole", n_samples=320000,
+                  hop_length=320, n_mels=1, trim="none")
+    net = _tiny("wav2vec2", zero_bias=True)
+    y = _waves(1, 16000)[0].numpy()
+    prep = prepare_waveform(y, fe)
+    units = stack_units([prep], torch.device("cpu"))
+    target = np.array([1])
+    att = attribute(AttnLrp(net, AttnLrpOptions(variant="cp-lrp")), units, target, [prep])
+    assert att.clips[0].shape == (1, 1 + 16000 // 320)
+    with torch.no_grad():
+        logit = net(torch.from_numpy(y)[None])[0, 1].item()
+    assert att.clips[0].sum() == pytest.approx(logit, rel=1e-4)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_cp_lrp_input_plus_bias_relevance_is_the_logit(kind):
+    # with biases, the rules make the logit linear in (input, biases) jointly: what the input
+    # does not get, the biases absorb (bias x its rule-modified gradient)
+    from bsx.methods.attnlrp import lrp_rules
+
+    net = _tiny(kind)
+    x = _waves(1).requires_grad_(True)
+    biases = [p for n, p in net.named_parameters() if n.endswith("bias")]
+    with lrp_rules(net, "cp-lrp"):
+        logit = net(x)[0, 1]
+        grads = torch.autograd.grad(logit, [x, *biases], allow_unused=True)
+    absorbed = sum((g * p).sum() for g, p in zip(grads[1:], biases, strict=True)
+                   if g is not None)
+    rel = AttnLrp(net, AttnLrpOptions(variant="cp-lrp")).attribute(x.detach(), torch.tensor([1]))
+    torch.testing.assert_close(rel.sum(), (grads[0] * x).sum().detach())
+    assert abs(absorbed.item()) > 0.01 * abs(logit.item())  # the biases matter here
+    assert (rel.sum() + absorbed).item() == pytest.approx(logit.item(), rel=1e-4, abs=1e-5)

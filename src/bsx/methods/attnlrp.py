@@ -92,8 +92,9 @@ def lrp_rules(net: nn.Module, variant: Rule) -> Iterator[nn.Module]:
 class AttnLrp:
     """LRP for waveform transformers: AttnLRP (default) or CP-LRP, see the module docstring.
 
-    Relevance is per input sample and signed; it sums (up to bias absorption) to the target
-    logit. Waveform models with wav2vec2, HuBERT or WavLM attention only.
+    Relevance is per input sample and signed; input relevance plus what the bias terms
+    absorb (each bias times its rule-modified gradient) is the target logit, exactly for
+    CP-LRP. Waveform models with wav2vec2, HuBERT or WavLM attention only.
     """
 
     def __init__(self, model: nn.Module, options: AttnLrpOptions | None = None) -> None:
