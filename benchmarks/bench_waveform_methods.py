@@ -11,8 +11,9 @@ CNN and its methods on the same clips, for the README's side-by-side table.
 
 Lines: "<model> <method>: X s/clip, gt-precision P (recall R) on N clips", then the model's
 test UAR, then "<variant> conservation": the median over clips of input relevance / target
-logit (the rest is absorbed by bias terms; 1 = all of the logit reaches the samples). Timings are the attribute stage only (prediction excluded), batch = all test clips
-of one length group, CPU threads as torch sets them.
+logit (the rest is absorbed by bias terms; 1 = all of the logit reaches the samples).
+Timings are the attribute stage only (prediction excluded), batch = all test clips of one
+length group, CPU threads as torch sets them.
 Run: python benchmarks/bench_waveform_methods.py [--checkpoint DIR] [--limit N] [--cnn]
 """
 
