@@ -33,8 +33,8 @@ Mode = Literal["detach", "held", "record"]
 
 
 def is_normalisation(m: nn.Module) -> bool:
-    """LayerNorm, GroupNorm, or bsx's input WaveformNorm (any module with `enabled`+`eps`
-    named WaveformNorm)."""
+    """LayerNorm, GroupNorm, or bsx's input normaliser (bsx.models.hf.WaveformNorm, matched by
+    class name so this module does not import transformers' side)."""
     return isinstance(m, nn.LayerNorm | nn.GroupNorm) or type(m).__name__ == "WaveformNorm"
 
 

@@ -89,10 +89,6 @@ class HfAudioClassifier(nn.Module):
             )
         return self.model(input_values=self.norm(x)).logits
 
-    def attention_modules(self) -> list[nn.Module]:
-        """The self-attention module of each transformer layer, input to output."""
-        return [m for m in self.model.modules() if type(m).__name__.endswith("Attention")]
-
 
 @contextlib.contextmanager
 def _offline() -> Iterator[None]:
