@@ -78,3 +78,28 @@ def frame_coverage(mask: np.ndarray, frames: tuple[int, int]) -> float:
     """Share of the frames frames[0]:frames[1] that a (n_mels, T) bool mask marks anywhere."""
     cols = np.asarray(np.asarray(mask).any(axis=0))
     return float(cols[frames[0]:frames[1]].mean())
+
+
+class SpanWaveNet(nn.Module):
+    """A 2-class waveform model (input_kind "waveform") that only hears samples
+    span[0]:span[1]: energy = mean of x^2 over the span; logits = (-energy, +energy) * gain.
+
+    Any method that explains it must leave the samples outside the span at zero relevance
+    (gradients vanish there; occluding them changes nothing). Input (B, N), N > span[1].
+    """
+
+    input_kind = "waveform"
+    token_stride = 320
+
+    def __init__(self, span: tuple[int, int] = (8000, 12000), gain: float = 100.0,
+                 sample_rate: int = 16000) -> None:
+        super().__init__()
+        self.span, self.gain, self.sample_rate = span, gain, sample_rate
+        self.head = nn.Linear(1, 2, bias=False)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.tensor([[-gain], [gain]]))
+        self.eval()
+
+    def forward(self, x: Tensor) -> Tensor:
+        seg = x[:, self.span[0]:self.span[1]]
+        return self.head((seg * seg).mean(dim=1, keepdim=True))

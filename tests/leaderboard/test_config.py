@@ -119,3 +119,18 @@ def test_cell_hash_follows_the_code_that_runs_it(monkeypatch: pytest.MonkeyPatch
     before = config.cell_hash(cfg)
     monkeypatch.setattr(config, "bsx_code_digest", lambda: "edited")
     assert config.cell_hash(cfg) != before
+
+
+def test_a_save_pretrained_directory_is_fingerprinted_by_its_files(tmp_path):
+    from bsx.evaluation.config import EvalConfig
+    from bsx.leaderboard.config import input_fingerprints
+
+    d = tmp_path / "w2v"
+    d.mkdir()
+    (d / "config.json").write_text("{}")
+    (d / "model.safetensors").write_bytes(b"a")
+    cfg = EvalConfig(model="hf", checkpoint=d)
+    before = input_fingerprints(cfg)["checkpoint"]
+    assert before != "missing"
+    (d / "model.safetensors").write_bytes(b"b")
+    assert input_fingerprints(cfg)["checkpoint"] != before

@@ -279,7 +279,9 @@ def default_model_dir() -> Path:
 def input_fingerprints(cfg: EvalConfig) -> dict[str, str]:
     """Digests of the files a cell reads besides its config: weights, corpus, expert table."""
     fp: dict[str, str] = {}
-    if cfg.checkpoint is not None:
+    if cfg.checkpoint is not None and cfg.checkpoint.is_dir():  # a save_pretrained directory
+        fp["checkpoint"] = _sha("".join(file_digest(p) for p in sorted(cfg.checkpoint.glob("*"))))
+    elif cfg.checkpoint is not None:
         fp["checkpoint"] = file_digest(cfg.checkpoint)
         fp["checkpoint_sidecar"] = file_digest(cfg.checkpoint.with_suffix(".json"))
     elif cfg.model is None:

@@ -28,6 +28,14 @@ def register_methods(register):  # type: ignore[no-untyped-def]
          "Integrated Gradients from the dB floor (silence)", o.IntegratedGradientsOptions),
         ("random", "random:RandomMap", "Seeded uniform noise: the sanity floor",
          o.RandomOptions),
+        ("input-x-gradient", "waveform:InputXGradient",
+         "Input x gradient (Captum InputXGradient) on the waveform (waveform models)",
+         o.InputXGradientOptions),
+        ("attention-rollout", "rollout:AttentionRollout",
+         "Attention rollout (Abnar & Zuidema 2020) spread over each token's samples "
+         "(waveform transformers)", o.AttentionRolloutOptions),
+        ("attnlrp", "attnlrp:AttnLrp",
+         "AttnLRP / CP-LRP on the waveform (wav2vec2, HuBERT, WavLM)", o.AttnLrpOptions),
     ):
         register(Spec(name=name, kind="method", description=desc,
                       factory=lazy(f"bsx.methods.{target}"), options=opts))

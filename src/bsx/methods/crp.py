@@ -9,6 +9,7 @@ from torch import Tensor, nn
 from bsx.errors import BadOptions
 from bsx.methods.base import check_batch, preserved
 from bsx.methods.options import CrpOptions
+from bsx.methods.waveform import require_kind
 
 
 class Crp:
@@ -26,6 +27,7 @@ class Crp:
     sign = "positive"  # windows and localisation keep the positive evidence
 
     def __init__(self, model: nn.Module, options: CrpOptions | None = None) -> None:
+        require_kind(model, "logmel", "crp")
         self.model = model
         self.options = options or CrpOptions()
         self.last_channels: list[list[int]] = []  # per clip, the channels conditioned on

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from bsx.methods.base import check_batch, preserved
 from bsx.methods.options import GradCamOptions
+from bsx.methods.waveform import require_kind
 from bsx.models.base import last_conv_block
 
 
@@ -25,6 +26,7 @@ class GradCam:
     sign = "positive"  # windows and localisation keep the positive evidence
 
     def __init__(self, model: nn.Module, options: GradCamOptions | None = None) -> None:
+        require_kind(model, "logmel", "gradcam")
         self.model = model
         self.options = options or GradCamOptions()
         self.layer = (

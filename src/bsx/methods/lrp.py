@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from bsx.methods.base import check_batch, preserved
 from bsx.methods.options import LrpOptions
+from bsx.methods.waveform import require_kind
 
 
 def one_hot_at_logit(target: Tensor) -> Callable[[Tensor], Tensor]:
@@ -34,6 +35,7 @@ class Lrp:
     sign = "positive"  # windows and localisation keep the positive evidence
 
     def __init__(self, model: nn.Module, options: LrpOptions | None = None) -> None:
+        require_kind(model, "logmel", "lrp")
         self.model = model
         self.options = options or LrpOptions()
 

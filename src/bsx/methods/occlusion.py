@@ -17,6 +17,12 @@ from torch import Tensor, nn
 
 from bsx.methods.base import baseline_of, check_batch, preserved
 from bsx.methods.options import OcclusionOptions, TimeOcclusionOptions
+from bsx.methods.waveform import (
+    SAMPLE_BUDGET,
+    check_waveform_batch,
+    input_kind,
+    require_kind,
+)
 
 
 def _starts(length: int, patch: int, stride: int, cover_end: bool) -> list[int]:
@@ -78,6 +84,7 @@ class Occlusion:
     """
 
     def __init__(self, model: nn.Module, options: OcclusionOptions | None = None) -> None:
+        require_kind(model, "logmel", "occlusion")
         self.model = model
         self.options = options or OcclusionOptions()
 
@@ -102,7 +109,11 @@ class TimeOcclusion:
     clip's dB floor (silence). Every frame belongs to one or two bands (cover_end), so the map
     is constant over mel bands and measures how much the target logit needs each span.
     sign: "positive" with the silence floor (a drop is evidence), "absolute" with a dB number
-    (see Occlusion)."""
+    (see Occlusion).
+
+    Waveform models: bands of band_s (100 ms) every band_stride_s (50 ms) of samples set to
+    the baseline ("floor" = digital silence); each sample gets the mean drop of the bands
+    covering it, so a band's effect is spread over its samples. (B, N) in and out."""
 
     def __init__(self, model: nn.Module, options: TimeOcclusionOptions | None = None) -> None:
         self.model = model
@@ -113,7 +124,10 @@ class TimeOcclusion:
         return "positive" if self.options.baseline == "floor" else "absolute"
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
-        """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""
+        """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device; a waveform
+        model's (B, N) in, (B, N) out."""
+        if input_kind(self.model) == "waveform":
+            return self._waveform(batch, target)
         check_batch(batch, target)
         o = self.options
         with preserved(self.model):
@@ -122,3 +136,30 @@ class TimeOcclusion:
                 stride=(batch.shape[2], o.stride), baseline=o.baseline,
                 cover_end=o.cover_end, max_batch=o.max_batch,
             )
+
+    def _waveform(self, batch: Tensor, target: Tensor) -> Tensor:
+        check_waveform_batch(batch, target)
+        o = self.options
+        sr = int(getattr(self.model, "sample_rate", 16000))
+        width = max(1, round(o.band_s * sr))
+        stride = max(1, round(o.band_stride_s * sr))
+        baseline = 0.0 if o.baseline == "floor" else float(o.baseline)
+        rows = min(o.max_batch, max(len(batch), SAMPLE_BUDGET // max(batch.shape[1], 1)))
+        with preserved(self.model):
+            out = occlude(
+                _AsGrid(self.model), batch[:, None, None, :], target.long(), patch=(1, width),
+                stride=(1, stride), baseline=baseline, cover_end=o.cover_end,
+                max_batch=rows,
+            )
+        return out[:, 0]
+
+
+class _AsGrid(nn.Module):
+    """A (B, N) waveform model seen as one taking (B, 1, 1, N), so `occlude` drives it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x.reshape(x.shape[0], -1))

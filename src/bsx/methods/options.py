@@ -52,6 +52,10 @@ class TimeOcclusionOptions(_Options):
     baseline: Baseline = "floor"
     cover_end: bool = True
     max_batch: int = Field(default=512, ge=1)
+    # waveform models: bands of band_s seconds every band_stride_s (width/stride are frames of
+    # a log-mel model); the "floor" baseline is digital silence
+    band_s: float = Field(default=0.1, gt=0)
+    band_stride_s: float = Field(default=0.05, gt=0)
 
 
 Canonizer = Literal["bsx", "paper", "none"]
@@ -109,3 +113,27 @@ class RandomOptions(_Options):
     """A seeded uniform-noise map: the sanity floor every leaderboard needs."""
 
     seed: int = 0
+
+
+class InputXGradientOptions(_Options):
+    """Input x gradient (Shrikumar et al. 2016) on the waveform; no options yet."""
+
+
+class AttentionRolloutOptions(_Options):
+    """Attention rollout (Abnar & Zuidema 2020): each layer's head-averaged attention A
+    becomes residual * I + (1 - residual) * A (rows renormalised) and the layers multiply.
+    head_fusion: how heads combine ("mean" as the paper; "max", "min" as later variants)."""
+
+    residual: float = Field(default=0.5, ge=0.0, le=1.0)
+    head_fusion: Literal["mean", "max", "min"] = "mean"
+
+
+class AttnLrpOptions(_Options):
+    """LRP for transformers in the Gradient x Input form of lxt (Achtibat et al. 2024).
+
+    variant "attnlrp": AttnLRP's uniform rule on the attention products (q, k get 1/4 and v
+    1/2 of the relevance) and the plain gradient through softmax; "cp-lrp" (Ali et al. 2022):
+    the attention weights are constants, so relevance flows through the values only, which is
+    exactly conservative."""
+
+    variant: Literal["attnlrp", "cp-lrp"] = "attnlrp"

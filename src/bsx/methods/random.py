@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from bsx.methods.base import check_batch
 from bsx.methods.options import RandomOptions
+from bsx.methods.waveform import check_waveform_batch
 
 
 class RandomMap:
@@ -35,12 +36,17 @@ class RandomMap:
         return int.from_bytes(digest.digest(), "little") & ((1 << 63) - 1)
 
     def attribute(self, batch: Tensor, target: Tensor) -> Tensor:
-        """(B, 1, 128, T) log-mel in, (B, 128, T) noise out, on batch.device."""
-        check_batch(batch, target)
-        b, _, m, t = batch.shape
+        """(B, 1, 128, T) log-mel in, (B, 128, T) noise out, on batch.device; a (B, N)
+        waveform batch (the input says the kind: this method has no model) gets (B, N)."""
+        if batch.ndim == 2:
+            check_waveform_batch(batch, target)
+            b, shape = batch.shape[0], tuple(batch.shape[1:])
+        else:
+            check_batch(batch, target)
+            b, shape = batch.shape[0], tuple(batch.shape[2:])
         noise = torch.stack([
-            torch.rand((m, t), generator=torch.Generator().manual_seed(self._clip_seed(x)),
+            torch.rand(shape, generator=torch.Generator().manual_seed(self._clip_seed(x)),
                        dtype=torch.float32)
             for x in batch
-        ]) if b else torch.zeros((0, m, t))
+        ]) if b else torch.zeros((0, *shape))
         return noise.to(device=batch.device, dtype=batch.dtype)

@@ -6,7 +6,7 @@ from bsx.plugins import Spec, lazy
 
 @hookimpl
 def register_models(register):  # type: ignore[no-untyped-def]
-    from bsx.models.options import CrnnOptions, ResNetSmallOptions
+    from bsx.models.options import CrnnOptions, HfOptions, ResNetSmallOptions
 
     register(Spec(
         name="resnet-small", kind="model",
@@ -17,4 +17,10 @@ def register_models(register):  # type: ignore[no-untyped-def]
         name="crnn", kind="model",
         description="Small CRNN: 3 conv blocks then a bidirectional GRU over time",
         factory=lazy("bsx.models.crnn:Crnn"), options=CrnnOptions,
+    ))
+    register(Spec(
+        name="hf", kind="model",
+        description="HuggingFace wav2vec2 / HuBERT / WavLM audio classifier from a "
+                    "save_pretrained directory (waveform input, offline)",
+        factory=lazy("bsx.models.hf:hf_model"), options=HfOptions,
     ))

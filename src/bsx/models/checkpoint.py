@@ -219,7 +219,9 @@ def load_model(
 ) -> LoadedModel:
     """A checkpoint -> LoadedModel (eval mode, on `device`).
 
-    checkpoint None: the packaged default model. A bsx checkpoint knows its model, labels
+    checkpoint None: the packaged default model. model "hf" or a directory: a HuggingFace
+    save_pretrained directory through bsx.models.hf.load_hf_model (None with model "hf": the
+    packaged waveform model). A bsx checkpoint knows its model, labels
     and front-end; a front-end given here that differs wins, with a warning. A plain state
     dict needs `labels` or `label_preset`; its model defaults to resnet-small and its
     front-end to the `paper` preset.
@@ -227,6 +229,15 @@ def load_model(
     from bsx.plugins import build
 
     dev = resolve_device(device) if isinstance(device, str) else device
+    if (model or "").strip().lower() == "hf" or (
+        checkpoint is not None and Path(checkpoint).expanduser().is_dir()
+    ):  # a HuggingFace save_pretrained directory (None: the packaged waveform model)
+        from bsx.models.hf import load_hf_model
+
+        return load_hf_model(
+            checkpoint, labels=resolve_labels(labels, label_preset), device=dev,
+            frontend=get_frontend(frontend) if frontend is not None else None,
+        )
     if checkpoint is None:
         if not DEFAULT_MODEL_FILE.is_file():
             raise BsxError(

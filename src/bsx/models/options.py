@@ -20,3 +20,11 @@ class CrnnOptions(BaseModel):
     hidden: int = 64
     bidirectional: bool = True
     dropout: float = 0.3
+
+
+class HfOptions(BaseModel):
+    """Options of hf: checkpoint, a save_pretrained directory (None: the packaged waveform
+    model, a tiny wav2vec2 trained on the synth corpus)."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: str | None = None
