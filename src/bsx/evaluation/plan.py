@@ -30,6 +30,9 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
             clips = make_split(clips, mode=mode, seed=seed)[cfg.split]
         except BsxError as exc:
             raise BsxError(f"{exc}; or evaluate every clip with --split all") from None
+    if cfg.clip_ids is not None:
+        wanted_ids = set(cfg.clip_ids)
+        clips = [c for c in clips if c.id in wanted_ids]
     if cfg.emotions:
         wanted = {e.strip().lower() for e in cfg.emotions}
         unknown = wanted - {c.label for c in clips}
