@@ -85,13 +85,14 @@ def merge_parts(shard_dirs: list[Path], out: Path) -> int:
 
 
 def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
-                workers: int = 2, progress: bool = True) -> dict[str, Any]:
+                workers: int = 2, resume: bool = True, progress: bool = True) -> dict[str, Any]:
     """Evaluate `cfg` as `shards` shards on `executor` ("local": a process pool of `workers`,
     inline for 1; "ray": Ray tasks on RAY_ADDRESS or a local Ray with `workers` CPUs), write
     each under out/shards/<i>/, merge into out/ as a single run writes it; return the summary.
 
-    Each shard runs with cfg.workers cue workers of its own. Re-running continues: finished
-    shards are not recomputed (each shard resumes from its parts).
+    Each shard runs with cfg.workers cue workers of its own. With `resume` a rerun continues:
+    finished shards are not recomputed (each shard resumes from its parts); without, earlier
+    shards under out/shards/ are discarded first.
     """
     from bsx.evaluation import run_evaluation
     from bsx.leaderboard.executors import make_executor
@@ -100,6 +101,8 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
     ex = make_executor(executor, workers)  # a bad name fails before anything starts
     ids = selected_clip_ids(cfg)
     plan = plan_shards(ids, shards, cfg.batch_size)
+    if not resume and (out / "shards").exists():
+        shutil.rmtree(out / "shards")
     dirs = [out / "shards" / str(i) for i in range(len(plan))]
     jobs = [(cfg.model_copy(update={"clip_ids": part, "limit": None}).model_dump_json(),
              str(d)) for part, d in zip(plan, dirs, strict=True)]

@@ -52,6 +52,11 @@ def evaluate(
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
     overwrite: Annotated[bool, typer.Option(help="Discard results already in --out")] = False,
+    executor: Annotated[str, typer.Option(
+        help="local (this process, the default) or ray: shards as Ray tasks on RAY_ADDRESS or "
+        "a local Ray, written under --out/shards/<i>/ and merged into one run")] = "local",
+    shards: Annotated[int | None, typer.Option(
+        help="Split the clips into N shards of whole batches [--workers with ray]")] = None,
 ) -> None:
     """Evaluate explanation methods: cue agreement, localisation, faithfulness, ablation."""
     from bsx.plugins import lookup
@@ -102,7 +107,13 @@ def evaluate(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary = run_evaluation(cfg, out_dir, resume=resume)
+        if executor == "local" and shards is None:
+            summary = run_evaluation(cfg, out_dir, resume=resume)
+        else:
+            from bsx.shards import run_sharded
+
+            summary = run_sharded(cfg, out_dir, shards or workers, executor, workers=workers,
+                                  resume=resume)
     for w in caught:
         if issubclass(w.category, UserWarning) and "bsx" in str(w.filename):
             err.print(f"[yellow]warning:[/yellow] {w.message}", highlight=False)
