@@ -50,3 +50,23 @@ def test_seed_agreement_is_the_mean_over_pairs() -> None:
     assert set(seed_agreement([p, p])) == {"seed-rank-correlation"}
     with pytest.raises(ValueError, match="at least 2"):
         seed_agreement([p])
+
+
+def test_windows_agreement_from_runs_windows_csv() -> None:
+    import pandas as pd
+
+    from bsx.scoring.reliability import windows_agreement
+
+    def run(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=["clip_id", "method", "start_s", "end_s"])
+
+    a = run([("c0", "gradcam", 0.0, 0.2), ("c0", "gradcam", 0.4, 0.5), ("c1", "gradcam", 0, 1)])
+    b = run([("c0", "gradcam", 0.4, 0.5), ("c0", "gradcam", 0.0, 0.2), ("c1", "gradcam", 2, 3)])
+    got = windows_agreement([a, b]).set_index(["clip_id", "method"])["seed-window-iou"]
+    assert got[("c0", "gradcam")] == pytest.approx(1.0)   # same windows, other order
+    assert got[("c1", "gradcam")] == 0.0                  # disjoint
+    c = run([("c0", "gradcam", 0.0, 0.1)])                # c1 has no windows in run c
+    got3 = windows_agreement([a, b, c]).set_index(["clip_id", "method"])["seed-window-iou"]
+    # c0: IoU(a,b)=1, IoU(a,c)=0.1/0.3, IoU(b,c)=0.1/0.3
+    assert got3[("c0", "gradcam")] == pytest.approx((1 + 2 / 3) / 3)
+    assert got3[("c1", "gradcam")] == 0.0

@@ -16,9 +16,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import rankdata
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Window = tuple[float, float]
 
@@ -95,3 +99,25 @@ def seed_agreement(maps: Sequence[np.ndarray],
         out["seed-window-iou"] = _mean_pairs([window_iou(windows[i], windows[j])
                                               for i, j in pairs])
     return out
+
+
+def windows_agreement(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Seed-window IoU post hoc, from the windows.csv of K evaluate runs (one per seed
+    checkpoint, same clips and methods): one row per clip x method with the mean pairwise
+    IoU of the windows on the original timeline (start_s, end_s). A clip x method missing
+    from a run counts as a run with no windows there."""
+    import pandas as pd
+
+    if len(tables) < 2:
+        raise ValueError(f"window agreement needs the windows of at least 2 runs, got "
+                         f"{len(tables)}")
+    per_run = [{key: list(zip(g["start_s"], g["end_s"], strict=True))
+                for key, g in t.groupby(["clip_id", "method"], sort=True)} for t in tables]
+    keys = sorted(set().union(*per_run))
+    rows = [{"clip_id": cid, "method": method,
+             "seed-window-iou": _mean_pairs([window_iou(per_run[i].get((cid, method), []),
+                                                        per_run[j].get((cid, method), []))
+                                             for i, j in itertools.combinations(
+                                                 range(len(per_run)), 2)])}
+            for cid, method in keys]
+    return pd.DataFrame(rows, columns=["clip_id", "method", "seed-window-iou"])
