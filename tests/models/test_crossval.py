@@ -155,3 +155,17 @@ def test_cli_cv_and_seeds(tones: str, tmp_path: Path) -> None:
         assert (tmp_path / "cli" / f"seed-{s}" / "fold-s0" / "model.pt").is_file()
     bad = CliRunner().invoke(app, ["train", "--cv", "kfold", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "accepted: loso" in bad.output
+
+
+def test_cosine_schedule_and_uar_monitor(tiny_data) -> None:  # type: ignore[no-untyped-def]
+    from bsx.models.train import fit
+
+    Xt, yt, Xv, yv = tiny_data
+    res = fit(Xt, yt, Xv, yv, n_classes=3, epochs=4, batch_size=16, lr=1e-3, seed=0,
+              progress=False, lr_schedule="cosine", monitor="uar",
+              class_weight=np.array([1.0, 1.0, 2.0], dtype=np.float32))
+    lrs = [h["lr"] for h in res.history]
+    assert lrs == pytest.approx([1e-3 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)])
+    assert res.best_val_accuracy == max(h["val_uar"] for h in res.history)  # the monitored score
+    with pytest.raises(BsxError, match="accepted: constant, cosine"):
+        fit(Xt, yt, Xv, yv, n_classes=3, epochs=1, progress=False, lr_schedule="step")

@@ -50,6 +50,9 @@ def train(
         help="Noise, time shift, SpecAugment masks [off; on with --cv]")] = None,
     monitor: Annotated[str | None, typer.Option(
         help="Best epoch by val accuracy or uar [accuracy; uar with --cv]")] = None,
+    lr_schedule: Annotated[str | None, typer.Option(
+        help="constant or cosine (decay to 0 over --epochs) [constant; cosine with --cv]")]
+    = None,
     seeds: Annotated[str | None, typer.Option(
         help="Train once per seed (e.g. 0,1,2) into --out/seed-<s>/ (overrides --seed)")] = None,
 ) -> None:
@@ -72,6 +75,7 @@ def train(
         "class_weight": (class_weight or ("balanced" if careful else "none")) == "balanced",
         "augment": augment if augment is not None else careful,
         "monitor": monitor or ("uar" if careful else "accuracy"),
+        "lr_schedule": lr_schedule or ("cosine" if careful else "constant"),
     }
     seed_list = _seeds(seeds) if seeds else [seed]
     base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if careful else ''}"
@@ -120,7 +124,8 @@ def _train_cv(folder: Path, *, folds: str | None, **kw: object) -> None:
         lr=kw["lr"], weight_decay=kw["weight_decay"], patience=kw["patience"],  # type: ignore[arg-type]
         seed=kw["seed"], device=kw["device"], workers=kw["workers"],  # type: ignore[arg-type]
         class_weight=bool(kw["class_weight"]), augment=_augment_options(bool(kw["augment"])),
-        monitor=str(kw["monitor"]), resume=bool(kw["resume"]), progress=not kw["quiet"],
+        monitor=str(kw["monitor"]), lr_schedule=str(kw["lr_schedule"]),
+        resume=bool(kw["resume"]), progress=not kw["quiet"],
         folds=[f.strip() for f in folds.split(",") if f.strip()] if folds else None,
     )
     console.print(cv_table(rep))
@@ -144,6 +149,7 @@ def _train_one(folder: Path, *, split_mode: str, split_seed: int, **kw: object) 
         device=kw["device"], resume=bool(kw["resume"]), workers=kw["workers"],  # type: ignore[arg-type]
         progress=not kw["quiet"], class_weight=bool(kw["class_weight"]),
         augment=_augment_options(bool(kw["augment"])), monitor=str(kw["monitor"]),
+        lr_schedule=str(kw["lr_schedule"]),
     )
     rep = run.report
     if rep["skipped"]:

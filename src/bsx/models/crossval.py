@@ -99,6 +99,7 @@ def cross_validate(
     class_weight: bool = True,
     augment: Any = None,
     monitor: str = "uar",
+    lr_schedule: str = "cosine",
     folds: list[str] | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -149,7 +150,7 @@ def cross_validate(
               "lr": lr, "weight_decay": weight_decay, "patience": patience, "seed": seed,
               "class_weight": "balanced" if class_weight else "none",
               "augment": augment.model_dump(mode="json") if augment is not None else None,
-              "monitor": monitor, "device": str(dev)}
+              "monitor": monitor, "lr_schedule": lr_schedule, "device": str(dev)}
     rows: list[dict[str, Any]] = []
     pooled_true: list[int] = []
     pooled_pred: list[int] = []
@@ -174,7 +175,8 @@ def cross_validate(
                       n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,
                       weight_decay=weight_decay, patience=patience, seed=seed, device=dev,
                       out=folder, resume=resume, progress=progress, groups_train=gtr,
-                      groups_val=gva, class_weight=cw, augment=augment, monitor=monitor)
+                      groups_val=gva, class_weight=cw, augment=augment, monitor=monitor,
+                      lr_schedule=lr_schedule)
             logits = predict_clips(res.net, Xte, gte)
             y_test = yte[np.unique(gte, return_index=True)[1]]
             test = classification_report(y_test, logits.argmax(1), labels)

@@ -128,6 +128,7 @@ def fit(
     class_weight: np.ndarray | None = None,
     augment: Any = None,
     monitor: str = "accuracy",
+    lr_schedule: str = "constant",
 ) -> TrainResult:
     """Train `model_name` on (N, 1, M, T) float32 spectrograms; keep the best epoch.
 
@@ -140,7 +141,9 @@ def fit(
     counts once, whatever its length: a random crop), and validation scores each clip by the
     mean of its units' logits (the engine's utterance-level rule). `class_weight` (C,)
     weights the loss; `augment` (bsx.models.augment.AugmentOptions) augments each training
-    batch; `monitor` ("accuracy" or "uar") picks the best epoch.
+    batch; `monitor` ("accuracy" or "uar") picks the best epoch; `lr_schedule` "cosine"
+    decays the learning rate from `lr` towards 0 over `epochs` (set from the epoch number, so
+    a resumed run follows the same schedule).
     """
     from bsx.device import resolve_device
     from bsx.plugins import build
@@ -156,12 +159,16 @@ def fit(
         raise BsxError("epochs, batch size and patience must be at least 1")
     if monitor not in ("accuracy", "uar"):
         raise BsxError(f"monitor '{monitor}': accepted: accuracy, uar")
+    if lr_schedule not in ("constant", "cosine"):
+        raise BsxError(f"lr schedule '{lr_schedule}': accepted: constant, cosine")
     config = {
         "model": model_name, "model_options": model_options or {}, "n_classes": n_classes,
         "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
         "n_train": len(X_train), "n_val": len(X_val), "shape": list(X_train.shape[1:]),
     }
     extras = _recipe_extras(groups_train, class_weight, augment, monitor)
+    if lr_schedule != "constant":
+        extras["lr_schedule"] = lr_schedule
     config.update(extras)  # only what differs from the plain recipe: old last.pt still resume
     amp = dev.type == "cuda"
     torch.manual_seed(seed)
@@ -218,6 +225,9 @@ def fit(
             net.train()
             gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
             order = units.draw(gen)
+            if lr_schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
             total, seen = 0.0, 0
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
@@ -250,6 +260,7 @@ def fit(
             record = {
                 "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                 "val_accuracy": val_acc, "val_uar": uar(cm),
+                "lr": float(opt.param_groups[0]["lr"]),
             }
             history.append(record)
             score = val_acc if monitor == "accuracy" else record["val_uar"]
@@ -482,6 +493,7 @@ def train_dataset(
     class_weight: bool = False,
     augment: Any = None,
     monitor: str = "accuracy",
+    lr_schedule: str = "constant",
 ) -> TrainRun:
     """Dataset plugin -> split -> spectrograms -> fit -> test report + checkpoint under `out`.
 
@@ -541,7 +553,7 @@ def train_dataset(
               weight_decay=weight_decay, patience=patience, seed=seed, device=dev, out=out,
               resume=resume, progress=progress, groups_train=gtr, groups_val=gva,
               class_weight=balanced_weights(y_clips, len(labels)) if class_weight else None,
-              augment=augment, monitor=monitor)
+              augment=augment, monitor=monitor, lr_schedule=lr_schedule)
     test = evaluate(res.net, Xte, yte, labels, groups=gte)
     val = evaluate(res.net, Xva, yva, labels, groups=gva)
     split_info = {
@@ -554,7 +566,7 @@ def train_dataset(
                  "weight_decay": weight_decay, "patience": patience, "seed": seed,
                  "device": str(dev), "best_epoch": res.best_epoch,
                  "epochs_run": len(res.history), "stopped_early": res.stopped_early,
-                 **_recipe_extras(None, None, augment, monitor),
+                 **_recipe_extras(None, None, augment, monitor), "lr_schedule": lr_schedule,
                  "class_weight": "balanced" if class_weight else "none"}
     ckpt = save_checkpoint(
         out / "model.pt", res.state_dict, model_name=model, model_options=opts, labels=labels,
