@@ -84,3 +84,13 @@ def test_sharded_ray_run_equals_a_local_run(tmp_path: Path) -> None:
     assert [{k: v for k, v in m.items() if k != "seconds"} for m in sharded["metrics"]] == strip
     assert json.loads((tmp_path / "ray" / "config.json").read_text())["config"][
         "clip_ids"] is None
+
+
+def test_cli_unknown_executor_is_one_line_exit_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bsx.cli.main import app
+
+    res = CliRunner().invoke(app, ["evaluate", "--method", "gradcam", "--executor", "dask",
+                                   "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "--executor 'dask' is not one of: local, ray" in res.output
