@@ -86,11 +86,12 @@ def test_sharded_ray_run_equals_a_local_run(tmp_path: Path) -> None:
         "clip_ids"] is None
 
 
-def test_cli_unknown_executor_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_cli_unknown_executor_is_a_clear_error(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from bsx.cli.main import app
 
     res = CliRunner().invoke(app, ["evaluate", "--method", "gradcam", "--executor", "dask",
                                    "--out", str(tmp_path / "x")])
-    assert res.exit_code == 2 and "--executor 'dask' is not one of: local, ray" in res.output
+    assert isinstance(res.exception, BsxError)  # the console entry point: one line, exit 2
+    assert "--executor 'dask' is not one of: local, ray" in str(res.exception)
