@@ -41,7 +41,12 @@ def emodb_root() -> Path:
 
 
 def evaluate(args: argparse.Namespace, out: Path, extra: list[str]) -> tuple[float, int]:
-    """Wall seconds of one `bsx evaluate` in a fresh process, and the clips it evaluated."""
+    """Wall seconds of one `bsx evaluate` in a fresh process, and the clips it evaluated.
+    Also prints the CPU seconds it and its workers used: on a shared machine the wall time
+    depends on the neighbours, the CPU time much less."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [sys.executable, "-m", "bsx.cli", "evaluate", "--dataset", "emodb",
            "--data-root", str(emodb_root()), "--split", "all", "--checkpoint",
            str(args.checkpoint), "--method", args.method, "--cues", "egemaps",
@@ -51,7 +56,12 @@ def evaluate(args: argparse.Namespace, out: Path, extra: list[str]) -> tuple[flo
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
-    return seconds, int(json.loads((out / "summary.json").read_text())["n_clips"])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    n = int(json.loads((out / "summary.json").read_text())["n_clips"])
+    print(f"  {' '.join(extra) or 'local'}: {seconds:.1f} s wall, {cpu:.1f} CPU s "
+          f"({cpu / n:.2f} CPU s per clip)", flush=True)
+    return seconds, n
 
 
 def main() -> None:
