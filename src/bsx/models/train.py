@@ -141,7 +141,8 @@ def fit(
     counts once, whatever its length: a random crop), and validation scores each clip by the
     mean of its units' logits (the engine's utterance-level rule). `class_weight` (C,)
     weights the loss; `augment` (bsx.models.augment.AugmentOptions) augments each training
-    batch; `monitor` ("accuracy" or "uar") picks the best epoch; `lr_schedule` "cosine"
+    batch; `monitor` ("accuracy" or "uar") picks the best epoch (TrainResult.best_val_accuracy
+    then holds the monitored score); `lr_schedule` "cosine"
     decays the learning rate from `lr` towards 0 over `epochs` (set from the epoch number, so
     a resumed run follows the same schedule).
     """
