@@ -9,8 +9,9 @@ from bsx.expert import CUE_MAP, BadExpertTable, load_expert
 
 def test_packaged_table_matches_the_theory() -> None:
     t = load_expert()
-    assert set(t.emotions) == {"angry", "happy", "sad", "fear", "disgust", "surprise"}
-    assert len(t.cells) == 6 * len(CUE_MAP)
+    assert set(t.emotions) == {"angry", "happy", "sad", "fear", "disgust", "surprise",
+                               "boredom"}
+    assert len(t.cells) == 7 * len(CUE_MAP)
     assert all(src for _, src, _ in t.cells.values())
     assert t.expected("anger", "Pitch_lvl").expected == 1          # alias of angry
     assert t.expected("sadness", "Loudness").expected == -1
@@ -21,6 +22,20 @@ def test_packaged_table_matches_the_theory() -> None:
     eq = t.expected("disgust", "Pitch_var")
     assert eq.direction == "equal" and eq.definite and eq.expected == 0
     assert t.expectations("neutral") == [] and t.expectations("calm") == []
+
+
+def test_boredom_is_low_arousal_with_its_sources() -> None:
+    """Banse & Scherer 1996, Scherer 2003: quieter, lower and flatter F0; HF energy only weakly
+    lower; jitter/shimmer and HNR not reported (no evidence either way)."""
+    t = load_expert()
+    bored = {x.cue: x for x in t.expectations("bored")}             # alias of boredom
+    assert {c: bored[c].expected for c in ("Loudness", "Pitch_lvl", "Pitch_var")} == {
+        "Loudness": -1, "Pitch_lvl": -1, "Pitch_var": -1}
+    assert all(bored[c].definite for c in ("Loudness", "Pitch_lvl", "Pitch_var"))
+    assert not any(bored[c].definite for c in ("Shrillness", "Freq_var", "Amp_var",
+                                               "Breathiness"))
+    assert all("Banse & Scherer 1996" in x.source or "Scherer 2003" in x.source
+               for x in bored.values())
 
 
 def test_user_table_overrides(tmp_path) -> None:

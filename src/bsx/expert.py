@@ -1,7 +1,8 @@
 """The expert reference: which way each acoustic cue moves for each emotion, with its source.
 
 The table ships as package data (bsx/data/expert_cues.csv, one row per emotion x theory cue,
-from Juslin & Laukka 2003, Scherer 2003, Banse & Scherer 1996, Murray & Arnott 1993); users
+from Juslin & Laukka 2003, Scherer 2003, Banse & Scherer 1996, Murray & Arnott 1993;
+boredom from Banse & Scherer 1996 and Scherer 2003); users
 pass their own CSV with the same columns (emotion, theory_cue, direction, source[, note]).
 Directions compare an emotion with the same speaker's neutral speech. Only up / down / equal
 are evidence; weak-up, weak-down, unknown and mixed cells never count either way.
@@ -34,7 +35,7 @@ CUE_MAP: dict[str, tuple[str, ...]] = {
 
 ALIASES: dict[str, str] = {
     "anger": "angry", "happiness": "happy", "joy": "happy", "sadness": "sad",
-    "fearful": "fear", "surprised": "surprise", "disgusted": "disgust",
+    "fearful": "fear", "surprised": "surprise", "disgusted": "disgust", "bored": "boredom",
 }
 REFERENCE = frozenset({"neutral"})
 COLUMNS = ("emotion", "theory_cue", "direction", "source")

@@ -51,6 +51,11 @@ def evaluate(
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
     overwrite: Annotated[bool, typer.Option(help="Discard results already in --out")] = False,
+    executor: Annotated[str, typer.Option(
+        help="local (this process, the default) or ray: shards as Ray tasks on RAY_ADDRESS or "
+        "a local Ray, written under --out/shards/<i>/ and merged into one run")] = "local",
+    shards: Annotated[int | None, typer.Option(
+        help="Split the clips into N shards of whole batches [--workers with ray]")] = None,
 ) -> None:
     """Evaluate explanation methods: cue agreement, localisation, faithfulness, ablation."""
     from bsx.cli.notices import printed_warnings
@@ -107,7 +112,13 @@ def evaluate(
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
         )
-        summary = run_evaluation(cfg, out_dir, resume=resume)
+        if executor == "local" and shards is None:
+            summary = run_evaluation(cfg, out_dir, resume=resume)
+        else:
+            from bsx.shards import run_sharded
+
+            summary = run_sharded(cfg, out_dir, shards or workers, executor, workers=workers,
+                                  resume=resume)
     print_summary(summary)
     out.print(f"results in {out_dir}/ (results.parquet, results.csv, timings.csv, summary.json, "
               "config.json, report.html)")

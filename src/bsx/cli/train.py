@@ -20,16 +20,18 @@ def train(
         "--model-option", help="Model option KEY=VALUE (repeatable)")] = None,
     dataset_option: Annotated[list[str] | None, typer.Option(
         "--dataset-option", help="Dataset option KEY=VALUE (repeatable)")] = None,
-    frontend: Annotated[str, typer.Option(help="Front-end preset (stored with the model)")]
-    = "paper",
+    frontend: Annotated[str | None, typer.Option(
+        help="Front-end preset (stored with the model) [paper; paper-whole with --cv]")] = None,
     split_mode: Annotated[str, typer.Option(help="speaker (no speaker in two splits) or random")]
     = "speaker",
     split_seed: Annotated[int, typer.Option(help="Seed of the split")] = 42,
     epochs: Annotated[int, typer.Option(help="Most epochs")] = 50,
     batch_size: Annotated[int, typer.Option(help="Batch size")] = 32,
-    lr: Annotated[float, typer.Option(help="AdamW learning rate")] = 3e-4,
+    lr: Annotated[float | None, typer.Option(
+        help="AdamW learning rate [3e-4; 1e-3 with --cv]")] = None,
     weight_decay: Annotated[float, typer.Option(help="AdamW weight decay")] = 1e-4,
-    patience: Annotated[int, typer.Option(help="Early stopping on val accuracy")] = 7,
+    patience: Annotated[int | None, typer.Option(
+        help="Early stopping patience in epochs [7; 10 with --cv]")] = None,
     seed: Annotated[int, typer.Option(help="Training seed (deterministic on the CPU)")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     out: Annotated[Path | None, typer.Option(help="Output folder [runs/train-DATASET-MODEL]")]
@@ -37,20 +39,117 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue from out/last.pt")] = False,
     workers: Annotated[int, typer.Option(help="Processes preparing spectrograms")] = 2,
     quiet: Annotated[bool, typer.Option(help="No progress bars")] = False,
+    cv: Annotated[str | None, typer.Option(
+        help="Cross-validation: loso (leave one speaker out; val = the next speaker)")] = None,
+    folds: Annotated[str | None, typer.Option(
+        help="With --cv: only these test speakers (comma-separated)")] = None,
+    class_weight: Annotated[str | None, typer.Option(
+        help="none or balanced (loss weights n/(C*n_c)) [none; balanced with --cv]")] = None,
+    augment: Annotated[bool | None, typer.Option(
+        "--augment/--no-augment",
+        help="Noise, time shift, SpecAugment masks [off; on with --cv]")] = None,
+    monitor: Annotated[str | None, typer.Option(
+        help="Best epoch by val accuracy or uar [accuracy; uar with --cv]")] = None,
+    lr_schedule: Annotated[str | None, typer.Option(
+        help="constant or cosine (decay to 0 over --epochs) [constant; cosine with --cv]")]
+    = None,
+    seeds: Annotated[str | None, typer.Option(
+        help="Train once per seed (e.g. 0,1,2) into --out/seed-<s>/ (overrides --seed)")] = None,
 ) -> None:
-    """Train a model; write model.pt + model.json, report.json and confusion.png under --out."""
+    """Train a model; write model.pt + model.json, report.json and confusion.png under --out.
+
+    --cv loso: leave-one-speaker-out cross-validation; one model per fold under
+    --out/fold-<speaker>/, the report in cv.json, cv.csv and a table (UAR per fold, mean, 95% CI).
+    """
+    from bsx.errors import BsxError
+
+    if cv is not None and cv.strip().lower() not in ("loso",):
+        raise BsxError(f"--cv '{cv}': accepted: loso")
+    if class_weight is not None and class_weight not in ("none", "balanced"):
+        raise BsxError(f"--class-weight '{class_weight}': accepted: none, balanced")
+    careful = cv is not None
+    recipe = {
+        "frontend": frontend or ("paper-whole" if careful else "paper"),
+        "lr": lr if lr is not None else (1e-3 if careful else 3e-4),
+        "patience": patience if patience is not None else (10 if careful else 7),
+        "class_weight": (class_weight or ("balanced" if careful else "none")) == "balanced",
+        "augment": augment if augment is not None else careful,
+        "monitor": monitor or ("uar" if careful else "accuracy"),
+        "lr_schedule": lr_schedule or ("cosine" if careful else "constant"),
+    }
+    seed_list = _seeds(seeds) if seeds else [seed]
+    base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if careful else ''}"
+    for s in seed_list:
+        folder = base / f"seed-{s}" if seeds else base
+        kw = dict(dataset=dataset, data_root=data_root, dataset_option=dataset_option,
+                  model=model, model_option=model_option, epochs=epochs, batch_size=batch_size,
+                  weight_decay=weight_decay, seed=s, device=device, resume=resume,
+                  workers=workers, quiet=quiet, **recipe)
+        if careful:
+            _train_cv(folder, folds=folds, **kw)
+        else:
+            _train_one(folder, split_mode=split_mode, split_seed=split_seed, **kw)
+
+
+def _seeds(text: str) -> list[int]:
+    from bsx.errors import BsxError
+
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise BsxError(f"--seeds '{text}': give comma-separated integers, e.g. 0,1,2") from None
+    if not out or len(set(out)) < len(out):
+        raise BsxError(f"--seeds '{text}': give distinct comma-separated integers, e.g. 0,1,2")
+    return out
+
+
+def _augment_options(on: bool) -> object:
+    if not on:
+        return None
+    from bsx.models.augment import AugmentOptions
+
+    return AugmentOptions()
+
+
+def _train_cv(folder: Path, *, folds: str | None, **kw: object) -> None:
+    from bsx.cli.console import out as console
+    from bsx.models.crossval import cross_validate, cv_table
+
+    rep = cross_validate(
+        str(kw["dataset"]), out=folder, data_root=kw["data_root"],  # type: ignore[arg-type]
+        dataset_options=parse_options(kw["dataset_option"], "dataset option"),  # type: ignore[arg-type]
+        model=str(kw["model"]),
+        model_options=parse_options(kw["model_option"], "model option"),  # type: ignore[arg-type]
+        frontend=kw["frontend"], epochs=kw["epochs"], batch_size=kw["batch_size"],  # type: ignore[arg-type]
+        lr=kw["lr"], weight_decay=kw["weight_decay"], patience=kw["patience"],  # type: ignore[arg-type]
+        seed=kw["seed"], device=kw["device"], workers=kw["workers"],  # type: ignore[arg-type]
+        class_weight=bool(kw["class_weight"]), augment=_augment_options(bool(kw["augment"])),
+        monitor=str(kw["monitor"]), lr_schedule=str(kw["lr_schedule"]),
+        resume=bool(kw["resume"]), progress=not kw["quiet"],
+        folds=[f.strip() for f in folds.split(",") if f.strip()] if folds else None,
+    )
+    console.print(cv_table(rep))
+    console.print(f"report {folder / 'cv.json'}, {folder / 'cv.csv'}; "
+                  f"one model per fold under {folder}/fold-<speaker>/")
+
+
+def _train_one(folder: Path, *, split_mode: str, split_seed: int, **kw: object) -> None:
     from bsx.cli.console import err
     from bsx.cli.console import out as console
     from bsx.models.train import report_table, train_dataset
 
-    folder = out or Path("runs") / f"train-{dataset}-{model}"
+    dataset, model = str(kw["dataset"]), str(kw["model"])
     run = train_dataset(
-        dataset, out=folder, data_root=data_root,
-        dataset_options=parse_options(dataset_option, "dataset option"),
-        model=model, model_options=parse_options(model_option, "model option"),
-        frontend=frontend, split_mode=split_mode, split_seed=split_seed, epochs=epochs,
-        batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience, seed=seed,
-        device=device, resume=resume, workers=workers, progress=not quiet,
+        dataset, out=folder, data_root=kw["data_root"],  # type: ignore[arg-type]
+        dataset_options=parse_options(kw["dataset_option"], "dataset option"),  # type: ignore[arg-type]
+        model=model, model_options=parse_options(kw["model_option"], "model option"),  # type: ignore[arg-type]
+        frontend=kw["frontend"], split_mode=split_mode, split_seed=split_seed,
+        epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],  # type: ignore[arg-type]
+        weight_decay=kw["weight_decay"], patience=kw["patience"], seed=kw["seed"],  # type: ignore[arg-type]
+        device=kw["device"], resume=bool(kw["resume"]), workers=kw["workers"],  # type: ignore[arg-type]
+        progress=not kw["quiet"], class_weight=bool(kw["class_weight"]),
+        augment=_augment_options(bool(kw["augment"])), monitor=str(kw["monitor"]),
+        lr_schedule=str(kw["lr_schedule"]),
     )
     rep = run.report
     if rep["skipped"]:

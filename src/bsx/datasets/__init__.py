@@ -21,7 +21,7 @@ def register_datasets(register):  # type: ignore[no-untyped-def]
         ("crema-d", "CremaD", "CREMA-D: 91 actors, 6 emotions, 1001_DFA_ANG_XX file names"),
         ("ravdess", "Ravdess", "RAVDESS speech: 24 actors, 8 emotions incl. calm (song left out)"),
         ("savee", "Savee", "SAVEE: 4 male speakers, 7 emotions, DC/a01 file names"),
-        ("emodb", "EmoDb", "Berlin EmoDB: 10 speakers, 6 emotions (boredom left out)"),
+        ("emodb", "EmoDb", "Berlin EmoDB: 10 speakers, 7 emotions incl. boredom"),
     )
     for name, cls, description in corpora:
         register(Spec(

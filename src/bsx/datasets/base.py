@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-# One shared emotion vocabulary; each corpus maps its own codes onto it.
+# One shared emotion vocabulary; each corpus maps its own codes onto it (boredom: EmoDB only).
 EMOTIONS: tuple[str, ...] = (
-    "angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm",
+    "angry", "disgust", "fear", "happy", "neutral", "sad", "surprise", "calm", "boredom",
 )
 
 

@@ -7,7 +7,7 @@ and maps the corpus's emotion code onto the shared vocabulary (bsx.datasets.base
 Bad input: a missing or empty root, or a root where no file follows the convention, is a
 BadDataset naming the folder or file. A wrongly named file among good ones is skipped and
 listed in `skipped` (path, reason), so one stray file does not stop a run; files of the
-corpus that the dataset leaves out on purpose (RAVDESS song, EmoDB boredom) go to `ignored`.
+corpus that the dataset leaves out on purpose (RAVDESS song) go to `ignored`.
 
 Conventions (from each corpus's documentation):
 - TESS (Dupuis & Pichora-Fuller 2010): <OAF|YAF>_<word>_<emotion>.wav in folders such as
@@ -21,9 +21,9 @@ Conventions (from each corpus's documentation):
 - SAVEE (Haq & Jackson 2009): <DC|JE|JK|KL>/<code><NN>.wav or <speaker>_<code><NN>.wav with
   codes a d f h n sa su; four male speakers.
 - EmoDB (Burkhardt et al. 2005): <speaker 2 digits><text 3 chars><emotion letter><version>.wav,
-  letters W L E A F T N = angry, boredom, disgust, fear, happy, sad, neutral. Boredom has no
-  place in the shared vocabulary (no other corpus has it, and a model trained on it could not
-  be compared): boredom clips are left out and listed in `ignored`.
+  letters W L E A F T N = angry, boredom, disgust, fear, happy, sad, neutral. All seven are
+  kept, boredom included, so a 7-class model compares with the published EmoDB figures
+  (`--emotions` selects the six shared with other corpora).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".mp3"})
 
 
 class _Ignore(Exception):
-    """A file that belongs to the corpus but not to this dataset (RAVDESS song, EmoDB boredom)."""
+    """A file that belongs to the corpus but not to this dataset (RAVDESS song)."""
 
 
 class _BadName(Exception):
@@ -280,13 +280,14 @@ class Savee(Corpus):
 
 
 class EmoDb(Corpus):
-    """Berlin EmoDB: 10 actors x 10 texts x 7 emotions (boredom left out, see module doc)."""
+    """Berlin EmoDB: 10 actors x 10 texts x 7 emotions, boredom included (535 utterances)."""
 
     name = "emodb"
-    labels = ("angry", "disgust", "fear", "happy", "neutral", "sad")
+    labels = ("angry", "boredom", "disgust", "fear", "happy", "neutral", "sad")
     example = "wav/03a01Fa.wav"
     CODES: ClassVar[dict[str, str]] = {
-        "W": "angry", "E": "disgust", "A": "fear", "F": "happy", "T": "sad", "N": "neutral",
+        "W": "angry", "L": "boredom", "E": "disgust", "A": "fear", "F": "happy", "T": "sad",
+        "N": "neutral",
     }
     # Speaker sex and age from the EmoDB documentation.
     SPEAKERS: ClassVar[dict[str, tuple[str, int]]] = {
@@ -303,8 +304,6 @@ class EmoDb(Corpus):
         if not m:
             raise _BadName("not <speaker 2 digits><text a01-b10><emotion letter><version>")
         spk, text, code, version = m.groups()
-        if code == "L":
-            raise _Ignore("boredom (not in the shared emotion vocabulary)")
         if code not in self.CODES:
             raise _BadName(f"unknown EmoDB emotion letter '{code}'")
         if spk not in self.SPEAKERS:

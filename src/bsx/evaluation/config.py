@@ -44,6 +44,7 @@ class EvalConfig(BaseModel):
     window_options: dict[str, Any] = Field(default_factory=dict)
     ablation_cue: str = "loudness"
     expert: Path | None = None
+    clip_ids: list[str] | None = None  # only these clips (a shard, bsx.shards), after the split
 
 
 def window_options(cfg: EvalConfig) -> Any:

@@ -25,6 +25,9 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
 
     clips = select_split(clips, cfg.split, split_meta, dataset=cfg.dataset,
                          dataset_options=cfg.dataset_options, mode=cfg.split_mode)
+    if cfg.clip_ids is not None:
+        wanted_ids = set(cfg.clip_ids)
+        clips = [c for c in clips if c.id in wanted_ids]
     if cfg.emotions:
         wanted = {e.strip().lower() for e in cfg.emotions}
         unknown = wanted - {c.label for c in clips}

@@ -123,12 +123,28 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    groups_train: np.ndarray | None = None,
+    groups_val: np.ndarray | None = None,
+    class_weight: np.ndarray | None = None,
+    augment: Any = None,
+    monitor: str = "accuracy",
+    lr_schedule: str = "constant",
 ) -> TrainResult:
     """Train `model_name` on (N, 1, M, T) float32 spectrograms; keep the best epoch.
 
     Each epoch shuffles with a generator seeded by (seed, epoch), so a resumed run draws the
     same batches; the global torch RNG (dropout) is saved in the epoch checkpoint too.
     `on_epoch(epoch, record)` runs after each epoch's checkpoint is written.
+
+    Whole utterances (Frontend.keep "whole"): rows are units and `groups_*` name each row's
+    clip (0..n_clips-1). An epoch then draws ONE random unit per training clip (every clip
+    counts once, whatever its length: a random crop), and validation scores each clip by the
+    mean of its units' logits (the engine's utterance-level rule). `class_weight` (C,)
+    weights the loss; `augment` (bsx.models.augment.AugmentOptions) augments each training
+    batch; `monitor` ("accuracy" or "uar") picks the best epoch (TrainResult.best_val_accuracy
+    then holds the monitored score); `lr_schedule` "cosine"
+    decays the learning rate from `lr` towards 0 over `epochs` (set from the epoch number, so
+    a resumed run follows the same schedule).
     """
     from bsx.device import resolve_device
     from bsx.plugins import build
@@ -142,17 +158,31 @@ def fit(
     _check_arrays(X_val, y_val, n_classes, "validation")
     if epochs < 1 or batch_size < 1 or patience < 1:
         raise BsxError("epochs, batch size and patience must be at least 1")
+    if monitor not in ("accuracy", "uar"):
+        raise BsxError(f"monitor '{monitor}': accepted: accuracy, uar")
+    if lr_schedule not in ("constant", "cosine"):
+        raise BsxError(f"lr schedule '{lr_schedule}': accepted: constant, cosine")
     config = {
         "model": model_name, "model_options": model_options or {}, "n_classes": n_classes,
         "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
         "n_train": len(X_train), "n_val": len(X_val), "shape": list(X_train.shape[1:]),
     }
+    extras = _recipe_extras(groups_train, class_weight, augment, monitor)
+    if lr_schedule != "constant":
+        extras["lr_schedule"] = lr_schedule
+    config.update(extras)  # only what differs from the plain recipe: old last.pt still resume
     amp = dev.type == "cuda"
     torch.manual_seed(seed)
     net = build("model", model_name, n_classes, options=model_options or {}).to(dev)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     scaler = torch.amp.GradScaler("cuda") if amp else None
     loss_fn = nn.CrossEntropyLoss()
+    train_loss_fn = nn.CrossEntropyLoss(
+        weight=None if class_weight is None
+        else torch.as_tensor(class_weight, dtype=torch.float32, device=dev))
+    units = _Units(groups_train, len(X_train))
+    val_groups = None if groups_val is None else np.asarray(groups_val, dtype=np.int64)
+    y_val_clip = y_val if val_groups is None else _per_group(y_val, val_groups)
 
     history: list[dict[str, float]] = []
     best: dict[str, Tensor] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
@@ -195,7 +225,10 @@ def fit(
                 break
             net.train()
             gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            order = torch.randperm(len(Xt), generator=gen)
+            order = units.draw(gen)
+            if lr_schedule == "cosine":
+                for group in opt.param_groups:
+                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
             total, seen = 0.0, 0
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
@@ -203,9 +236,13 @@ def fit(
                     continue  # BatchNorm needs more than one sample per batch
                 xb = Xt[idx].to(dev, non_blocking=True)
                 yb = yt[idx].to(dev, non_blocking=True)
+                if augment is not None:
+                    from bsx.models.augment import augment_batch
+
+                    xb = augment_batch(xb, gen, augment)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
-                    loss = loss_fn(net(xb), yb)
+                    loss = train_loss_fn(net(xb), yb)
                 if scaler is not None:
                     scaler.scale(loss).backward()
                     scaler.step(opt)
@@ -216,16 +253,20 @@ def fit(
                 total += float(loss.detach()) * len(idx)
                 seen += len(idx)
             logits = predict(net, X_val, batch_size=max(64, batch_size), device=dev)
-            val_loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(y_val)))
-            cm = confusion_matrix(y_val, logits.argmax(1), n_classes)
+            if val_groups is not None:
+                logits = _per_group(logits, val_groups, mean=True)
+            val_loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(y_val_clip)))
+            cm = confusion_matrix(y_val_clip, logits.argmax(1), n_classes)
             val_acc = float(np.trace(cm) / cm.sum())
             record = {
                 "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                 "val_accuracy": val_acc, "val_uar": uar(cm),
+                "lr": float(opt.param_groups[0]["lr"]),
             }
             history.append(record)
-            if val_acc > best_acc:
-                best_acc, best_epoch, bad = val_acc, epoch, 0
+            score = val_acc if monitor == "accuracy" else record["val_uar"]
+            if score > best_acc:
+                best_acc, best_epoch, bad = score, epoch, 0
                 best = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
             else:
                 bad += 1
@@ -246,6 +287,84 @@ def fit(
         net=net, stopped_early=stopped and (history[-1]["epoch"] if history else 0) < epochs,
         resumed_from=resumed_from,
     )
+
+
+def _recipe_extras(groups: np.ndarray | None, class_weight: np.ndarray | None, augment: Any,
+                   monitor: str) -> dict[str, Any]:
+    """The settings beyond the paper's recipe, for last.pt's config check (defaults left out)."""
+    out: dict[str, Any] = {}
+    if groups is not None:
+        out["n_train_clips"] = int(np.max(groups)) + 1 if len(groups) else 0
+    if class_weight is not None:
+        out["class_weight"] = [round(float(w), 6) for w in class_weight]
+    if augment is not None:
+        out["augment"] = augment.model_dump(mode="json")
+    if monitor != "accuracy":
+        out["monitor"] = monitor
+    return out
+
+
+class _Units:
+    """Which rows an epoch trains on: all rows shuffled, or one random unit per clip."""
+
+    def __init__(self, groups: np.ndarray | None, n: int) -> None:
+        self.n = n
+        self.rows: list[Tensor] | None = None
+        if groups is not None:
+            g = np.asarray(groups, dtype=np.int64)
+            if len(g) != n:
+                raise BsxError(f"{len(g)} group ids for {n} training rows")
+            self.rows = [torch.from_numpy(np.flatnonzero(g == k))
+                         for k in range(int(g.max()) + 1 if len(g) else 0)]
+            self.rows = [r for r in self.rows if len(r)]
+
+    def draw(self, gen: torch.Generator) -> Tensor:
+        if self.rows is None:
+            return torch.randperm(self.n, generator=gen)
+        pick = torch.rand(len(self.rows), generator=gen)
+        chosen = torch.stack([r[int(p * len(r))] for r, p in zip(self.rows, pick, strict=True)])
+        return chosen[torch.randperm(len(chosen), generator=gen)]
+
+
+def _per_group(values: np.ndarray, groups: np.ndarray, *, mean: bool = False) -> np.ndarray:
+    """Rows -> one per group (0..G-1): the mean (logits) or the first row (labels)."""
+    g = np.asarray(groups, dtype=np.int64)
+    n = int(g.max()) + 1 if len(g) else 0
+    if not mean:
+        first = np.full(n, -1, dtype=np.int64)
+        for i in range(len(g) - 1, -1, -1):
+            first[g[i]] = i
+        return np.asarray(values)[first]
+    sums = np.zeros((n, values.shape[1]), dtype=np.float64)
+    np.add.at(sums, g, values)
+    return (sums / np.bincount(g, minlength=n)[:, None]).astype(np.float32)
+
+
+def predict_clips(net: nn.Module, X: np.ndarray, groups: np.ndarray | None, *,
+                  batch_size: int = 64) -> np.ndarray:
+    """(N units, 1, M, T) -> (n_clips, C) logits: the mean of each clip's units' logits."""
+    logits = predict(net, X, batch_size=batch_size)
+    return logits if groups is None else _per_group(logits, groups, mean=True)
+
+
+def stack_units(prepared: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Prepared clips -> (rows (N, 1, M, T) float32, clip index per row): a paper preset gives
+    one row per clip, a whole-utterance front-end one row per unit."""
+    rows: list[np.ndarray] = []
+    groups: list[int] = []
+    for k, p in enumerate(prepared):
+        for u in p.units():
+            rows.append(u[None])
+            groups.append(k)
+    return np.stack(rows).astype(np.float32), np.asarray(groups, dtype=np.int64)
+
+
+def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Class weights n / (C * n_c) (sklearn's "balanced"); 0 for a class absent here."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes).astype(float)
+    with np.errstate(divide="ignore"):
+        w = np.where(counts > 0, counts.sum() / (n_classes * counts), 0.0)
+    return w.astype(np.float32)
 
 
 class _Progress:
@@ -285,11 +404,13 @@ class _Progress:
 
 def evaluate(
     net: nn.Module, X: np.ndarray, y: np.ndarray, labels: Sequence[str], *,
-    batch_size: int = 64,
+    batch_size: int = 64, groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Predict and score: accuracy, UAR, macro F1, per-class recall, confusion matrix."""
-    logits = predict(net, X, batch_size=batch_size)
-    return classification_report(np.asarray(y), logits.argmax(1), labels)
+    """Predict and score: accuracy, UAR, macro F1, per-class recall, confusion matrix.
+    `groups`: each row's clip; clips are scored by their units' mean logits."""
+    logits = predict_clips(net, X, groups, batch_size=batch_size)
+    y = np.asarray(y) if groups is None else _per_group(np.asarray(y), groups)
+    return classification_report(y, logits.argmax(1), labels)
 
 
 @dataclass
@@ -370,11 +491,18 @@ def train_dataset(
     workers: int = 2,
     cache: Path | None = None,
     progress: bool = True,
+    class_weight: bool = False,
+    augment: Any = None,
+    monitor: str = "accuracy",
+    lr_schedule: str = "constant",
 ) -> TrainRun:
     """Dataset plugin -> split -> spectrograms -> fit -> test report + checkpoint under `out`.
 
     Writes out/split.json (reused by later runs), out/last.pt (epoch state, for --resume),
     out/model.pt + model.json (best epoch), out/report.json and out/confusion.png.
+    A whole-utterance front-end trains on one random unit per clip per epoch and scores
+    clips by their units' mean logits (fit); `class_weight` weights the loss by the inverse
+    class frequency of the training clips.
     """
     from bsx.audio import get_frontend
     from bsx.datasets.cache import prepare_many
@@ -405,25 +533,30 @@ def train_dataset(
     prepared, skipped = prepare_many(order, fe, workers=workers, cache=cache, progress=progress)
     by_id = {c.id: p for c, p in zip(order, prepared, strict=True)}
 
-    def arrays(part: str) -> tuple[np.ndarray, np.ndarray]:
+    def arrays(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         keep = [(by_id[c.id], index[c.label]) for c in split[part] if by_id[c.id] is not None]
         if not keep:
             raise BsxError(
                 f"the {part} split of '{dataset}' holds no usable clips "
                 f"({len(split[part])} assigned, {len(skipped)} skipped in all)"
             )
-        X = np.stack([p.logmel[None] for p, _ in keep]).astype(np.float32)  # type: ignore[union-attr]
-        return X, np.array([y for _, y in keep], dtype=np.int64)
+        X, groups = stack_units([p for p, _ in keep])
+        y = np.array([y for _, y in keep], dtype=np.int64)
+        one_each = len(groups) == len(keep)  # one unit per clip: rows are clips
+        return X, y[groups], None if one_each else groups
 
-    Xtr, ytr = arrays("train")
-    Xva, yva = arrays("val")
-    Xte, yte = arrays("test")
+    Xtr, ytr, gtr = arrays("train")
+    Xva, yva, gva = arrays("val")
+    Xte, yte, gte = arrays("test")
+    y_clips = ytr if gtr is None else _per_group(ytr, gtr)
     res = fit(Xtr, ytr, Xva, yva, model_name=model, model_options=model_options,
               n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,
               weight_decay=weight_decay, patience=patience, seed=seed, device=dev, out=out,
-              resume=resume, progress=progress)
-    test = evaluate(res.net, Xte, yte, labels)
-    val = evaluate(res.net, Xva, yva, labels)
+              resume=resume, progress=progress, groups_train=gtr, groups_val=gva,
+              class_weight=balanced_weights(y_clips, len(labels)) if class_weight else None,
+              augment=augment, monitor=monitor, lr_schedule=lr_schedule)
+    test = evaluate(res.net, Xte, yte, labels, groups=gte)
+    val = evaluate(res.net, Xva, yva, labels, groups=gva)
     split_info = {  # the split's speakers (clip ids for random) go to the sidecar
         **split_record(split, mode=split_mode, seed=split_seed, dataset_options=ds_opts),
         "file": "split.json",
@@ -434,7 +567,9 @@ def train_dataset(
     train_cfg = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
                  "weight_decay": weight_decay, "patience": patience, "seed": seed,
                  "device": str(dev), "best_epoch": res.best_epoch,
-                 "epochs_run": len(res.history), "stopped_early": res.stopped_early}
+                 "epochs_run": len(res.history), "stopped_early": res.stopped_early,
+                 **_recipe_extras(None, None, augment, monitor), "lr_schedule": lr_schedule,
+                 "class_weight": "balanced" if class_weight else "none"}
     ckpt = save_checkpoint(
         out / "model.pt", res.state_dict, model_name=model, model_options=opts, labels=labels,
         frontend=fe, dataset=dataset, split=split_info,

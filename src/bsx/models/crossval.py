@@ -1,0 +1,259 @@
+"""Leave-one-speaker-out (LOSO) cross-validation: the speaker-independent protocol of SER papers.
+
+Each speaker is the test set once; the next speaker in sorted order is that fold's validation
+speaker (early stopping and the best epoch are chosen on it, never on the test speaker); the
+rest train. A fold's score is the UAR on its test speaker (each clip scored by the mean of
+its units' logits, the engine's utterance-level rule). The report gives the per-fold UARs,
+their mean with a 95% t-interval over folds (speakers are the sampling unit), and the pooled
+confusion matrix of all folds' test predictions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bsx.datasets.base import Clip
+from bsx.errors import BsxError
+
+CV_MODES = ("loso",)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One LOSO fold: clips by part, and the speakers that define it."""
+
+    test_speaker: str
+    val_speaker: str
+    train: list[Clip]
+    val: list[Clip]
+    test: list[Clip]
+
+
+def loso_folds(clips: list[Clip], only: list[str] | None = None) -> list[Fold]:
+    """One fold per speaker (sorted): test = that speaker, val = the next one, train = rest.
+
+    `only` keeps the folds of those test speakers (a quick run or a resumed subset).
+    """
+    speakers = sorted({c.speaker for c in clips})
+    if len(speakers) < 3:
+        raise BsxError(f"leave-one-speaker-out needs at least 3 speakers, the dataset has "
+                       f"{len(speakers)} ({', '.join(speakers)})")
+    if only:
+        unknown = [s for s in only if s not in speakers]
+        if unknown:
+            raise BsxError(f"--folds: no speaker '{unknown[0]}'; speakers: {', '.join(speakers)}")
+    folds = []
+    for i, spk in enumerate(speakers):
+        if only and spk not in only:
+            continue
+        val = speakers[(i + 1) % len(speakers)]
+        folds.append(Fold(
+            test_speaker=spk, val_speaker=val,
+            train=[c for c in clips if c.speaker not in (spk, val)],
+            val=[c for c in clips if c.speaker == val],
+            test=[c for c in clips if c.speaker == spk],
+        ))
+    return folds
+
+
+def mean_ci(values: list[float] | np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and the Student-t confidence interval of the mean (NaN interval for n < 2)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return math.nan, math.nan, math.nan
+    m = float(v.mean())
+    if v.size < 2:
+        return m, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def cross_validate(
+    dataset: str = "emodb",
+    *,
+    out: Path,
+    data_root: Path | None = None,
+    dataset_options: dict[str, Any] | None = None,
+    model: str = "crnn",
+    model_options: dict[str, Any] | None = None,
+    frontend: str | Any = "paper-whole",
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    patience: int = 10,
+    seed: int = 0,
+    device: str = "auto",
+    workers: int = 2,
+    cache: Path | None = None,
+    class_weight: bool = True,
+    augment: Any = None,
+    monitor: str = "uar",
+    lr_schedule: str = "cosine",
+    folds: list[str] | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """LOSO on a dataset plugin: per fold fit -> out/fold-<speaker>/model.pt + fold.json; then
+    out/cv.json, out/cv.csv and out/confusion.png. Returns the report (cv.json's content).
+
+    `resume`: folds whose fold.json exists are read back, not retrained; a fold interrupted
+    mid-way continues from its last.pt.
+    """
+    from bsx.audio import get_frontend
+    from bsx.datasets.cache import prepare_many
+    from bsx.device import resolve_device
+    from bsx.models.checkpoint import jsonable, save_checkpoint
+    from bsx.models.metrics import classification_report
+    from bsx.models.train import (
+        balanced_weights,
+        fit,
+        plot_confusion,
+        predict_clips,
+        stack_units,
+    )
+    from bsx.plugins import build, lookup
+
+    dev = resolve_device(device)
+    fe = get_frontend(frontend)
+    opts = lookup("model", model).make_options(model_options).model_dump(mode="json")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ds_opts = dict(dataset_options or {})
+    if data_root is not None:
+        ds_opts["data_root"] = Path(data_root)
+    ds = build("dataset", dataset, options=ds_opts)
+    clips = [c for c in ds.clips() if c.label in ds.labels]
+    labels = tuple(lab for lab in ds.labels if lab in {c.label for c in clips})
+    index = {lab: i for i, lab in enumerate(labels)}
+    plan = loso_folds(clips, folds)
+    prepared, skipped = prepare_many(clips, fe, workers=workers, cache=cache, progress=progress)
+    by_id = {c.id: p for c, p in zip(clips, prepared, strict=True)}
+
+    def arrays(part: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ok = [c for c in part if by_id[c.id] is not None]
+        X, groups = stack_units([by_id[c.id] for c in ok])
+        y = np.array([index[c.label] for c in ok], dtype=np.int64)
+        return X, y[groups], groups
+
+    recipe = {"model": model, "model_options": opts, "epochs": epochs, "batch_size": batch_size,
+              "lr": lr, "weight_decay": weight_decay, "patience": patience, "seed": seed,
+              "class_weight": "balanced" if class_weight else "none",
+              "augment": augment.model_dump(mode="json") if augment is not None else None,
+              "monitor": monitor, "lr_schedule": lr_schedule, "device": str(dev)}
+    rows: list[dict[str, Any]] = []
+    pooled_true: list[int] = []
+    pooled_pred: list[int] = []
+    for k, fold in enumerate(plan):
+        folder = out / f"fold-{fold.test_speaker}"
+        done = folder / "fold.json"
+        if resume and done.is_file():
+            rec = json.loads(done.read_text())
+        else:
+            t0 = time.perf_counter()
+            Xtr, ytr, gtr = arrays(fold.train)
+            Xva, yva, gva = arrays(fold.val)
+            Xte, yte, gte = arrays(fold.test)
+            y_clip = ytr[np.unique(gtr, return_index=True)[1]]
+            cw = balanced_weights(y_clip, len(labels)) if class_weight else None
+            if progress:
+                from bsx.cli.console import err
+
+                err.print(f"fold {k + 1}/{len(plan)}: test speaker {fold.test_speaker}, "
+                          f"val speaker {fold.val_speaker}, {len(y_clip)} training clips")
+            res = fit(Xtr, ytr, Xva, yva, model_name=model, model_options=model_options,
+                      n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,
+                      weight_decay=weight_decay, patience=patience, seed=seed, device=dev,
+                      out=folder, resume=resume, progress=progress, groups_train=gtr,
+                      groups_val=gva, class_weight=cw, augment=augment, monitor=monitor,
+                      lr_schedule=lr_schedule)
+            logits = predict_clips(res.net, Xte, gte)
+            y_test = yte[np.unique(gte, return_index=True)[1]]
+            test = classification_report(y_test, logits.argmax(1), labels)
+            split = {"mode": "loso", "test_speakers": [fold.test_speaker],
+                     "val_speakers": [fold.val_speaker],
+                     "train_speakers": sorted({c.speaker for c in fold.train}),
+                     "counts": {"train": len(fold.train), "val": len(fold.val),
+                                "test": len(fold.test)}}
+            save_checkpoint(folder / "model.pt", res.state_dict, model_name=model,
+                            model_options=opts, labels=labels, frontend=fe, dataset=dataset,
+                            split=split, metrics={"test": {k2: test[k2] for k2 in
+                                                           ("accuracy", "uar", "macro_f1")}},
+                            epoch=res.best_epoch,
+                            extra={"dataset_options": ds_opts, "train": recipe})
+            rec = {"test_speaker": fold.test_speaker, "val_speaker": fold.val_speaker,
+                   "n_test": test["n"], "uar": test["uar"], "accuracy": test["accuracy"],
+                   "macro_f1": test["macro_f1"], "best_epoch": res.best_epoch,
+                   "epochs_run": len(res.history),
+                   "best_val_uar": max(h["val_uar"] for h in res.history),
+                   "seconds": round(time.perf_counter() - t0, 1),
+                   "y_true": y_test.tolist(), "y_pred": logits.argmax(1).tolist(),
+                   "test": test, "history": res.history}
+            done.write_text(json.dumps(jsonable(rec), indent=1) + "\n")
+        rows.append(rec)
+        pooled_true += rec["y_true"]
+        pooled_pred += rec["y_pred"]
+    uars = [r["uar"] for r in rows]
+    m, lo, hi = mean_ci(uars)
+    pooled = classification_report(np.array(pooled_true), np.array(pooled_pred), labels)
+    report = {
+        "dataset": dataset, "protocol": "leave-one-speaker-out", "labels": list(labels),
+        "frontend": fe.model_dump(), "recipe": recipe, "n_clips": len(clips),
+        "skipped": [{"clip": s.clip.id, "reason": s.reason} for s in skipped],
+        "folds": [{k2: v for k2, v in r.items() if k2 not in ("y_true", "y_pred", "test",
+                                                               "history")} for r in rows],
+        "uar_mean": m, "uar_ci95": [lo, hi],
+        "uar_std": float(np.std(uars, ddof=1)) if len(uars) > 1 else math.nan,
+        "accuracy_mean": float(np.mean([r["accuracy"] for r in rows])),
+        "pooled": pooled,
+    }
+    (out / "cv.json").write_text(json.dumps(jsonable(report), indent=1) + "\n")
+    write_cv_csv(report, out / "cv.csv")
+    plot_confusion(np.array(pooled["confusion"]), labels, out / "confusion.png",
+                   title=f"{dataset} LOSO, {model}: mean UAR {m:.3f}")
+    return report
+
+
+def write_cv_csv(report: dict[str, Any], path: Path) -> None:
+    """One row per fold, then a 'mean' row with the 95% CI bounds."""
+    import csv
+
+    cols = ["test_speaker", "val_speaker", "n_test", "uar", "accuracy", "macro_f1",
+            "best_epoch", "epochs_run", "seconds"]
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*cols, "uar_ci_low", "uar_ci_high"])
+        for r in report["folds"]:
+            w.writerow([r.get(c, "") for c in cols] + ["", ""])
+        lo, hi = report["uar_ci95"]
+        w.writerow(["mean", "", sum(r["n_test"] for r in report["folds"]), report["uar_mean"],
+                    report["accuracy_mean"], "", "", "", "", lo, hi])
+
+
+def cv_table(report: dict[str, Any]) -> Any:
+    """A rich table: UAR, accuracy and best epoch per fold; mean UAR with its 95% CI."""
+    from rich.table import Table
+
+    t = Table(title=f"{report['dataset']} leave-one-speaker-out: {len(report['folds'])} folds, "
+                    f"{len(report['labels'])} classes")
+    for col in ("test speaker", "val speaker", "clips", "UAR", "accuracy", "best epoch"):
+        t.add_column(col, justify="right")
+    for r in report["folds"]:
+        t.add_row(r["test_speaker"], r["val_speaker"], str(r["n_test"]), f"{r['uar']:.3f}",
+                  f"{r['accuracy']:.3f}", f"{r['best_epoch']}/{r['epochs_run']}")
+    t.add_section()
+    lo, hi = report["uar_ci95"]
+    ci = "" if lo is None or lo != lo else f" [{lo:.3f}, {hi:.3f}]"
+    t.add_row("[bold]mean[/bold]", "", "", f"[bold]{report['uar_mean']:.3f}[/bold]{ci}",
+              f"{report['accuracy_mean']:.3f}", "")
+    return t

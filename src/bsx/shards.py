@@ -1,0 +1,125 @@
+"""One evaluation split into shards (Ray tasks or local processes), merged into one run.
+
+The result must equal a single-machine run, so:
+- the clips are selected ONCE, here, exactly as the engine selects them (split, emotions,
+  the model's labels, a seeded --limit), and each shard is a run of the engine on its subset
+  (`EvalConfig.clip_ids`);
+- shards are contiguous runs of whole batches (cut at multiples of `batch_size`), so every
+  batch a shard evaluates is a batch the single run evaluates: same clips, same order;
+- each shard writes a complete run under out/shards/<i>/; its batch parts are copied, in
+  shard order, into out/parts/, which then holds exactly the parts a single run writes;
+- the engine is run once more on `out` with resume: every clip is done, so it runs only its
+  tail (dataset-level agreement against the neutral clips of ALL shards, tables, summary,
+  figures, report), the very code a single run ends with.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from bsx.errors import BsxError
+
+
+def plan_shards(clip_ids: list[str], shards: int, batch_size: int) -> list[list[str]]:
+    """Split the ordered clip ids into at most `shards` contiguous runs of whole batches,
+    as even as the batches allow (fewer shards when there are fewer batches)."""
+    if shards < 1:
+        raise BsxError(f"--shards must be at least 1, not {shards}")
+    if batch_size < 1:
+        raise BsxError(f"batch size must be at least 1, not {batch_size}")
+    n_batches = math.ceil(len(clip_ids) / batch_size)
+    n = min(shards, n_batches)
+    out = []
+    for k in range(n):
+        lo, hi = k * n_batches // n, (k + 1) * n_batches // n
+        out.append(clip_ids[lo * batch_size: hi * batch_size])
+    return [s for s in out if s]
+
+
+def selected_clip_ids(cfg: Any) -> list[str]:
+    """The ids of the clips a single `run_evaluation(cfg, ...)` would evaluate, in its order."""
+    from bsx.evaluation.plan import select_clips, split_meta
+    from bsx.models.checkpoint import load_model
+    from bsx.plugins import build
+
+    loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                        label_preset=cfg.label_preset, frontend=cfg.frontend, device="cpu")
+    options = dict(cfg.dataset_options)
+    if cfg.data_root is not None:
+        options["data_root"] = cfg.data_root
+    dataset = build("dataset", cfg.dataset, options=options)
+    clips = select_clips(dataset.clips(), cfg, tuple(loaded.labels), split_meta(loaded.meta))
+    return [c.id for c in clips]
+
+
+def _run_shard(cfg_json: str, out: str) -> dict[str, Any]:
+    """One shard: the engine on its clip subset (module level, so Ray and pools can pickle it).
+    Resumable: a shard that was interrupted continues from its written batches."""
+    from bsx.evaluation import EvalConfig, run_evaluation
+
+    cfg = EvalConfig.model_validate_json(cfg_json)
+    return run_evaluation(cfg, Path(out), resume=True, progress=False)
+
+
+def merge_parts(shard_dirs: list[Path], out: Path) -> int:
+    """Copy every shard's batch parts into out/parts/, renumbered in shard then batch order
+    (the order a single run writes them). Returns the number of batches."""
+    parts = out / "parts"
+    if parts.exists():
+        shutil.rmtree(parts)
+    parts.mkdir(parents=True)
+    seq = 0
+    for d in shard_dirs:
+        files = sorted((d / "parts").glob("*-*.parquet"))
+        batches = sorted({int(f.stem.rsplit("-", 1)[1]) for f in files})
+        renumber = {b: seq + i + 1 for i, b in enumerate(batches)}
+        for f in files:
+            name, num = f.stem.rsplit("-", 1)
+            shutil.copyfile(f, parts / f"{name}-{renumber[int(num)]:06d}.parquet")
+        seq += len(batches)
+    return seq
+
+
+def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
+                workers: int = 2, resume: bool = True, progress: bool = True) -> dict[str, Any]:
+    """Evaluate `cfg` as `shards` shards on `executor` ("local": a process pool of `workers`,
+    inline for 1; "ray": Ray tasks on RAY_ADDRESS or a local Ray with `workers` CPUs), write
+    each under out/shards/<i>/, merge into out/ as a single run writes it; return the summary.
+
+    Each shard runs with cfg.workers cue workers of its own. With `resume` a rerun continues:
+    finished shards are not recomputed (each shard resumes from its parts); without, earlier
+    shards under out/shards/ are discarded first.
+    """
+    from bsx.evaluation import run_evaluation
+    from bsx.leaderboard.executors import make_executor
+
+    out = Path(out)
+    ex = make_executor(executor, workers)  # a bad name fails before anything starts
+    ids = selected_clip_ids(cfg)
+    plan = plan_shards(ids, shards, cfg.batch_size)
+    if not resume and (out / "shards").exists():
+        shutil.rmtree(out / "shards")
+    dirs = [out / "shards" / str(i) for i in range(len(plan))]
+    jobs = [(cfg.model_copy(update={"clip_ids": part, "limit": None}).model_dump_json(),
+             str(d)) for part, d in zip(plan, dirs, strict=True)]
+    if progress:
+        from bsx.cli.console import err
+
+        err.print(f"{len(ids)} clips in {len(plan)} shard(s) on {executor}")
+    failed = []
+    for i, _, exc in ex.run(_run_shard, jobs):
+        if exc is not None:
+            failed.append(f"shard {i} ({dirs[i]}): {type(exc).__name__}: {exc}")
+        elif progress:
+            err.print(f"shard {i} done")
+    if failed:
+        raise BsxError("; ".join(failed) + "; rerun the same command to retry failed shards")
+    merge_parts(dirs, out)
+    config = out / "config.json"
+    if config.exists():
+        os.unlink(config)  # a previous merge; the tail below writes it again
+    return run_evaluation(cfg, out, resume=True, progress=progress)
