@@ -97,7 +97,9 @@ def load_expert(path: str | Path | None = None) -> ExpertTable:
     else:
         p = Path(path)
         if not p.is_file():
-            raise BadExpertTable(f"{p}: no such expert-cue table")
+            from bsx.errors import not_a_file
+
+            raise BadExpertTable(not_a_file(p, "expert-cue table (CSV)"))
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -166,3 +166,15 @@ def test_packaged_default_model_stores_its_split() -> None:
     assert len(split["speakers"]["train"]) == 13 and split["dataset_options"] == {}
     everyone = [s for part in split["speakers"].values() for s in part]
     assert len(everyone) == len(set(everyone)) == 16
+
+
+def test_a_loso_fold_selects_its_own_test_speaker() -> None:
+    from bsx.datasets.splits import select_split
+
+    clips = [Clip(path=Path(f"{s}a0{i}Wa.wav"), label="angry", speaker=s, corpus="emodb")
+             for s in ("03", "08", "09") for i in range(2)]
+    meta = {"dataset": "emodb", "mode": "loso", "test_speakers": ["08"],
+            "val_speakers": ["09"], "train_speakers": ["03"]}
+    picked = select_split(clips, "test", meta, dataset="emodb")
+    assert {c.speaker for c in picked} == {"08"} and len(picked) == 2
+    assert {c.speaker for c in select_split(clips, "train", meta, dataset="emodb")} == {"03"}

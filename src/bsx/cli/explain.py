@@ -115,7 +115,9 @@ def explain_file(
 
     path = Path(path)
     if not path.is_file():
-        raise BsxError(f"{path}: no such audio file")
+        from bsx.errors import not_a_file
+
+        raise BsxError(not_a_file(path, "audio file"))
     if k < 1:
         raise BsxError(f"--k {k}: give at least one window")
     if attenuate_db < 0:

@@ -169,7 +169,7 @@ def load_or_make_split(
             assign = {str(k): str(v) for k, v in dict(saved["assignments"]).items()}
         except (ValueError, KeyError, TypeError) as exc:
             raise BadDataset(
-                f"{path}: not a bsx split file ({type(exc).__name__}: {exc}); delete it to "
+                f"{path}: not a bsx split file ({exc!s:.200}); delete it to "
                 "make a fresh split"
             ) from None
         if same and all(assign.get(c.id) in SPLITS for c in clips):
@@ -243,6 +243,9 @@ def select_split(
 
     if split != "all" and split not in SPLITS:
         raise BadDataset(f"no split '{split}'; accepted: train, val, test, all")
+    if split_meta.get("mode") == "loso":  # a cross-validation fold: its speakers per part
+        split_meta = {**split_meta, "mode": "speaker", "speakers": {
+            part: list(split_meta.get(f"{part}_speakers") or []) for part in SPLITS}}
     same = str(split_meta.get("dataset", "")).lower() == dataset.lower()
     smode = str(split_meta.get("mode") or "speaker")
     speakers = split_meta.get("speakers") if same else None

@@ -126,6 +126,13 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
+def _why(exc: Exception) -> str:
+    """An exception as words: a missing key names the key, not KeyError."""
+    if isinstance(exc, KeyError):
+        return f"no '{exc.args[0]}' entry"
+    return str(exc) or "unreadable"
+
+
 def _read_meta(path: Path) -> dict[str, Any] | None:
     side = sidecar_path(path)
     if not side.is_file():
@@ -137,8 +144,9 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
         meta["model"]["name"], meta["labels"], meta["frontend"]  # noqa: B018
     except (ValueError, KeyError, TypeError) as exc:
         raise BadCheckpoint(
-            f"{side}: the metadata beside {path.name} is not a bsx checkpoint sidecar "
-            f"({type(exc).__name__}: {exc})"
+            f"{side}: the metadata beside {path.name} is not a bsx checkpoint sidecar (it "
+            f"needs model, labels and frontend: {_why(exc)}); delete it to load the weights as a "
+            "plain state dict with --label-preset"
         ) from None
     return meta
 
@@ -146,9 +154,9 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
 def _read_state(path: Path, device: torch.device) -> dict[str, Tensor]:
     try:
         obj = torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:
+    except Exception:
         raise BadCheckpoint(
-            f"{path}: not a readable PyTorch state dict ({type(exc).__name__}); "
+            f"{path}: not a readable PyTorch state dict (a .pt/.pth file of tensors); "
             "bsx loads tensors only (weights_only)"
         ) from None
     if isinstance(obj, Mapping) and not all(isinstance(v, Tensor) for v in obj.values()):
