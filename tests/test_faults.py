@@ -200,7 +200,10 @@ def test_file_options_report_a_folder_as_a_folder(tmp_path: Path) -> None:
     ]
     for args in cases:
         proc = run_bsx(*args, cwd=tmp_path)
-        one_sentence_exit_2(proc, f"{folder}: is a folder")
+        # a folder given as --checkpoint is read as a save_pretrained directory (--model hf)
+        expected = ("save_pretrained directory" if "--checkpoint" in args
+                    else f"{folder}: is a folder")
+        one_sentence_exit_2(proc, expected)
         assert "no such" not in proc.stderr, proc.stderr
     proc = run_bsx("cues", str(wav), "--emotion", "anger", "--windows", "0.1-0.3",
                    "--expert", str(tmp_path / "missing.csv"), cwd=tmp_path)

@@ -99,8 +99,9 @@ def test_loading_is_offline_and_leaves_the_environment_as_found(saved, monkeypat
 def test_labels_are_mapped_or_refused_by_name():
     assert emotion_labels({"0": "neu", "1": "Anger", "2": "sadness"}) == (
         "neutral", "angry", "sad")
-    with pytest.raises(BadCheckpoint, match=r"labels 'LABEL_1', 'boredom' are not emotions"):
-        emotion_labels({"0": "angry", "1": "LABEL_1", "2": "boredom"})
+    with pytest.raises(BadCheckpoint, match=r"labels 'LABEL_1', 'calmish' are not emotions"):
+        emotion_labels({"0": "angry", "1": "LABEL_1", "2": "calmish"})
+    assert emotion_labels({"0": "boredom"}) == ("boredom",)  # EmoDB's seventh class
     with pytest.raises(BadCheckpoint, match="same emotion twice"):
         emotion_labels({"0": "ang", "1": "angry"})
 
