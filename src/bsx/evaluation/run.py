@@ -151,13 +151,18 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     agreement_rows = tail_task(agreement_summary, agree)
     claim_rows = tail_task(claims_summary, agree)
     tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
+    # the report's example clips read only the files finalize wrote: a worker renders them
+    # while this process computes the summary
+    from bsx.report.html import examples_section
+
+    examples = tail_task(examples_section, out)
     tables["agreement"] = agree
     if not agree.empty:
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
                         agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result())
     write_json(out / "summary.json", summary)
-    write_figures_and_report(out, summary, profile_figures)
+    write_figures_and_report(out, summary, profile_figures, examples)
     return summary
 
 
@@ -199,7 +204,7 @@ def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
 
 
 def write_figures_and_report(out: Path, summary: dict[str, Any],
-                             profile_figures: list[Any]) -> None:
+                             profile_figures: list[Any], examples: Any = None) -> None:
     """The metric figure, the cue-profile figures (futures of start_profile_figures) and the
     self-contained report.html beside the result files."""
     import json
@@ -210,10 +215,9 @@ def write_figures_and_report(out: Path, summary: dict[str, Any],
     from bsx.report.html import examples_section, write_report
 
     table = pd.DataFrame(summary.get("metrics", []))
-    # the metric figure (~4 s for 30 panels) is drawn in a worker while this process renders
-    # the report's example clips
+    # the metric figure (~4 s for 30 panels) is drawn in a worker
     metric_figure = tail_task(metric_comparison, table, out / "metrics.png")
-    examples = examples_section(out)
+    examples = examples.result() if examples is not None else examples_section(out)
     figures = [metric_figure.result(), *[f.result() for f in profile_figures]]
     config = json.loads((out / "config.json").read_text())
     write_report(out, summary, table, figures, config, examples=examples)
