@@ -11,7 +11,7 @@ Lines:
   that spreads a corpus over a cluster (RAY_ADDRESS).
 Needs an EmoDB checkpoint (`bsx train --dataset emodb --cv loso` writes one per fold).
 Run: nice -n 10 python benchmarks/bench_emodb.py --checkpoint runs/emodb/fold-03/model.pt
-     [--clips N] [--method gradcam,random] [--workers 2] [--ray]
+     [--clips N] [--method gradcam,random] [--workers 2] [--ray] [--out DIR]
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--clips", type=int, default=0, help="0 = all 535")
     ap.add_argument("--ray", action="store_true", help="also run it sharded on Ray")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="keep the local run's results here (summary.json, report.html)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        local, n = evaluate(args, Path(tmp) / "local", [])
+        local, n = evaluate(args, args.out or Path(tmp) / "local", [])
         print(f"evaluate, EmoDB: {n} clips, default metrics, {args.method}, "
               f"{args.workers} workers: {local:.1f} s ({n / local:.2f} clips/s)", flush=True)
         report("evaluate, whole EmoDB: seconds per clip", local / n, PAPER_SCALE_S_PER_CLIP)

@@ -76,9 +76,26 @@ def test_sign_flip_test_hand_computed() -> None:
     assert (p, n, k) == (0.5, 6, 2)
     assert sign_flip_test(np.ones(3), ["s"] * 3)[0] == 1.0  # one speaker cannot reject
     assert math.isnan(sign_flip_test(np.array([np.nan]))[0])
-    # many speakers: Monte Carlo p, close to the exact binomial answer 2 / 2^20
-    p, _, k = sign_flip_test(np.ones(20), n_perm=5000)
-    assert k == 20 and p == pytest.approx(1 / 5001)
+    # 20 speakers, all positive: only the all-plus and all-minus patterns reach |20|
+    p, _, k = sign_flip_test(np.ones(20))
+    assert k == 20 and p == 2 / 2**20
+    # more speakers than the exact limit: Monte Carlo, (1 + 0 hits) / (1 + n_perm)
+    p, _, k = sign_flip_test(np.ones(30), n_perm=5000)
+    assert k == 30 and p == pytest.approx(1 / 5001)
+
+
+def test_exact_sign_flip_counts_every_pattern() -> None:
+    # independent truth: enumerate all 2^K sign patterns by brute force, ties included
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        k = int(rng.integers(1, 12))
+        sums = rng.integers(-3, 4, k).astype(float) if trial % 2 else rng.normal(size=k)
+        if not sums.any():
+            continue
+        signs = 2.0 * ((np.arange(2**k)[:, None] >> np.arange(k)) & 1) - 1.0
+        brute = float(np.mean(np.abs(signs @ sums) >= abs(sums.sum()) - 1e-9))
+        p, _, kk = sign_flip_test(sums, list(range(k)))
+        assert kk == k and p == pytest.approx(brute, abs=1e-12), (sums, p, brute)
 
 
 def test_paired_difference_removes_clip_variation() -> None:
