@@ -254,3 +254,20 @@ def test_frontend_presets_and_digest() -> None:
     assert PRESETS["paper-crema-train"].n_frames == 201
     with pytest.raises(UnknownName, match="did you mean 'paper'"):
         get_frontend("papr")
+
+
+@pytest.mark.parametrize("preset", ["paper", "paper-whole"])
+def test_logmel_is_librosas_melspectrogram_bit_for_bit(preset: str,
+                                                       rng: np.random.Generator) -> None:
+    # logmel reuses its mel filterbank across calls; it must stay librosa's own computation
+    import librosa
+
+    from bsx.audio import get_frontend, logmel
+
+    fe = get_frontend(preset)
+    for y in (burst_signal(rng)[:32000], rng.normal(0, 0.1, 20000).astype(np.float32),
+              rng.normal(0, 0.1, 20000)):  # float64 input too
+        want = librosa.power_to_db(librosa.feature.melspectrogram(
+            y=y, sr=fe.mel_sr or fe.sample_rate, n_fft=fe.n_fft, win_length=fe.win_length,
+            hop_length=fe.hop_length, n_mels=fe.n_mels), ref=np.max, top_db=fe.top_db)
+        np.testing.assert_array_equal(logmel(y, fe), want.astype(np.float32))

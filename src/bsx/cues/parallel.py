@@ -24,7 +24,11 @@ _WORKER: Any = None
 
 
 def _init(name_or_obj: Any, options: dict[str, Any] | None) -> None:
+    """A worker: one BLAS thread (the pool is the parallelism), then its extractor."""
+    from threadpoolctl import threadpool_limits
+
     global _WORKER
+    threadpool_limits(1, user_api="blas")
     _WORKER = _make(name_or_obj, options)
 
 

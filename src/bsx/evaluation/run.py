@@ -51,16 +51,21 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
 @contextmanager
 def _torch_threads(device: Any, workers: int) -> Iterator[None]:
     """On the CPU, leave the cue workers their cores: torch threads fighting them made
-    predict + Grad-CAM 3-4x slower per clip on a 2-core machine. Restored afterwards."""
+    predict + Grad-CAM 3-4x slower per clip on a 2-core machine. numpy's BLAS gets one thread
+    (its products here are small: the log-mels of cue ablation, statistics); with its default
+    threads beside torch's on a busy CPU a 128 x 513 x 134 mel product took 12-23 ms instead
+    of 0.2-0.5 ms, and cue ablation was most of a whole-EmoDB run. Restored afterwards."""
     import os
 
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(max(1, (os.cpu_count() or 1) - workers))
     try:
-        yield
+        with threadpool_limits(1, user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
