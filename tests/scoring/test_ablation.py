@@ -206,3 +206,20 @@ def test_gain_per_db_is_the_drop_per_unit_of_edit() -> None:
     want = res.drop_salient / res.edit_salient - res.drop_random / res.edit_random
     np.testing.assert_allclose(res.gain_per_db, want, rtol=1e-9)
     assert np.all(res.gain_per_db > 0)
+
+
+def test_an_edit_of_rounding_size_gives_no_gain_per_db() -> None:
+    """A clip at one steady level (a tone whose level moves by 0.001 dB) has no loudness to
+    neutralise: each window's edit is far under 1e-4 of the input's RMS, and drop / edit
+    would be a ratio of rounding errors. The per-dB gain is NaN, the raw drops ~0."""
+    t = np.arange(FE.n_samples) / FE.sample_rate
+    wobble = 1 + 1e-4 * np.sin(2 * np.pi * t / 0.37)  # level moves by 0.001 dB: no cue
+    y = (0.1 * wobble * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    prepared = [prepare_waveform(y, FE)]
+    res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S]], np.ones(1, int),
+                       cue="loudness", n_random=2, keys=["tone"])
+    units = prepared[0].units()
+    rms = float(np.sqrt(np.mean(np.concatenate([u.ravel() for u in units]) ** 2)))
+    assert res.edit_salient[0] < 1e-4 * rms  # the loudness edit changed nothing real
+    assert np.isnan(res.gain_per_db[0])
+    assert abs(res.drop_salient[0]) < 1e-4 and abs(res.drop_random[0]) < 1e-4

@@ -25,6 +25,10 @@ A fair test compares like with like (the edits differ only in WHERE they are):
   window in the front-end's padding edits nothing, so it used to count as "no drop" against
   random windows that did edit speech (the cause of negative gains on padded front-ends).
   A clip whose windows lie wholly in padding gets NaN.
+- An edit smaller than MIN_EDIT_SHARE of the input's own RMS (0.004 dB on a typical log-mel)
+  is no edit: a window on a pause, or one already at the clip's level, changes nothing but
+  rounding, and drop / edit of two rounding errors gave per-dB gains of +-0.35 (one whole
+  EmoDB clip, its sign set by the BLAS thread count). Its gain_per_db is NaN.
 - Random windows: `candidates` seeded draws of windows with the clipped salient lengths,
   inside the content, non-overlapping each other and, where room allows, the salient
   windows; of these, the `n_random` whose edit size is nearest the salient edit's are used
@@ -58,6 +62,7 @@ RMS_FRAME_S = 0.025
 RMS_HOP_S = 0.010
 ACTIVE_DB = 40.0          # active frames: RMS within 40 dB of the clip's loudest frame
 MAX_GAIN = 10.0           # loudness: never amplify a window by more than 20 dB
+MIN_EDIT_SHARE = 1e-4     # an edit under 1e-4 of the input's RMS is no edit (per-dB: NaN)
 PITCH_FLOOR, PITCH_CEILING = 75.0, 600.0
 
 
@@ -71,7 +76,8 @@ class AblationResult:
     waveform models), the random one averaged over the draws used; salient_s: seconds of
     salient window inside the content (after clipping). gain_per_db: the same comparison per
     dB of input change, drop_salient / edit_salient minus the mean over the random draws of
-    drop / edit (NaN where an edit is 0): the fair gain when edit sizes cannot be matched.
+    drop / edit (NaN where an edit is under MIN_EDIT_SHARE of the input's RMS): the fair
+    gain when edit sizes cannot be matched.
     """
 
     p_orig: np.ndarray
@@ -300,6 +306,12 @@ def edit_size(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
     return float(np.sqrt(num / max(1, sum(x.size for x in a))))
 
 
+def input_rms(units: Sequence[np.ndarray]) -> float:
+    """RMS of an input given as units (over every element): the scale of its edits."""
+    num = sum(float(np.sum(x.astype(np.float64) ** 2)) for x in units)
+    return float(np.sqrt(num / max(1, sum(x.size for x in units))))
+
+
 def cue_ablation(
     model: nn.Module,
     prepared: Sequence[Prepared],
@@ -342,7 +354,7 @@ def cue_ablation(
     tgt: list[int] = []
     # layout per clip: [orig, salient, random_1..random_k] when it has windows, else [orig]
     slots: list[tuple[int, bool]] = []
-    edit_s, edit_r, sal_s = (np.full(n, np.nan) for _ in range(3))
+    edit_s, edit_r, sal_s, floors = (np.full(n, np.nan) for _ in range(4))
     edits_r: list[list[float]] = []  # per clip with windows: each used draw's edit size
     for i, (prep, spans) in enumerate(zip(prepared, windows, strict=True)):
         sr = prep.frontend.sample_rate
@@ -364,6 +376,7 @@ def cue_ablation(
         edited = prep.units(ablate(y, sr, sal, cue, rng, level, floor))
         entries.append(edited)
         edit_s[i] = edit_size(orig, edited)
+        floors[i] = MIN_EDIT_SHARE * input_rms(orig)
         sal_s[i] = sum(hi - lo for lo, hi in sal) / sr
         lengths = [hi - lo for lo, hi in sal]
         draws = []
@@ -395,7 +408,7 @@ def cue_ablation(
             p_rnd[i] = draws_p.mean() if n_random else np.nan
             er = np.asarray(edits_r[j], dtype=np.float64)
             j += 1
-            if n_random and edit_s[i] > 0 and np.all(er > 0):
+            if n_random and edit_s[i] > floors[i] and np.all(er > floors[i]):
                 per_db[i] = ((p_orig[i] - p_sal[i]) / edit_s[i]
                              - float(np.mean((p_orig[i] - draws_p) / er)))
             k += 1 + n_random
