@@ -74,6 +74,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     from bsx import __version__
     from bsx.audio import with_keep
     from bsx.evaluation.batch import BatchContext, channels_last, evaluate_batch
+    from bsx.evaluation.computes import warn_unsupported
     from bsx.evaluation.prepare import submit
     from bsx.expert import load_expert
     from bsx.honesty import domain_warning
@@ -91,6 +92,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
 
         loaded.net.to(memory_format=torch.channels_last)
     loaded.frontend = fe = with_keep(loaded.frontend, cfg.keep)
+    warn_unsupported(specs, fe.input)
     mismatch = domain_warning(loaded.meta, cfg.dataset)
     if mismatch:
         warnings.warn(mismatch, stacklevel=2)

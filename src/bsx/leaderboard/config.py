@@ -89,6 +89,8 @@ class Grid(BaseModel):
     method_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     window_options: dict[str, Any] = Field(default_factory=dict)
     expert: Path | None = None
+    baseline: Literal["silence", "noise"] = "silence"
+    baseline_snr_db: float = 20.0
 
 
 class LeaderboardFile(BaseModel):
@@ -212,7 +214,8 @@ def _cell_config(base: Path, grid: Grid, ds: DatasetEntry, md: ModelEntry,
         limit=ds.limit if ds.limit is not None else grid.limit, seed=grid.seed,
         device=grid.device, batch_size=grid.batch_size, workers=grid.workers,
         target=grid.target, window_options=dict(grid.window_options),
-        expert=_rel(base, grid.expert),
+        expert=_rel(base, grid.expert), baseline=grid.baseline,
+        baseline_snr_db=grid.baseline_snr_db,
     )
 
 
@@ -316,7 +319,7 @@ def code_fingerprints(cfg: EvalConfig) -> dict[str, str]:
 
     fp = {"bsx": bsx_code_digest()}
     used = [("dataset", cfg.dataset), *(("method", m) for m in cfg.methods),
-            *(("cue", c) for c in cfg.cues)]
+            *(("cue", c) for c in cfg.cues), *(("metric", m) for m in cfg.metrics or [])]
     if cfg.model is not None:
         used.append(("model", cfg.model))
     for kind, name in used:
