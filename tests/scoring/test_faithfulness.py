@@ -258,3 +258,19 @@ def test_waveform_noise_baseline_sits_at_the_snr() -> None:
     assert not waveform_baseline(x, "silence").any()
     # one noise draw for every clip: a clip's baseline does not depend on its batch
     np.testing.assert_allclose(base[0] / base[0].std(), base[1] / base[1].std(), rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_one_call_for_every_metric_equals_one_call_per_metric(setup) -> None:
+    # evaluate makes one quantus_scores call per batch for all the run's Quantus metrics (it
+    # used to make one per metric): each metric reseeds, so the numbers are the same
+    from bsx.scoring.faithfulness import QUANTUS_METRICS
+
+    args = (setup["net"], setup["x"][:2], setup["y"][:2], setup["good"][:2])
+    seconds: dict[str, float] = {}
+    together = quantus_scores(*args, list(QUANTUS_METRICS), explain_fn=grad_x_input,
+                              seconds=seconds)
+    assert set(seconds) == set(QUANTUS_METRICS) and all(s >= 0 for s in seconds.values())
+    for name in QUANTUS_METRICS:
+        alone = quantus_scores(*args, [name], explain_fn=grad_x_input)[name]
+        np.testing.assert_array_equal(together[name], alone, err_msg=name)

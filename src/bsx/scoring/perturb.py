@@ -92,10 +92,10 @@ def waveform_baseline(x: np.ndarray, kind: Baseline, *, snr_db: float = 20.0,
     if kind == "silence":
         return np.zeros_like(x)
     if kind == "noise":
-        noise = np.random.default_rng(seed).standard_normal(x.shape[1])
-        power = np.mean(x.astype(np.float64) ** 2, axis=1)
-        scale = np.sqrt(power / 10.0 ** (snr_db / 10.0))
-        return (scale[:, None] * noise[None]).astype(x.dtype)
+        noise = np.random.default_rng(seed).standard_normal((x.shape[1],))
+        power = np.asarray(np.mean(x.astype(np.float64) ** 2, axis=1))
+        scale = np.sqrt(power / 10.0 ** (snr_db / 10.0)).reshape(-1, 1)
+        return (scale * noise[None]).astype(x.dtype)
     raise ValueError(f"baseline must be 'silence' or 'noise', not {kind!r}")
 
 
