@@ -47,6 +47,10 @@ def evaluate(
         help="speaker | random (default: the checkpoint's own split)")] = None,
     ablation_cue: Annotated[str, typer.Option(help="Cue ablated: loudness | pitch | noise")]
     = "loudness",
+    seed_checkpoints: Annotated[str | None, typer.Option(
+        help="The same model trained with other seeds: checkpoint files (comma-separated) or "
+        "the --out folder of `bsx train --seeds`; adds seed-rank-correlation and "
+        "seed-window-iou (how much their explanations agree with --checkpoint's)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -111,6 +115,7 @@ def evaluate(
             batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
+            seed_checkpoints=split_list(seed_checkpoints),
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)

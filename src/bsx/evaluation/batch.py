@@ -23,6 +23,7 @@ class BatchContext:
     extractors: dict[str, Any]
     expert: Any
     metrics: dict[str, Any]
+    seeds: Any = None  # evaluation.seeds.SeedModels: the other seeds' models, if given
 
     def by_category(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -133,4 +134,9 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
             score_ablation(rec, mname, loaded.net, prepared, wins, target, ablation,
                            cue=cfg.ablation_cue, seed=cfg.seed, device=ctx.device,
                            batch_size=cfg.batch_size, keys=[c.id for c in clips])
+        if ctx.seeds is not None:
+            from bsx.evaluation.seeds import score_seeds
+
+            score_seeds(rec, mname, ctx.seeds, units, target, prepared, attr.clips, wins_orig,
+                        mopts)
     return rec.tables()

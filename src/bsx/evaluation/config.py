@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Split = Literal["train", "val", "test", "all"]
+
+# Fields added after runs and leaderboard cells were stored: left out of the dumped config
+# while at their defaults, so a resumed run's config.json and a cell's hash are what they were.
+_NEW_FIELDS: dict[str, object] = {"seed_checkpoints": None}
 
 
 class EvalConfig(BaseModel):
@@ -15,6 +19,9 @@ class EvalConfig(BaseModel):
 
     keep: "whole" or "first-interval" overrides what the model's front-end keeps of each clip
     (docs/model-contract.md); None uses the front-end as stored with the model.
+    seed_checkpoints: the same model trained with other seeds (checkpoint files, or the --out
+    folder of `bsx train --seeds`); given, the run scores how much their explanations agree
+    with the main model's (bsx.evaluation.seeds).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,6 +52,15 @@ class EvalConfig(BaseModel):
     ablation_cue: str = "loudness"
     expert: Path | None = None
     clip_ids: list[str] | None = None  # only these clips (a shard, bsx.shards), after the split
+    seed_checkpoints: list[Path] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key, default in _NEW_FIELDS.items():
+            if key in data and data[key] == default:
+                del data[key]
+        return data
 
 
 def window_options(cfg: EvalConfig) -> Any:

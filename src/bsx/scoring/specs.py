@@ -17,7 +17,7 @@ from bsx.errors import UnknownName, did_you_mean
 
 Category = Literal[
     "localisation", "faithfulness", "randomisation", "robustness", "complexity",
-    "cue-agreement", "ground-truth", "ablation",
+    "cue-agreement", "ground-truth", "ablation", "reliability",
 ]
 Direction = Literal["higher", "lower"]
 
@@ -121,6 +121,13 @@ _ALL: tuple[MetricSpec, ...] = (
        "drop of the target probability when the cue is neutralised in the salient windows"),
     _m("ablation-gain", "ablation", "higher", True,
        "salient-window ablation drop minus that of matched random windows, per dB of edit"),
+    # reliability across training seeds (bsx.evaluation.seeds): needs --seed-checkpoints, so
+    # not a default; not slow either: one more attribution per clip and seed model
+    _m("seed-rank-correlation", "reliability", "higher", True,
+       "mean pairwise Spearman rho of the time-relevance profiles of the same model trained "
+       "with other seeds (1: the same frame ranking)"),
+    _m("seed-window-iou", "reliability", "higher", True,
+       "mean pairwise IoU of the time the salient windows of the other seeds' models cover"),
 )
 
 METRICS: dict[str, MetricSpec] = {m.name: m for m in _ALL}
