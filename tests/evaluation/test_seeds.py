@@ -29,6 +29,7 @@ from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 
 TINY = {"per_class": 4, "seed": 3}
 SEED_METRICS = ["seed-rank-correlation", "seed-window-iou"]
+LABELS = ("angry", "fear", "happy", "neutral", "sad")  # the packaged model's
 
 
 def cfg(**kw: object) -> EvalConfig:
@@ -104,10 +105,10 @@ def test_default_config_dumps_as_before_so_runs_resume_and_cells_keep_their_hash
     run = cfg()
     (tmp_path / "config.json").write_text(json.dumps({"config": dumped | json.loads(
         run.model_dump_json())}))
-    make_plan(run, tmp_path, ("angry",), None, {}, resume=True)
+    make_plan(run, tmp_path, LABELS, None, {}, resume=True)
     seeded = run.model_copy(update={"seed_checkpoints": [Path("other.pt")]})
     with pytest.raises(BsxError, match="other settings"):
-        make_plan(seeded, tmp_path, ("angry",), None, {}, resume=True)
+        make_plan(seeded, tmp_path, LABELS, None, {}, resume=True)
     assert EvalConfig.model_validate_json(seeded.model_dump_json()) == seeded
 
 
