@@ -52,6 +52,10 @@ def evaluate(
         "silence (the clip's dB floor) or noise (white noise --baseline-snr-db below the "
         "clip)")] = "silence",
     baseline_snr_db: Annotated[float, typer.Option(help="SNR of the noise baseline, dB")] = 20.0,
+    seed_checkpoints: Annotated[str | None, typer.Option(
+        help="The same model trained with other seeds: checkpoint files (comma-separated) or "
+        "the --out folder of `bsx train --seeds`; adds seed-rank-correlation and "
+        "seed-window-iou (how much their explanations agree with --checkpoint's)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -119,6 +123,7 @@ def evaluate(
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
             baseline=baseline, baseline_snr_db=baseline_snr_db,  # type: ignore[arg-type]
+            seed_checkpoints=split_list(seed_checkpoints),
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)

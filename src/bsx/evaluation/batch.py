@@ -25,6 +25,7 @@ class BatchContext:
     expert: Any
     metrics: dict[str, Any]
     _clip_functions: dict[str, Any] = field(default_factory=dict)
+    seeds: Any = None  # evaluation.seeds.SeedModels: the other seeds' models, if given
 
     def clip_function(self, spec: Any) -> Any:
         """A "clip" metric's function, built once per run from its factory."""
@@ -122,7 +123,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         write_profiles(rec, mname, clips, prepared, wins, target_labels, tracks, cue_seconds,
                        seed=cfg.seed)
         mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,
-                         sign=mopts.sign)
+                         sign=mopts.sign, window_opts=mopts)
         for compute, specs in groups.items():
             runs = [s for s in specs if s.runs_on(units.kind)]
             for spec in specs:  # declared for another input kind: NaN (run.py warned once)

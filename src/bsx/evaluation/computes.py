@@ -63,6 +63,7 @@ class MethodBatch:
     wins: list[list[Any]]
     wins_orig: list[list[Any]]
     sign: str | None
+    window_opts: Any = None  # the WindowOptions the maps were windowed with (sign applied)
 
     @property
     def maps(self) -> list[np.ndarray]:
@@ -142,6 +143,19 @@ def post_hoc(ctx: BatchContext, mb: MethodBatch, rec: Records,
     the run, in one place (bsx.report.posthoc)."""
 
 
+def seed_models(ctx: BatchContext, mb: MethodBatch, rec: Records,
+                specs: list[MetricSpec]) -> None:
+    """The "seed-models" compute: the method re-run on the other seeds' models, its maps and
+    windows compared with the main model's (bsx.evaluation.seeds); nothing without them."""
+    if ctx.seeds is None:
+        return
+    from bsx.evaluation.seeds import score_seeds
+
+    b = mb.batch
+    score_seeds(rec, mb.method, ctx.seeds, b.units, b.target, b.prepared, mb.maps,
+                mb.wins_orig, mb.window_opts)
+
+
 Compute = Callable[["BatchContext", MethodBatch, Records, list["MetricSpec"]], None]
 
 
@@ -152,7 +166,7 @@ def compute_functions() -> dict[str, Compute]:
 
     return {"planted-windows": planted_windows, "localisation": localise,
             "cue-profiles": post_hoc, "quantus": quantus, "ablation": ablation,
-            "clip": per_clip_function}
+            "seed-models": seed_models, "clip": per_clip_function}
 
 
 def by_compute(specs: dict[str, MetricSpec]) -> dict[str, list[MetricSpec]]:

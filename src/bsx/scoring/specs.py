@@ -23,7 +23,7 @@ from bsx.plugins import Kind, Spec
 
 Category = Literal[
     "localisation", "faithfulness", "randomisation", "robustness", "complexity",
-    "cue-agreement", "ground-truth", "ablation",
+    "cue-agreement", "ground-truth", "ablation", "reliability",
 ]
 Direction = Literal["higher", "lower"]
 InputKind = Literal["logmel", "waveform"]
@@ -39,6 +39,7 @@ INPUTS: dict[str, str] = {
     "planted": "the planted spans and their (F, T) masks (synthetic corpora)",
     "cue-masks": "the (F, T) masks of the target emotion's expert cues, per cue set",
     "cue-profiles": "the cue profiles of the salient windows, the rest and neutral clips",
+    "seed-models": "the same model trained with other seeds (--seed-checkpoints)",
 }
 # The per-clip computes bsx runs (MetricSpec.compute); "clip" is a metric's own function.
 COMPUTES: dict[str, str] = {
@@ -47,6 +48,7 @@ COMPUTES: dict[str, str] = {
     "cue-profiles": "agreement from the stored cue profiles, after the run (report.posthoc)",
     "quantus": "one Quantus call per metric and batch of model input units",
     "ablation": "one cue-ablation pass per batch (salient and random windows)",
+    "seed-models": "the method on the other seeds' models, per batch (evaluation.seeds)",
     "clip": "the metric's own function of one clip's inputs (plugin metrics)",
 }
 
@@ -133,6 +135,7 @@ def _m(name: str, category: Category, direction: Direction, compute: str,
 _LOC = ("map", "planted", "cue-masks")
 _REMOVAL = ("map", "model", "units")
 _REEXPLAIN = ("map", "model", "units", "explain-fn")
+_SEEDS = ("map", "windows", "units", "seed-models")
 
 # In the order of DEFAULT_METRICS and of the summary tables.
 _ALL: tuple[MetricSpec, ...] = (
@@ -197,6 +200,14 @@ _ALL: tuple[MetricSpec, ...] = (
        "drop of the target probability when the cue is neutralised in the salient windows"),
     _m("ablation-gain", "ablation", "higher", "ablation", ("windows", "model", "waveform"),
        "salient-window ablation drop minus that of matched random windows, per dB of edit"),
+    # reliability across training seeds (bsx.evaluation.seeds): needs --seed-checkpoints, so
+    # not a default; not slow either: one more attribution per clip and seed model
+    _m("seed-rank-correlation", "reliability", "higher", "seed-models", _SEEDS,
+       "mean pairwise Spearman rho of the time-relevance profiles of the same model trained "
+       "with other seeds (1: the same frame ranking)", default=False),
+    _m("seed-window-iou", "reliability", "higher", "seed-models", _SEEDS,
+       "mean pairwise IoU of the time the salient windows of the other seeds' models cover",
+       default=False),
 )
 
 # bsx's own metrics (registered by bsx.scoring's register_metrics); metric_specs() adds the
