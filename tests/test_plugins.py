@@ -184,12 +184,12 @@ def test_a_plugin_metric_runs_in_evaluate_with_its_direction(
     monkeypatch.setattr(faith, "quantus_scores", spy)
     cfg = EvalConfig(dataset_options={"per_class": 6, "seed": 3}, split="all", limit=4,
                      methods=["ones"], cues=["librosa"], device="cpu", workers=1,
-                     metrics=["content-share", "region-perturbation"], baseline="noise")
+                     metrics=["Content-Share", "region-perturbation"], baseline="noise")
     summary = run_evaluation(cfg, tmp_path, resume=False, progress=False)
     res = pd.read_parquet(tmp_path / "results.parquet")
     clips = pd.read_csv(tmp_path / "clips.csv").set_index("clip_id")
     got = res[res["metric"] == "content-share"].set_index("clip_id")
-    assert len(got) == 4 and set(got["direction"]) == {"higher"}
+    assert len(got) == 4 and set(got["direction"]) == {"higher"}  # the name as registered
     assert (clips["content_s"] < 134 * 0.015).all()  # some padding in every clip
     hand = np.ceil(clips.loc[got.index, "content_s"].to_numpy() / 0.015) / 134
     np.testing.assert_allclose(got["value"].to_numpy(), hand, atol=1e-12)

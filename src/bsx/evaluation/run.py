@@ -29,7 +29,7 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
     metrics = with_seed_metrics(cfg, metrics)
     seed_paths(cfg)
-    specs = {m: get_metric(m) for m in metrics}
+    specs = {s.name: s for s in map(get_metric, metrics)}  # canonical names, as emitted
     window_options(cfg)
     for m in cfg.methods:
         lookup("method", m)

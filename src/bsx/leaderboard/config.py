@@ -12,6 +12,7 @@ so a cell whose inputs and code version did not change is never recomputed.
     metrics = ["relevance-mass-accuracy", "pointing-game"]
     split = "test"
     limit = 40
+    # baseline = "noise"   # removal baseline of the faithfulness metrics (default "silence")
 
     [[datasets]]
     name = "synth"
