@@ -122,7 +122,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         write_profiles(rec, mname, clips, prepared, wins, target_labels, tracks, cue_seconds,
                        seed=cfg.seed)
         mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,
-                         sign=mopts.sign)
+                         sign=mopts.sign, window_opts=mopts)
         for compute, specs in groups.items():
             runs = [s for s in specs if s.runs_on(units.kind)]
             for spec in specs:  # declared for another input kind: NaN (run.py warned once)
