@@ -55,7 +55,8 @@ class BatchInputs:
 @dataclass
 class MethodBatch:
     """One method's view of a batch: its maps (per unit and per clip), salient windows on the
-    model and the original timelines, and its window sign rule."""
+    model and the original timelines, and its window options and sign rule (a compute that
+    windows other maps, of other seeds' models say, uses the same)."""
 
     method: str
     batch: BatchInputs
