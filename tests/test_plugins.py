@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -124,7 +126,7 @@ def test_example_plugin_shows_up_and_works(example_plugin: None) -> None:
     )
     rows = json.loads(res.stdout)["plugins"]
     mine = {(r["name"], r["kind"]) for r in rows if r["package"] == "bsx-example"}
-    assert mine == {("gradient-x-input", "method"), ("zcr", "cue")}
+    assert mine == {("gradient-x-input", "method"), ("zcr", "cue"), ("content-share", "metric")}
 
     # The registry hands out working objects: gradient x input of a linear model is w * x.
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 6, 2))
@@ -140,6 +142,70 @@ def test_example_plugin_shows_up_and_works(example_plugin: None) -> None:
     tracks = zcr.extract(np.sin(2 * np.pi * 1000 * t + 0.1).astype(np.float32), 16000)
     assert tracks.n_frames == 100
     assert np.allclose(tracks.values["ZCR"][5:-5], 0.125, atol=0.01)
+
+
+class Ones:
+    """A method whose map is 1 in every bin: its relevance per frame is the same everywhere."""
+
+    def __init__(self, model: torch.nn.Module, options: object = None) -> None:
+        pass
+
+    def attribute(self, batch: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.ones(batch.shape[0], *batch.shape[2:], device=batch.device)
+
+
+@pytest.fixture
+def ones_method() -> Iterator[None]:
+    reg = get_registry()
+    reg.add(Spec(name="ones", kind="method", description="a constant map", factory=Ones))
+    yield
+    del reg.specs["method"]["ones"]
+
+
+@pytest.mark.filterwarnings("ignore:Quantus refused", "ignore:--split all")
+def test_a_plugin_metric_runs_in_evaluate_with_its_direction(
+        example_plugin: None, ones_method: None, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example's content-share, evaluated on synth clips, equals the hand count: a
+    constant map has the same relevance in each of the 134 frames, frame f is centred at
+    f x 15 ms and the paper front-end pads at the end, so the share is the number of frames
+    centred inside the content, ceil(content_s / 0.015), over 134. The same run checks that
+    the removal metrics get the run's baseline."""
+    import bsx.scoring.faithfulness as faith
+    from bsx.engine import EvalConfig, run_evaluation
+
+    seen: list[str] = []
+    real = faith.quantus_scores
+
+    def spy(*args, **kw):  # type: ignore[no-untyped-def]
+        seen.append(kw["baseline"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(faith, "quantus_scores", spy)
+    cfg = EvalConfig(dataset_options={"per_class": 6, "seed": 3}, split="all", limit=4,
+                     methods=["ones"], cues=["librosa"], device="cpu", workers=1,
+                     metrics=["Content-Share", "region-perturbation"], baseline="noise")
+    summary = run_evaluation(cfg, tmp_path, resume=False, progress=False)
+    res = pd.read_parquet(tmp_path / "results.parquet")
+    clips = pd.read_csv(tmp_path / "clips.csv").set_index("clip_id")
+    got = res[res["metric"] == "content-share"].set_index("clip_id")
+    assert len(got) == 4 and set(got["direction"]) == {"higher"}  # the name as registered
+    assert (clips["content_s"] < 134 * 0.015).all()  # some padding in every clip
+    hand = np.ceil(clips.loc[got.index, "content_s"].to_numpy() / 0.015) / 134
+    np.testing.assert_allclose(got["value"].to_numpy(), hand, atol=1e-12)
+    row = next(r for r in summary["metrics"] if r["metric"] == "content-share")
+    assert row["direction"] == "higher" and row["category"] == "localisation"
+    assert seen and set(seen) == {"noise"}
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["baseline"] == "noise"
+
+
+def test_a_misspelt_plugin_metric_is_one_sentence(example_plugin: None, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bsx.cli", "evaluate", "--metrics", "content-shar", "--out",
+         str(tmp_path / "o")], capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "no metric 'content-shar' (did you mean 'content-share'?)" in proc.stderr
 
 
 def test_broken_entry_point_does_not_break_plugins_list(tmp_path: Path) -> None:

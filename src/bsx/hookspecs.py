@@ -34,3 +34,8 @@ def register_methods(register: Register) -> None:
 @hookspec
 def register_cues(register: Register) -> None:
     """Add cue extractors: call register(spec) once per extractor."""
+
+
+@hookspec
+def register_metrics(register: Register) -> None:
+    """Add scores: call register(spec) once per metric, with a bsx.scoring.specs.MetricSpec."""

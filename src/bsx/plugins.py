@@ -23,13 +23,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from bsx import __version__, hookspecs
 from bsx.errors import BadOptions, NameClash, UnknownName, did_you_mean, first_problem
 
-Kind = Literal["dataset", "model", "method", "cue"]
-KINDS: tuple[Kind, ...] = ("dataset", "model", "method", "cue")
+Kind = Literal["dataset", "model", "method", "cue", "metric"]
+KINDS: tuple[Kind, ...] = ("dataset", "model", "method", "cue", "metric")
 HOOKS: dict[Kind, str] = {
     "dataset": "register_datasets",
     "model": "register_models",
     "method": "register_methods",
     "cue": "register_cues",
+    "metric": "register_metrics",
 }
 ENTRY_POINT_GROUP = "bsx"
 BUILTIN_MODULES: tuple[str, ...] = (
@@ -37,6 +38,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "bsx.models",
     "bsx.methods",
     "bsx.cues",
+    "bsx.scoring",
 )
 
 

@@ -116,6 +116,9 @@ def test_cell_hash_follows_the_code_that_runs_it(monkeypatch: pytest.MonkeyPatch
     assert fp["method:gradient-x-input"] == "bsx-example==0.1.0"
     assert fp["cue:zcr"] == "bsx-example==0.1.0"
     assert "dataset:synth" not in fp and len(fp["bsx"]) == 64
+    # a plugin metric's package is part of the cell's code too; bsx's own metrics are not
+    fp = config.code_fingerprints(cfg.model_copy(update={"metrics": ["content-share", "auc"]}))
+    assert fp["metric:content-share"] == "bsx-example==0.1.0" and "metric:auc" not in fp
     before = config.cell_hash(cfg)
     monkeypatch.setattr(config, "bsx_code_digest", lambda: "edited")
     assert config.cell_hash(cfg) != before

@@ -211,3 +211,66 @@ def test_robustness_does_not_depend_on_the_map_scale_or_the_batch(setup) -> None
     mixed = quantus_scores(net, x, y, big, names, explain_fn=first_big)
     for name in names:
         np.testing.assert_allclose(mixed[name], one[name], rtol=1e-4, err_msg=name)
+
+
+class LoudFrames(torch.nn.Module):
+    """Class 1's logit is k x the share of frames whose mean level is above -50 dB: the
+    output depends only on how loud the removed frames become."""
+
+    def __init__(self, k: float = 4.0) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        loud = (x.mean(dim=(1, 2)) > -50.0).float().mean(-1)
+        return torch.stack([torch.zeros_like(loud), self.k * loud], -1)
+
+
+def test_the_removal_baseline_decides_region_perturbation() -> None:
+    # A 0 dB clip (one -80 dB bin sets its floor), 100 frames = 10 windows of 10. With the
+    # "silence" baseline every removed window drops to -80 dB, so after j windows the share of
+    # loud frames is 1 - j/10 and AOPC = mean_j sigmoid(4) - sigmoid(4 (1 - j/10)); with the
+    # "noise" baseline (20 dB below a 0 dB clip, ~-20 to -25 dB) removed frames stay above
+    # -50 dB and nothing drops: AOPC = 0.
+    b, t = 3, 100
+    x = np.zeros((b, 1, 128, t), dtype=np.float32)
+    x[:, 0, 0, 0] = -80.0
+    maps = np.tile(np.arange(t, 0, -1.0, dtype=np.float32), (b, 128, 1))
+    y = np.ones(b, dtype=int)
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    expected = np.mean([sig(4.0) - sig(4.0 * (1 - j / 10)) for j in range(1, 11)])
+    floor = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"], baseline="silence")
+    noise = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"], baseline="noise",
+                           snr_db=20.0)
+    np.testing.assert_allclose(floor["region-perturbation"], expected, rtol=1e-5)
+    np.testing.assert_allclose(noise["region-perturbation"], 0.0, atol=1e-7)
+    assert expected > 0.15
+
+
+def test_waveform_noise_baseline_sits_at_the_snr() -> None:
+    from bsx.scoring.perturb import waveform_baseline
+
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.standard_normal(16000) * a for a in (0.1, 1.0)]).astype(np.float32)
+    base = waveform_baseline(x, "noise", snr_db=20.0)
+    ratio = np.mean(x.astype(np.float64) ** 2, 1) / np.mean(base.astype(np.float64) ** 2, 1)
+    np.testing.assert_allclose(10 * np.log10(ratio), 20.0, atol=0.1)
+    assert not waveform_baseline(x, "silence").any()
+    # one noise draw for every clip: a clip's baseline does not depend on its batch
+    np.testing.assert_allclose(base[0] / base[0].std(), base[1] / base[1].std(), rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_one_call_for_every_metric_equals_one_call_per_metric(setup) -> None:
+    # evaluate makes one quantus_scores call per batch for all the run's Quantus metrics (it
+    # used to make one per metric): each metric reseeds, so the numbers are the same
+    from bsx.scoring.faithfulness import QUANTUS_METRICS
+
+    args = (setup["net"], setup["x"][:2], setup["y"][:2], setup["good"][:2])
+    seconds: dict[str, float] = {}
+    together = quantus_scores(*args, list(QUANTUS_METRICS), explain_fn=grad_x_input,
+                              seconds=seconds)
+    assert set(seconds) == set(QUANTUS_METRICS) and all(s >= 0 for s in seconds.values())
+    for name in QUANTUS_METRICS:
+        alone = quantus_scores(*args, [name], explain_fn=grad_x_input)[name]
+        np.testing.assert_array_equal(together[name], alone, err_msg=name)

@@ -58,3 +58,49 @@ def test_rank_orders_methods_by_the_metrics_direction() -> None:
     # complexity is an entropy: lower is better, so crp ranks first
     assert rank_by_metric(scores, "complexity") == ["crp", "gradcam", "random", "broken"]
     assert rank_by_metric(scores, "sparseness") == ["random", "gradcam", "crp", "broken"]
+
+
+def test_every_metric_list_is_derived_from_the_specs() -> None:
+    from bsx.report.posthoc import _SCORES, AGREEMENT_METRICS
+    from bsx.scoring.faithfulness import NEEDS_EXPLAIN_FN, QUANTUS_METRICS, WAVEFORM_METRICS
+    from bsx.scoring.localisation import LOCALISATION_METRICS
+
+    by = {c: {n for n, s in METRICS.items() if s.compute == c}
+          for c in ("quantus", "localisation", "cue-profiles")}
+    assert set(QUANTUS_METRICS) == by["quantus"] and len(QUANTUS_METRICS) == 9
+    assert set(LOCALISATION_METRICS) == by["localisation"] and len(LOCALISATION_METRICS) == 5
+    assert set(AGREEMENT_METRICS) == by["cue-profiles"] == set(_SCORES)
+    # waveform models: removal through the frame gate and the map-only scores, as before
+    assert set(WAVEFORM_METRICS) == {"faithfulness-correlation", "region-perturbation",
+                                     "sparseness", "complexity"}
+    assert set(NEEDS_EXPLAIN_FN) == {"random-logit", "efficient-mprt", "max-sensitivity",
+                                     "local-lipschitz-estimate"}
+    assert [n for n in DEFAULT_METRICS if get_metric(n).needs_model] == [
+        "region-perturbation", "ablation-drop", "ablation-gain"]
+    assert "random-logit" not in DEFAULT_METRICS  # not slow, but opt-in
+
+
+def test_a_spec_must_declare_what_it_consumes_and_a_known_compute() -> None:
+    from bsx.scoring.specs import MetricSpec
+
+    ok = dict(name="x", description="d", category="c", direction="higher")
+    with pytest.raises(ValueError, match="unknown input"):
+        MetricSpec(**ok, consumes=("spectrogram",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no compute 'magic'"):
+        MetricSpec(**ok, compute="magic")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="direction"):
+        MetricSpec(**{**ok, "direction": "up"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="input_kinds"):
+        MetricSpec(**ok, input_kinds=("video",))  # type: ignore[arg-type]
+
+
+def test_an_unsupported_input_kind_is_nan_with_one_warning() -> None:
+    from bsx.evaluation.computes import unsupported, warn_unsupported
+
+    specs = {n: get_metric(n) for n in ("road", "random-logit", "region-perturbation", "auc")}
+    assert unsupported(specs, "waveform") == ["road", "random-logit"]
+    assert unsupported(specs, "logmel") == []
+    with pytest.warns(UserWarning) as caught:
+        warn_unsupported(specs, "waveform")
+    assert len(caught) == 1
+    assert "road, random-logit run on logmel models only" in str(caught[0].message)

@@ -47,6 +47,15 @@ def evaluate(
         help="speaker | random (default: the checkpoint's own split)")] = None,
     ablation_cue: Annotated[str, typer.Option(help="Cue ablated: loudness | pitch | noise")]
     = "loudness",
+    baseline: Annotated[str, typer.Option(
+        help="What removed frames become in faithfulness-correlation and region-perturbation: "
+        "silence (the clip's dB floor) or noise (white noise --baseline-snr-db below the "
+        "clip)")] = "silence",
+    baseline_snr_db: Annotated[float, typer.Option(help="SNR of the noise baseline, dB")] = 20.0,
+    seed_checkpoints: Annotated[str | None, typer.Option(
+        help="The same model trained with other seeds: checkpoint files (comma-separated) or "
+        "the --out folder of `bsx train --seeds`; adds seed-rank-correlation and "
+        "seed-window-iou (how much their explanations agree with --checkpoint's)")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -87,6 +96,8 @@ def evaluate(
             raise BsxError(f"--split-mode '{split_mode}' is not one of: speaker, random")
         if ablation_cue not in ("loudness", "pitch", "noise"):
             raise BsxError(f"--ablation-cue '{ablation_cue}' is not one of: loudness, pitch, noise")
+        if baseline not in ("silence", "noise"):
+            raise BsxError(f"--baseline '{baseline}' is not one of: silence, noise")
         if split not in ("train", "val", "test", "all"):
             raise BsxError(f"--split '{split}' is not one of: train, val, test, all")
         if target not in ("predicted", "true"):
@@ -111,6 +122,8 @@ def evaluate(
             batch_size=batch_size, workers=workers, target=target, expert=expert,  # type: ignore[arg-type]
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
+            baseline=baseline, baseline_snr_db=baseline_snr_db,  # type: ignore[arg-type]
+            seed_checkpoints=split_list(seed_checkpoints),
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)

@@ -12,7 +12,7 @@ from bsx.cli.console import out
 from bsx.errors import BsxError
 from bsx.plugins import KINDS, get_registry
 
-app = typer.Typer(help="Inspect plugins (datasets, models, methods, cue extractors).")
+app = typer.Typer(help="Inspect plugins (datasets, models, methods, cue extractors, metrics).")
 
 
 @app.command("list")

@@ -1,9 +1,10 @@
-"""One batch through the stages: attribute -> salient windows -> the scoring families."""
+"""One batch through the stages: attribute -> salient windows -> cue profiles -> each compute
+of the run's metric specs (bsx.evaluation.computes)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,14 @@ class BatchContext:
     extractors: dict[str, Any]
     expert: Any
     metrics: dict[str, Any]
+    _clip_functions: dict[str, Any] = field(default_factory=dict)
+    seeds: Any = None  # evaluation.seeds.SeedModels: the other seeds' models, if given
 
-    def by_category(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for name, spec in self.metrics.items():
-            out.setdefault(spec.category, []).append(name)
-        return out
+    def clip_function(self, spec: Any) -> Any:
+        """A "clip" metric's function, built once per run from its factory."""
+        if spec.name not in self._clip_functions:
+            self._clip_functions[spec.name] = spec.factory(options=spec.make_options())
+        return self._clip_functions[spec.name]
 
 
 def channels_last(device: Any, net: Any) -> bool:
@@ -49,14 +52,9 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     import torch
 
     from bsx.evaluation.attribute import Attributions, attribute, clip_logits, stack_units
-    from bsx.evaluation.cue_scores import score_cues
-    from bsx.evaluation.groundtruth import planted_masks, score_planted
-    from bsx.evaluation.model_scores import (
-        QUANTUS_CATEGORIES,
-        explain_fn,
-        score_ablation,
-        score_quantus,
-    )
+    from bsx.evaluation.computes import BatchInputs, MethodBatch, by_compute, compute_functions
+    from bsx.evaluation.cue_scores import write_profiles
+    from bsx.evaluation.groundtruth import planted_masks
     from bsx.evaluation.prepare import submit_cues
     from bsx.evaluation.salient import salient_windows, window_rows
     from bsx.methods.base import SharesForward
@@ -110,27 +108,27 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         # wall time per clip since submission: overlapped with other work, an upper bound
         cue_seconds[name] = (time.perf_counter() - t_cues) / n
 
-    planted = planted_masks(clips, prepared)
     wopts = window_options(cfg)
-    cats = ctx.by_category()
-    loc = cats.get("localisation", [])
-    quantus = [m for cat in QUANTUS_CATEGORIES for m in cats.get(cat, [])]
-    ablation = cats.get("ablation", [])
     target_labels = [loaded.labels[t] for t in target]
+    inputs = BatchInputs(clips=clips, prepared=prepared, units=units, target=target,
+                         target_labels=target_labels, planted=planted_masks(clips, prepared),
+                         tracks=tracks, cue_seconds=cue_seconds, expert=ctx.expert)
+    computes = compute_functions()
+    groups = by_compute(ctx.metrics)
     for mname, attr in attrs.items():
         mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
         wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, mopts)
         rec.emit_all(mname, "", "time-attribution", [attr.seconds] * n, attr.seconds)
         rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig)
-        score_planted(rec, mname, clips, attr.clips, wins_orig, planted, loc, sign=mopts.sign)
-        score_cues(rec, mname, clips, prepared, attr.clips, wins, target_labels, tracks,
-                   cue_seconds, ctx.expert, loc, seed=cfg.seed, sign=mopts.sign)
-        if quantus:
-            score_quantus(rec, mname, loaded.net, units, attr, target, quantus,
-                          device=ctx.device, seed=cfg.seed,
-                          explain_fn=explain_fn(mname, cfg.method_options.get(mname)))
-        if ablation:
-            score_ablation(rec, mname, loaded.net, prepared, wins, target, ablation,
-                           cue=cfg.ablation_cue, seed=cfg.seed, device=ctx.device,
-                           batch_size=cfg.batch_size, keys=[c.id for c in clips])
+        write_profiles(rec, mname, clips, prepared, wins, target_labels, tracks, cue_seconds,
+                       seed=cfg.seed)
+        mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,
+                         sign=mopts.sign, window_opts=mopts)
+        for compute, specs in groups.items():
+            runs = [s for s in specs if s.runs_on(units.kind)]
+            for spec in specs:  # declared for another input kind: NaN (run.py warned once)
+                if spec not in runs:
+                    rec.emit_all(mname, "", spec.name, [float("nan")] * n, 0.0)
+            if runs:
+                computes[compute](ctx, mb, rec, runs)
     return rec.tables()

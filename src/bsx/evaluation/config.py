@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 Split = Literal["train", "val", "test", "all"]
+Baseline = Literal["silence", "noise"]
+
+# Fields added after runs and leaderboards were stored: left out of the dump while at their
+# defaults, so an existing run's config.json still matches on --resume and a leaderboard
+# cell's hash is what it was (as bsx.audio does for the front-end's new fields).
+_NEW_FIELDS: dict[str, object] = {"baseline": "silence", "baseline_snr_db": 20.0,
+                                   "seed_checkpoints": None}
 
 
 class EvalConfig(BaseModel):
@@ -15,6 +22,12 @@ class EvalConfig(BaseModel):
 
     keep: "whole" or "first-interval" overrides what the model's front-end keeps of each clip
     (docs/model-contract.md); None uses the front-end as stored with the model.
+    baseline: what the removal metrics (faithfulness-correlation, region-perturbation) put in
+    place of removed frames: "silence" (the clip's dB floor; zeros for waveform models) or
+    "noise" (white noise baseline_snr_db below the clip; bsx.scoring.perturb).
+    seed_checkpoints: the same model trained with other seeds (checkpoint files, or the --out
+    folder of `bsx train --seeds`); given, the run scores how much their explanations agree
+    with the main model's (bsx.evaluation.seeds).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,6 +58,17 @@ class EvalConfig(BaseModel):
     ablation_cue: str = "loudness"
     expert: Path | None = None
     clip_ids: list[str] | None = None  # only these clips (a shard, bsx.shards), after the split
+    baseline: Baseline = "silence"
+    baseline_snr_db: float = 20.0
+    seed_checkpoints: list[Path] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key, default in _NEW_FIELDS.items():
+            if key in data and data[key] == default:
+                del data[key]
+        return data
 
 
 def window_options(cfg: EvalConfig) -> Any:

@@ -45,24 +45,34 @@ def localisation(rec: Records, method: str, cues: str, maps: list[np.ndarray],
                 rec.emit(int(i), method, cues, metric, v, dt, against)
 
 
-def score_planted(rec: Records, method: str, clips: list[Any], maps: list[np.ndarray],
-                  wins_orig: list[list[Any]], planted: list[np.ndarray] | None,
-                  loc: list[str], *, sign: str | None = "positive") -> None:
-    """gt-precision/recall of the windows, localisation of the maps, against planted spans."""
+def planted_windows(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
+    """The "planted-windows" compute: gt-precision/recall of the salient windows against the
+    planted spans, on the original timeline (clips without spans get no row)."""
     from bsx.scoring.groundtruth import gt_precision_recall
 
-    if planted is None:
+    if mb.batch.planted is None:
         return
-    for i, c in enumerate(clips):
+    names = [s.name for s in specs]
+    for i, c in enumerate(mb.batch.clips):
         spans = [tuple(s) for s in c.meta.get("spans", [])]
         if not spans:
             continue
         t0 = time.perf_counter()
-        prec, rec_ = gt_precision_recall([(w.start_s, w.end_s) for w in wins_orig[i]], spans)
+        prec, rec_ = gt_precision_recall([(w.start_s, w.end_s) for w in mb.wins_orig[i]], spans)
         dt = time.perf_counter() - t0
-        if rec.wants("gt-precision"):
-            rec.emit(i, method, "", "gt-precision", prec, dt, "planted")
-        if rec.wants("gt-recall"):
-            rec.emit(i, method, "", "gt-recall", rec_, dt, "planted")
-    if loc:
-        localisation(rec, method, "", maps, planted, loc, "planted", sign=sign)
+        if "gt-precision" in names:
+            rec.emit(i, mb.method, "", "gt-precision", prec, dt, "planted")
+        if "gt-recall" in names:
+            rec.emit(i, mb.method, "", "gt-recall", rec_, dt, "planted")
+
+
+def localise(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
+    """The "localisation" compute: the maps against the planted masks (where the corpus has
+    them) and against each cue set's expert-cue masks, with the method's sign rule."""
+    names = [s.name for s in specs]
+    b = mb.batch
+    if b.planted is not None:
+        localisation(rec, mb.method, "", mb.maps, b.planted, names, "planted", sign=mb.sign)
+    for cname in b.tracks:
+        localisation(rec, mb.method, cname, mb.maps, b.cue_masks(cname), names, "expert-cues",
+                     sign=mb.sign)

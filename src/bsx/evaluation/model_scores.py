@@ -6,16 +6,12 @@ paper presets, so nothing changes there)."""
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from bsx.evaluation.attribute import Attributions, Units
 from bsx.evaluation.records import Records
-
-QUANTUS_CATEGORIES = ("faithfulness", "randomisation", "robustness", "complexity")
 
 
 def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarray:
@@ -28,29 +24,41 @@ def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarra
     return out
 
 
-def score_quantus(rec: Records, method: str, net: Any, units: Units, attr: Attributions,
-                  target: np.ndarray, names: list[str], *, device: Any, seed: int,
-                  explain_fn: Callable[..., np.ndarray]) -> None:
-    """Each Quantus metric on the batch's units, reduced to clips."""
-    from bsx.scoring.faithfulness import WAVEFORM_METRICS, quantus_scores
+def quantus(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
+    """The "quantus" compute: every Quantus metric of the run in one quantus_scores call per
+    unit shape, on the model's input units, reduced to clips."""
+    from bsx.scoring.faithfulness import quantus_scores
 
+    cfg, units, attr = ctx.cfg, mb.batch.units, mb.attr
     n = units.n_clips
     waveform = units.kind == "waveform"
-    for metric in names:
-        t0 = time.perf_counter()
-        vals = np.full(len(units.clip_of), np.nan)
-        if waveform and metric not in WAVEFORM_METRICS:
-            warnings.warn(f"{metric} runs on log-mel models only so far (waveform models: "
-                          f"{', '.join(WAVEFORM_METRICS)}); NaN for this model", stacklevel=2)
-        else:
-            for idx, x in units.groups:
-                maps = np.stack([attr.units[j] for j in idx])
-                vals[idx] = quantus_scores(
-                    net, x.detach().cpu().numpy(), target[units.clip_of[idx]], maps, [metric],
-                    device=device, seed=seed, explain_fn=explain_fn,
-                    hop_length=units.hop_length if waveform else None)[metric]
-        dt = (time.perf_counter() - t0) / n
-        rec.emit_all(method, "", metric, per_clip(vals, units.clip_of, n), dt)
+    names = [s.name for s in specs]
+    vals = {name: np.full(len(units.clip_of), np.nan) for name in names}
+    seconds = dict.fromkeys(names, 0.0)
+    explain = explain_fn(mb.method, cfg.method_options.get(mb.method))
+    for idx, x in units.groups:
+        maps = np.stack([attr.units[j] for j in idx])
+        spent: dict[str, float] = {}
+        scores = quantus_scores(
+            ctx.loaded.net, x.detach().cpu().numpy(), mb.batch.target[units.clip_of[idx]],
+            maps, names, baseline=cfg.baseline, snr_db=cfg.baseline_snr_db,
+            fe=ctx.loaded.frontend, device=ctx.device, seed=cfg.seed, explain_fn=explain,
+            hop_length=units.hop_length if waveform else None, seconds=spent)
+        for name in names:
+            vals[name][idx] = scores[name]
+            seconds[name] += spent.get(name, 0.0)
+    for name in names:
+        rec.emit_all(mb.method, "", name, per_clip(vals[name], units.clip_of, n),
+                     seconds[name] / n)
+
+
+def ablation(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
+    """The "ablation" compute: one cue-ablation pass per batch serves drop and gain."""
+    cfg = ctx.cfg
+    score_ablation(rec, mb.method, ctx.loaded.net, mb.batch.prepared, mb.wins, mb.batch.target,
+                   [s.name for s in specs], cue=cfg.ablation_cue, seed=cfg.seed,
+                   device=ctx.device, batch_size=cfg.batch_size,
+                   keys=[c.id for c in mb.batch.clips])
 
 
 def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],

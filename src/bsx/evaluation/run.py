@@ -21,12 +21,15 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
                    on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
     from bsx.cues.parallel import start_workers
+    from bsx.evaluation.seeds import seed_paths, with_seed_metrics
     from bsx.plugins import build, lookup
     from bsx.scoring.specs import DEFAULT_METRICS, get_metric
 
     # Cheap checks first, so a typo fails before anything starts.
     metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
-    specs = {m: get_metric(m) for m in metrics}
+    metrics = with_seed_metrics(cfg, metrics)
+    seed_paths(cfg)
+    specs = {s.name: s for s in map(get_metric, metrics)}  # canonical names, as emitted
     window_options(cfg)
     for m in cfg.methods:
         lookup("method", m)
@@ -79,7 +82,9 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     from bsx import __version__
     from bsx.audio import with_keep
     from bsx.evaluation.batch import BatchContext, channels_last, evaluate_batch
+    from bsx.evaluation.computes import warn_unsupported
     from bsx.evaluation.prepare import submit
+    from bsx.evaluation.seeds import load_seed_models
     from bsx.expert import load_expert
     from bsx.honesty import domain_warning
     from bsx.models.checkpoint import load_model
@@ -91,11 +96,13 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     metrics = list(specs)
     loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                         label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
     if channels_last(device, loaded.net):
         import torch
 
         loaded.net.to(memory_format=torch.channels_last)
     loaded.frontend = fe = with_keep(loaded.frontend, cfg.keep)
+    warn_unsupported(specs, fe.input)
     mismatch = domain_warning(loaded.meta, cfg.dataset)
     if mismatch:
         warnings.warn(mismatch, stacklevel=2)
@@ -115,7 +122,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
                for m in cfg.methods}
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
-                       extractors=extractors, expert=expert, metrics=specs)
+                       extractors=extractors, expert=expert, metrics=specs, seeds=seeds)
     warm_tail(main=True)
     with _progress(progress) as bar:
         task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))

@@ -12,6 +12,7 @@ so a cell whose inputs and code version did not change is never recomputed.
     metrics = ["relevance-mass-accuracy", "pointing-game"]
     split = "test"
     limit = 40
+    # baseline = "noise"   # removal baseline of the faithfulness metrics (default "silence")
 
     [[datasets]]
     name = "synth"
@@ -19,8 +20,12 @@ so a cell whose inputs and code version did not change is never recomputed.
 
     [[models]]
     label = "default"      # no checkpoint: the packaged default model
+    # seed_checkpoints = ["runs/seeds/seed-1/model.pt", "runs/seeds/seed-2/model.pt"]
 
-Relative paths (data_root, checkpoint, expert) are relative to the config file.
+Relative paths (data_root, checkpoint, seed_checkpoints, expert) are relative to the config
+file. A model with seed_checkpoints (the same model trained with other seeds, or the --out
+folder of `bsx train --seeds`) adds seed-rank-correlation and seed-window-iou to its cells;
+a grid's seed metrics are kept only for the models that have them.
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ class ModelEntry(BaseModel):
     label_preset: str | None = None
     labels: list[str] | None = None
     frontend: str | None = None
+    seed_checkpoints: list[Path] | None = None
 
 
 class Grid(BaseModel):
@@ -89,6 +95,8 @@ class Grid(BaseModel):
     method_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     window_options: dict[str, Any] = Field(default_factory=dict)
     expert: Path | None = None
+    baseline: Literal["silence", "noise"] = "silence"
+    baseline_snr_db: float = 20.0
 
 
 class LeaderboardFile(BaseModel):
@@ -201,18 +209,26 @@ def _rel(base: Path, p: Path | None) -> Path | None:
 
 def _cell_config(base: Path, grid: Grid, ds: DatasetEntry, md: ModelEntry,
                  method: str) -> EvalConfig:
+    from bsx.evaluation.seeds import SEED_METRICS
+
+    seeds = ([p for p in (_rel(base, q) for q in md.seed_checkpoints) if p is not None]
+             if md.seed_checkpoints is not None else None)
+    metrics = grid.metrics
+    if metrics is not None and seeds is None:
+        metrics = [m for m in metrics if m not in SEED_METRICS]
     return EvalConfig(
         dataset=ds.name, data_root=_rel(base, ds.data_root), dataset_options=dict(ds.options),
         model=md.model, checkpoint=_rel(base, md.checkpoint), label_preset=md.label_preset,
         labels=md.labels, frontend=md.frontend, methods=[method],
         method_options={method: grid.method_options[method]}
         if method in grid.method_options else {},
-        cues=list(grid.cues), metrics=list(grid.metrics) if grid.metrics is not None else None,
+        cues=list(grid.cues), metrics=list(metrics) if metrics is not None else None,
         split=ds.split or grid.split, emotions=ds.emotions,
         limit=ds.limit if ds.limit is not None else grid.limit, seed=grid.seed,
         device=grid.device, batch_size=grid.batch_size, workers=grid.workers,
         target=grid.target, window_options=dict(grid.window_options),
-        expert=_rel(base, grid.expert),
+        expert=_rel(base, grid.expert), seed_checkpoints=seeds, baseline=grid.baseline,
+        baseline_snr_db=grid.baseline_snr_db,
     )
 
 
@@ -288,11 +304,23 @@ def input_fingerprints(cfg: EvalConfig) -> dict[str, str]:
         d = default_model_dir()
         fp["default_model"] = _sha("".join(file_digest(p) for p in sorted(d.glob("*")))
                                    if d.is_dir() else "missing")
+    if cfg.seed_checkpoints is not None:
+        fp["seed_checkpoints"] = _sha("".join(_weights_digest(p) for p in cfg.seed_checkpoints))
     if cfg.data_root is not None:
         fp["data_root"] = tree_digest(cfg.data_root)
     if cfg.expert is not None:
         fp["expert"] = file_digest(cfg.expert)
     return fp
+
+
+def _weights_digest(path: Path) -> str:
+    """A seed checkpoint's fingerprint: the weights and sidecar of a file; of a folder, every
+    seed-*/model.pt and .json in it (the --out of `bsx train --seeds`), else all its files."""
+    if not path.is_dir():
+        return file_digest(path) + file_digest(path.with_suffix(".json"))
+    files = sorted(p for pat in ("seed-*/model.pt", "seed-*/model.json") for p in path.glob(pat))
+    files = files or sorted(p for p in path.glob("*") if p.is_file())
+    return _sha("".join(f"{p.relative_to(path)}:{file_digest(p)}" for p in files))
 
 
 @functools.lru_cache(maxsize=1)
@@ -316,7 +344,7 @@ def code_fingerprints(cfg: EvalConfig) -> dict[str, str]:
 
     fp = {"bsx": bsx_code_digest()}
     used = [("dataset", cfg.dataset), *(("method", m) for m in cfg.methods),
-            *(("cue", c) for c in cfg.cues)]
+            *(("cue", c) for c in cfg.cues), *(("metric", m) for m in cfg.metrics or [])]
     if cfg.model is not None:
         used.append(("model", cfg.model))
     for kind, name in used:

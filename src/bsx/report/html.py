@@ -263,11 +263,12 @@ def scores_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def definitions_table(table: pd.DataFrame) -> pd.DataFrame:
     """What each metric of the run measures, which way is better, and where it comes from."""
-    from bsx.scoring.specs import METRICS
+    from bsx.scoring.specs import metric_specs
 
+    specs = metric_specs()  # the plugins' metrics too
     rows = []
     for name in dict.fromkeys(table["metric"]) if not table.empty else []:
-        spec = METRICS.get(str(name))
+        spec = specs.get(str(name))
         if spec is None:
             continue
         rows.append({"metric": spec.name, "category": spec.category,

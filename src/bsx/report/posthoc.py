@@ -19,11 +19,11 @@ import pandas as pd
 
 from bsx.cues.profile import REGIONS, CueProfile, RegionStats, neutral_baseline
 from bsx.scoring.agreement import aggregate_agreement, agreement, agreement_records, effect_score
+from bsx.scoring.specs import METRICS, computed_by
 
-# Per-clip metrics agreement_tables can emit; each is computed here only (the batch stage
-# writes profile rows, no agreement).
-AGREEMENT_METRICS = ("cue-agreement-rest", "cue-agreement-neutral", "cue-effect-rest",
-                     "cue-effect-neutral")
+# Per-clip metrics agreement_tables can emit (the specs of the "cue-profiles" compute); each
+# is computed here only (the batch stage writes profile rows, no agreement).
+AGREEMENT_METRICS: tuple[str, ...] = computed_by("cue-profiles")
 OWN_REGIONS = {r: r for r in REGIONS}
 _SCORES: dict[str, tuple[str, Callable[[list[Any]], float]]] = {  # metric -> (against, score)
     "cue-agreement-rest": ("", lambda a: aggregate_agreement(a, against="rest")),
@@ -118,7 +118,8 @@ def agreement_tables(profiles: pd.DataFrame, clips: pd.DataFrame, expert: Any,
                 "clip_id": cid, "path": c["path"], "label": c["label"], "speaker": speaker,
                 "pred": c["pred"], "target": c["target"], "correct": bool(c["correct"]),
                 "method": method, "cues": cues, "metric": metric, "against": against,
-                "value": score(agree), "direction": "higher", "category": "cue-agreement",
+                "value": score(agree), "direction": METRICS[metric].direction,
+                "category": METRICS[metric].category,
                 "seconds": 0.0,
             })
     return pd.DataFrame(records), results

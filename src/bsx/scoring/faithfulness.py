@@ -35,6 +35,7 @@ Directions live in bsx.scoring.specs; this module only returns numbers.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,19 +46,17 @@ import torch
 from torch import nn
 
 from bsx.audio import Frontend
-from bsx.scoring.perturb import Baseline, frame_gate, make_baseline
-from bsx.scoring.specs import get_metric
+from bsx.scoring.perturb import Baseline, frame_gate, make_baseline, waveform_baseline
+from bsx.scoring.specs import METRICS, computed_by, get_metric
 
-QUANTUS_METRICS: tuple[str, ...] = (
-    "faithfulness-correlation", "region-perturbation", "road", "random-logit",
-    "efficient-mprt", "max-sensitivity", "local-lipschitz-estimate", "sparseness",
-    "complexity",
-)
-# Metrics that run on waveform models: removal through the frame gate, or the map alone.
-WAVEFORM_METRICS = ("faithfulness-correlation", "region-perturbation", "sparseness",
-                    "complexity")
-NEEDS_EXPLAIN_FN = ("random-logit", "efficient-mprt", "max-sensitivity",
-                    "local-lipschitz-estimate")
+# Derived from the metric specs (bsx.scoring.specs), never kept by hand: the Quantus
+# metrics, those that run on waveform models (removal through the frame gate, or the map
+# alone) and those that re-explain perturbed inputs or models.
+QUANTUS_METRICS: tuple[str, ...] = computed_by("quantus")
+WAVEFORM_METRICS: tuple[str, ...] = tuple(
+    n for n in QUANTUS_METRICS if METRICS[n].runs_on("waveform"))
+NEEDS_EXPLAIN_FN: tuple[str, ...] = tuple(
+    n for n in QUANTUS_METRICS if "explain-fn" in METRICS[n].consumes)
 
 WINDOW_FRAMES = 10          # region-perturbation: 10 frames = 150 ms at the paper's hop
 SUBSET_SHARE = 0.2          # faithfulness-correlation: share of frames removed per run
@@ -127,6 +126,7 @@ def quantus_scores(
     explain_fn: Callable[..., Any] | None = None,
     fe: Frontend | None = None,
     hop_length: int | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> dict[str, np.ndarray]:
     """Quantus scores per clip.
 
@@ -141,7 +141,10 @@ def quantus_scores(
             random-logit, efficient-mprt, max-sensitivity, local-lipschitz-estimate.
         hop_length: for a waveform model, x is (B, N) waveforms, maps are (B, 1, T) on the
             time-relevance grid of this hop, and removal sets a frame's samples to silence
-            (0); only WAVEFORM_METRICS run there.
+            (0) or noise (`snr_db` below the clip, bsx.scoring.perturb.waveform_baseline);
+            only WAVEFORM_METRICS run there.
+        seconds: filled with the seconds each metric took, when given (one call serves the
+            whole batch, timings.csv still reports each metric).
 
     Returns:
         {name: (B,) float64}; NaN where Quantus gives none (a constant map, say).
@@ -175,7 +178,7 @@ def quantus_scores(
     out: dict[str, np.ndarray] = {}
     gate = None
     if {"faithfulness-correlation", "region-perturbation"} & set(metrics):
-        base = (np.zeros_like(x) if waveform
+        base = (waveform_baseline(x, baseline, snr_db=snr_db, seed=seed) if waveform
                 else make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed))
         gate = frame_gate(model, x, base, device, hop_length if waveform else None)
         g = np.ones((b, 1, 1, t), dtype=np.float32)
@@ -190,6 +193,7 @@ def quantus_scores(
     m: Any
     s: Any
     for name in metrics:
+        t0 = time.perf_counter()
         try:
             with warnings.catch_warnings(), _seeded(seed):
                 warnings.simplefilter("ignore")
@@ -244,6 +248,8 @@ def quantus_scores(
             refused.append(f"{name}: {exc}")
             s = np.full(b, np.nan)
         out[name] = np.asarray(s, dtype=np.float64).reshape(b)
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - t0
     for why in refused:
         warnings.warn(f"Quantus refused the batch, scores set to NaN: {why}", stacklevel=2)
     return out

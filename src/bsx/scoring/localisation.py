@@ -23,12 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from bsx.scoring.specs import get_metric
+from bsx.scoring.specs import computed_by, get_metric
 
-LOCALISATION_METRICS: tuple[str, ...] = (
-    "relevance-mass-accuracy", "relevance-rank-accuracy", "top-k-intersection", "auc",
-    "pointing-game",
-)
+LOCALISATION_METRICS: tuple[str, ...] = computed_by("localisation")  # from the specs
 
 TOP_K_SHARE = 0.05  # top-k-intersection: k = 5% of the bins (Quantus' 1000 is for 224x224)
 

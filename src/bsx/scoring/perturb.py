@@ -83,6 +83,22 @@ def make_baseline(x: np.ndarray, kind: Baseline, *, snr_db: float = 20.0,
     raise ValueError(f"baseline must be 'silence' or 'noise', not {kind!r}")
 
 
+def waveform_baseline(x: np.ndarray, kind: Baseline, *, snr_db: float = 20.0,
+                      seed: int = 0) -> np.ndarray:
+    """(B, N) waveforms -> what removed samples become: "silence" is 0; "noise" is one white
+    noise draw (the same for every clip, so a clip's baseline does not depend on its batch)
+    scaled to `snr_db` below each clip's mean power."""
+    x = np.asarray(x)
+    if kind == "silence":
+        return np.zeros_like(x)
+    if kind == "noise":
+        noise = np.random.default_rng(seed).standard_normal((x.shape[1],))
+        power = np.asarray(np.mean(x.astype(np.float64) ** 2, axis=1))
+        scale = np.sqrt(power / 10.0 ** (snr_db / 10.0)).reshape(-1, 1)
+        return (scale * noise[None]).astype(x.dtype)
+    raise ValueError(f"baseline must be 'silence' or 'noise', not {kind!r}")
+
+
 def time_window_mask(n_frames: int, start: int, stop: int, n_mels: int = 128,
                      bands: tuple[int, int] | None = None) -> np.ndarray:
     """(n_mels, n_frames) bool: frames start:stop across all bands, or only bands[0]:bands[1]

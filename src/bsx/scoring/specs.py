@@ -1,42 +1,110 @@
-"""Every score bsx computes, with its direction: the one place the leaderboard reads it from.
+"""Every score bsx computes: the one place its metadata lives, and what the engine reads.
 
 Quantus declares `score_direction` on each metric class but never reads it (Quantus
 quantus/helpers/enums.py); here `direction` has no default, and `better` / `rank` below are
-what every table and leaderboard uses to order methods.
+what every table and leaderboard uses to order methods. A spec also declares what the score
+consumes, which model input kinds it runs on and the per-clip compute it belongs to, so the
+lists other modules used to keep by hand (Quantus metrics, waveform metrics, localisation and
+agreement metrics, the default set) are derived from the specs, and the engine loops over
+the run's specs grouped by compute (bsx.evaluation.computes). Metrics register through the
+`register_metrics` hook like every other plugin kind; a third-party metric uses the "clip"
+compute: its factory builds a function from one clip's inputs to one number.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from bsx.errors import UnknownName, did_you_mean
+from bsx.plugins import Kind, Spec
 
 Category = Literal[
     "localisation", "faithfulness", "randomisation", "robustness", "complexity",
-    "cue-agreement", "ground-truth", "ablation",
+    "cue-agreement", "ground-truth", "ablation", "reliability",
 ]
 Direction = Literal["higher", "lower"]
+InputKind = Literal["logmel", "waveform"]
+INPUT_KINDS: tuple[InputKind, ...] = ("logmel", "waveform")
+# What a metric may consume (MetricSpec.consumes):
+INPUTS: dict[str, str] = {
+    "map": "the clip's (F, T) relevance map on the model timeline",
+    "windows": "the method's salient windows",
+    "model": "the model, re-run on edited inputs",
+    "units": "the model's input units (log-mels or waveform pieces)",
+    "explain-fn": "the method, re-run on perturbed inputs or models",
+    "waveform": "the waveform the model saw (the model timeline)",
+    "planted": "the planted spans and their (F, T) masks (synthetic corpora)",
+    "cue-masks": "the (F, T) masks of the target emotion's expert cues, per cue set",
+    "cue-profiles": "the cue profiles of the salient windows, the rest and neutral clips",
+    "seed-models": "the same model trained with other seeds (--seed-checkpoints)",
+}
+# The per-clip computes bsx runs (MetricSpec.compute); "clip" is a metric's own function.
+COMPUTES: dict[str, str] = {
+    "planted-windows": "salient windows against the planted spans",
+    "localisation": "one Quantus localisation call per mask kind and grid shape",
+    "cue-profiles": "agreement from the stored cue profiles, after the run (report.posthoc)",
+    "quantus": "one Quantus call per metric and batch of model input units",
+    "ablation": "one cue-ablation pass per batch (salient and random windows)",
+    "seed-models": "the method on the other seeds' models, per batch (evaluation.seeds)",
+    "clip": "the metric's own function of one clip's inputs (plugin metrics)",
+}
+
+
+def _engine_computed(*_: Any, **__: Any) -> Any:
+    raise TypeError("bsx computes its built-in metrics in the engine (MetricSpec.compute); "
+                    "only a 'clip' metric's factory builds a function")
 
 
 @dataclass(frozen=True, kw_only=True)
-class MetricSpec:
-    """A score's metadata: name (kebab-case), what it measures and which way is better.
+class MetricSpec(Spec):
+    """A score's metadata: name (kebab-case), what it measures, which way is better, what it
+    consumes and which compute produces it.
 
-    needs_model: False when maps and masks are enough (localisation, complexity).
+    consumes: names from INPUTS; "model" means the score re-runs the model.
+    input_kinds: the model input kinds it runs on; on another kind it is NaN, with one
+        warning per run.
+    compute: a name from COMPUTES. For "clip" the factory, called with options=, returns
+        fn(bsx.evaluation.computes.ClipInputs) -> float, one value per clip and method.
     slow: True for metrics that re-run the model or the explainer many times per clip; they
-    are left out of DEFAULT_METRICS.
+        are left out of DEFAULT_METRICS, as is a metric with default=False.
     """
 
-    name: str
-    category: Category
+    kind: Kind = "metric"
+    factory: Callable[..., Any] = _engine_computed
+    category: str
     direction: Direction
-    needs_model: bool
-    description: str
+    consumes: tuple[str, ...] = ("map",)
+    input_kinds: tuple[InputKind, ...] = INPUT_KINDS
+    compute: str = "clip"
     slow: bool = False
+    default: bool = True
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("higher", "lower"):
+            raise ValueError(f"metric '{self.name}': direction must be 'higher' or 'lower', "
+                             f"not {self.direction!r}")
+        unknown = sorted(set(self.consumes) - set(INPUTS))
+        if unknown:
+            raise ValueError(f"metric '{self.name}' consumes unknown input(s) {unknown}; "
+                             f"inputs: {', '.join(INPUTS)}")
+        if self.compute not in COMPUTES:
+            raise ValueError(f"metric '{self.name}': no compute '{self.compute}'; "
+                             f"computes: {', '.join(COMPUTES)}")
+        if not self.input_kinds or set(self.input_kinds) - set(INPUT_KINDS):
+            raise ValueError(f"metric '{self.name}': input_kinds must be among "
+                             f"{', '.join(INPUT_KINDS)}")
+
+    @property
+    def needs_model(self) -> bool:
+        """False when maps and masks are enough (localisation, complexity)."""
+        return "model" in self.consumes
+
+    def runs_on(self, kind: str) -> bool:
+        """Whether the metric runs on a model of this input kind ("logmel" or "waveform")."""
+        return kind in self.input_kinds
 
     @property
     def reference(self) -> str:
@@ -53,96 +121,125 @@ class MetricSpec:
 
 
 _REFERENCE = re.compile(r"\s*\(([^()]*\b(?:19|20)\d{2}[a-z]?)\)")
+LOGMEL: tuple[InputKind, ...] = ("logmel",)
 
 
-def _m(name: str, category: Category, direction: Direction, needs_model: bool,
-       description: str, slow: bool = False) -> MetricSpec:
-    return MetricSpec(name=name, category=category, direction=direction,
-                      needs_model=needs_model, description=description, slow=slow)
+def _m(name: str, category: Category, direction: Direction, compute: str,
+       consumes: tuple[str, ...], description: str, *, slow: bool = False,
+       default: bool = True, input_kinds: tuple[InputKind, ...] = INPUT_KINDS) -> MetricSpec:
+    return MetricSpec(name=name, category=category, direction=direction, compute=compute,
+                      consumes=consumes, description=description, slow=slow, default=default,
+                      input_kinds=input_kinds)
 
 
+_LOC = ("map", "planted", "cue-masks")
+_REMOVAL = ("map", "model", "units")
+_REEXPLAIN = ("map", "model", "units", "explain-fn")
+_SEEDS = ("map", "windows", "units", "seed-models")
+
+# In the order of DEFAULT_METRICS and of the summary tables.
 _ALL: tuple[MetricSpec, ...] = (
-    # localisation (Quantus), against expert-cue or planted masks; no model needed
-    _m("relevance-mass-accuracy", "localisation", "higher", False,
-       "share of positive relevance inside the mask (Arras et al. 2022)"),
-    _m("relevance-rank-accuracy", "localisation", "higher", False,
-       "share of the top-|mask| relevant bins that fall inside the mask (Arras et al. 2022)"),
-    _m("top-k-intersection", "localisation", "higher", False,
-       "share of the top-k (5% of bins) relevant bins inside the mask (Theiner et al. 2021)"),
-    _m("auc", "localisation", "higher", False,
-       "ROC AUC of relevance as a detector of the mask (Fawcett 2006)"),
-    _m("pointing-game", "localisation", "higher", False,
-       "1 when the most relevant bin lies inside the mask (Zhang et al. 2018)"),
-    # faithfulness (Quantus), on time windows across all mel bands
-    _m("faithfulness-correlation", "faithfulness", "higher", True,
-       "Pearson r between relevance of random frame subsets and the probability drop when "
-       "they are removed (Bhatt et al. 2020); 50 model calls per clip", slow=True),
-    _m("region-perturbation", "faithfulness", "higher", True,
-       "AOPC: mean probability drop as 10-frame windows are removed most relevant first "
-       "(Samek et al. 2017)"),
-    _m("road", "faithfulness", "lower", True,
-       "ROAD (MoRF): share of 10-90% removal levels (noisy linear imputation of the most "
-       "relevant bins) at which the target class survives (Rong et al. 2022)", slow=True),
-    # randomisation
-    _m("random-logit", "randomisation", "lower", True,
-       "SSIM between the map for the target and for a random other class "
-       "(Sixt et al. 2020)"),
-    _m("efficient-mprt", "randomisation", "higher", True,
-       "relative rise in map entropy once every layer is randomised "
-       "(Hedstrom et al. 2024)", slow=True),
-    # robustness
-    _m("max-sensitivity", "robustness", "lower", True,
-       "largest relative change of the map under +-1 dB uniform input noise "
-       "(Yeh et al. 2019)", slow=True),
-    _m("local-lipschitz-estimate", "robustness", "lower", True,
-       "largest map change over input change under 1 dB Gaussian input noise "
-       "(Alvarez-Melis & Jaakkola 2018)", slow=True),
-    # complexity: the map alone
-    _m("sparseness", "complexity", "higher", False,
-       "Gini index of the absolute relevance (Chalasani et al. 2020)"),
-    _m("complexity", "complexity", "lower", False,
-       "entropy of the share of absolute relevance per bin (Bhatt et al. 2020)"),
-    # the engine's own scores
-    _m("cue-agreement-rest", "cue-agreement", "higher", False,
+    # the engine's own scores: cue agreement, from the stored profiles after the run
+    _m("cue-agreement-rest", "cue-agreement", "higher", "cue-profiles", ("cue-profiles",),
        "share of expert cue expectations met in salient windows versus the rest of the clip"),
-    _m("cue-agreement-neutral", "cue-agreement", "higher", False,
+    _m("cue-agreement-neutral", "cue-agreement", "higher", "cue-profiles", ("cue-profiles",),
        "share of expert cue expectations met in salient windows versus the neutral baseline"),
-    _m("cue-effect-rest", "cue-agreement", "higher", False,
+    _m("cue-effect-rest", "cue-agreement", "higher", "cue-profiles", ("cue-profiles",),
        "mean standardised salient-vs-rest effect of the expert cues, signed by theory's "
        "expected direction (SD units; continuous beside the share)"),
-    _m("cue-effect-neutral", "cue-agreement", "higher", False,
+    _m("cue-effect-neutral", "cue-agreement", "higher", "cue-profiles", ("cue-profiles",),
        "mean z of the salient windows against neutral speech, signed by theory's expected "
        "direction (SD units; continuous beside the share)"),
-    _m("gt-precision", "ground-truth", "higher", False,
+    _m("gt-precision", "ground-truth", "higher", "planted-windows", ("windows", "planted"),
        "share of salient-window time inside the planted spans"),
-    _m("gt-recall", "ground-truth", "higher", False,
+    _m("gt-recall", "ground-truth", "higher", "planted-windows", ("windows", "planted"),
        "share of planted-span time covered by salient windows"),
-    _m("ablation-drop", "ablation", "higher", True,
+    # localisation (Quantus), against expert-cue or planted masks; no model needed
+    _m("relevance-mass-accuracy", "localisation", "higher", "localisation", _LOC,
+       "share of positive relevance inside the mask (Arras et al. 2022)"),
+    _m("relevance-rank-accuracy", "localisation", "higher", "localisation", _LOC,
+       "share of the top-|mask| relevant bins that fall inside the mask (Arras et al. 2022)"),
+    _m("top-k-intersection", "localisation", "higher", "localisation", _LOC,
+       "share of the top-k (5% of bins) relevant bins inside the mask (Theiner et al. 2021)"),
+    _m("auc", "localisation", "higher", "localisation", _LOC,
+       "ROC AUC of relevance as a detector of the mask (Fawcett 2006)"),
+    _m("pointing-game", "localisation", "higher", "localisation", _LOC,
+       "1 when the most relevant bin lies inside the mask (Zhang et al. 2018)"),
+    # faithfulness (Quantus), on time windows across all mel bands
+    _m("faithfulness-correlation", "faithfulness", "higher", "quantus", _REMOVAL,
+       "Pearson r between relevance of random frame subsets and the probability drop when "
+       "they are removed (Bhatt et al. 2020); 50 model calls per clip", slow=True),
+    _m("region-perturbation", "faithfulness", "higher", "quantus", _REMOVAL,
+       "AOPC: mean probability drop as 10-frame windows are removed most relevant first "
+       "(Samek et al. 2017)"),
+    _m("road", "faithfulness", "lower", "quantus", _REMOVAL,
+       "ROAD (MoRF): share of 10-90% removal levels (noisy linear imputation of the most "
+       "relevant bins) at which the target class survives (Rong et al. 2022)", slow=True,
+       input_kinds=LOGMEL),
+    # randomisation
+    _m("random-logit", "randomisation", "lower", "quantus", _REEXPLAIN,
+       "SSIM between the map for the target and for a random other class "
+       "(Sixt et al. 2020)", default=False, input_kinds=LOGMEL),
+    _m("efficient-mprt", "randomisation", "higher", "quantus", _REEXPLAIN,
+       "relative rise in map entropy once every layer is randomised "
+       "(Hedstrom et al. 2024)", slow=True, input_kinds=LOGMEL),
+    # robustness
+    _m("max-sensitivity", "robustness", "lower", "quantus", _REEXPLAIN,
+       "largest relative change of the map under +-1 dB uniform input noise "
+       "(Yeh et al. 2019)", slow=True, input_kinds=LOGMEL),
+    _m("local-lipschitz-estimate", "robustness", "lower", "quantus", _REEXPLAIN,
+       "largest map change over input change under 1 dB Gaussian input noise "
+       "(Alvarez-Melis & Jaakkola 2018)", slow=True, input_kinds=LOGMEL),
+    # complexity: the map alone
+    _m("sparseness", "complexity", "higher", "quantus", ("map",),
+       "Gini index of the absolute relevance (Chalasani et al. 2020)"),
+    _m("complexity", "complexity", "lower", "quantus", ("map",),
+       "entropy of the share of absolute relevance per bin (Bhatt et al. 2020)"),
+    # cue ablation: the waveform edited in the salient vs random windows
+    _m("ablation-drop", "ablation", "higher", "ablation", ("windows", "model", "waveform"),
        "drop of the target probability when the cue is neutralised in the salient windows"),
-    _m("ablation-gain", "ablation", "higher", True,
+    _m("ablation-gain", "ablation", "higher", "ablation", ("windows", "model", "waveform"),
        "salient-window ablation drop minus that of matched random windows, per dB of edit"),
+    # reliability across training seeds (bsx.evaluation.seeds): needs --seed-checkpoints, so
+    # not a default; not slow either: one more attribution per clip and seed model
+    _m("seed-rank-correlation", "reliability", "higher", "seed-models", _SEEDS,
+       "mean pairwise Spearman rho of the time-relevance profiles of the same model trained "
+       "with other seeds (1: the same frame ranking)", default=False),
+    _m("seed-window-iou", "reliability", "higher", "seed-models", _SEEDS,
+       "mean pairwise IoU of the time the salient windows of the other seeds' models cover",
+       default=False),
 )
 
+# bsx's own metrics (registered by bsx.scoring's register_metrics); metric_specs() adds the
+# plugins' ones.
 METRICS: dict[str, MetricSpec] = {m.name: m for m in _ALL}
 
-DEFAULT_METRICS: list[str] = [
-    "cue-agreement-rest", "cue-agreement-neutral", "cue-effect-rest", "cue-effect-neutral",
-    "gt-precision", "gt-recall",
-    "relevance-mass-accuracy", "relevance-rank-accuracy", "top-k-intersection", "auc",
-    "pointing-game", "region-perturbation", "sparseness", "complexity",
-    "ablation-drop", "ablation-gain",
-]
+DEFAULT_METRICS: list[str] = [m.name for m in _ALL if m.default and not m.slow]
+
+
+def computed_by(compute: str) -> tuple[str, ...]:
+    """bsx's metrics of one compute, in METRICS order."""
+    return tuple(m.name for m in _ALL if m.compute == compute)
+
+
+def metric_specs() -> dict[str, MetricSpec]:
+    """Every registered metric by name: bsx's and the plugins' (process-wide registry)."""
+    from bsx.plugins import get_registry
+
+    return {s.name: s for s in get_registry().all("metric")  # type: ignore[misc]
+            if isinstance(s, MetricSpec)}
 
 
 def get_metric(name: str) -> MetricSpec:
-    """A metric's spec by name (case-insensitive); UnknownName with a suggestion otherwise."""
-    key = name.strip().lower()
-    spec = METRICS.get(key)
-    if spec is not None:
-        return spec
-    raise UnknownName(
-        f"no metric '{name}'{did_you_mean(key, METRICS)}; available: {', '.join(METRICS)}"
-    )
+    """A metric's spec by name (case-insensitive), plugins' included; UnknownName with a
+    suggestion otherwise."""
+    from bsx.plugins import lookup
+
+    found = lookup("metric", name)
+    if not isinstance(found, MetricSpec):
+        raise TypeError(f"metric '{found.name}' of {found.dist} is registered with a plain "
+                        "Spec; metrics register a bsx.scoring.specs.MetricSpec")
+    return found
 
 
 def better(a: float, b: float, direction: Direction) -> bool:

@@ -1,1 +1,1 @@
-"""An example bsx plugin package: one attribution method, one cue extractor."""
+"""An example bsx plugin package: one attribution method, one cue extractor, one metric."""

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bsx.hookspecs import hookimpl
 from bsx.plugins import Spec, lazy
+from bsx.scoring.specs import MetricSpec
 
 
 class ZcrOptions(BaseModel):
@@ -30,4 +31,13 @@ def register_cues(register):  # type: ignore[no-untyped-def]
         name="zcr", kind="cue",
         description="Zero-crossing rate per 10 ms frame (a crude noisiness cue)",
         factory=lazy("bsx_example.cues:ZeroCrossingRate"), options=ZcrOptions,
+    ))
+
+
+@hookimpl
+def register_metrics(register):  # type: ignore[no-untyped-def]
+    register(MetricSpec(
+        name="content-share", category="localisation", direction="higher", consumes=("map",),
+        description="share of positive relevance on the real content, not the padding",
+        factory=lazy("bsx_example.metrics:ContentShare"),
     ))
