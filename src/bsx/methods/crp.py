@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from bsx.errors import BadOptions
-from bsx.methods.base import check_batch, preserved
+from bsx.methods.base import check_batch, preserved, warn_unruled_layers
 from bsx.methods.options import CrpOptions
 from bsx.methods.waveform import require_kind
 
@@ -28,6 +28,7 @@ class Crp:
 
     def __init__(self, model: nn.Module, options: CrpOptions | None = None) -> None:
         require_kind(model, "logmel", "crp")
+        warn_unruled_layers(model, "crp")
         self.model = model
         self.options = options or CrpOptions()
         self.last_channels: list[list[int]] = []  # per clip, the channels conditioned on

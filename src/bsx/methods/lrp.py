@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bsx.methods.base import check_batch, preserved
+from bsx.methods.base import check_batch, preserved, warn_unruled_layers
 from bsx.methods.options import LrpOptions
 from bsx.methods.waveform import require_kind
 
@@ -36,6 +36,7 @@ class Lrp:
 
     def __init__(self, model: nn.Module, options: LrpOptions | None = None) -> None:
         require_kind(model, "logmel", "lrp")
+        warn_unruled_layers(model, "lrp")
         self.model = model
         self.options = options or LrpOptions()
 
