@@ -123,7 +123,6 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
                for m in cfg.methods}
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
                        extractors=extractors, expert=expert, metrics=specs, seeds=seeds)
-    warm_tail(main=True)
     with _progress(progress) as bar:
         task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
         n_done = 0
@@ -144,7 +143,6 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
             submit(plan, todo[start:start + cfg.batch_size], extractors, cfg.workers)
             while len(plan.pending) > 1:
                 finish(plan.pending.popleft())
-        warm_tail(main=False, workers=cfg.workers)  # queued behind the last cue batch
         while plan.pending:
             finish(plan.pending.popleft())
     skipped = plan.skipped
@@ -178,25 +176,6 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures, examples)
     return summary
-
-
-def warm_tail(*, main: bool, workers: int = 2) -> None:
-    """bsx.report.warm.warm() in a thread of this process (main) or once per cue worker, so
-    the tail's imports are paid while this process or the workers would otherwise wait."""
-    from bsx.evaluation.tricks import enabled
-    from bsx.report.warm import warm
-
-    if not enabled("warm"):
-        return
-    if main:
-        import threading
-
-        threading.Thread(target=warm, name="bsx-warm", daemon=True).start()
-    elif enabled("beside"):
-        from bsx.cues.parallel import beside
-
-        for _ in range(workers):
-            beside(warm)
 
 
 def raise_no_usable_clips(n_clips: int, skipped: list[tuple[str, str]]) -> None:

@@ -4,9 +4,7 @@
   imported (bsx.evaluation.plan.early_start);
 - shared: a method that can predicts and explains in one forward pass (SharesForward);
 - nhwc: channels-last convolutions on the CPU for models that declare channels_last_ok;
-- beside: the tail's figures and statistics run in the idle cue workers;
-- warm: the tail's imports (matplotlib, scipy.stats, parquet, the report) are paid during the
-  batch loop, in a thread here and in each cue worker after its last batch (bsx.report.warm).
+- beside: the tail's figures and statistics run in the idle cue workers.
 BSX_TRICKS_OFF=early,shared (say) turns tricks off; results are the same either way (tests
 check early and shared), only the time differs. For benchmarks, not for users.
 """
@@ -15,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-TRICKS = ("early", "shared", "nhwc", "beside", "warm")
+TRICKS = ("early", "shared", "nhwc", "beside")
 
 
 def enabled(trick: str) -> bool:
