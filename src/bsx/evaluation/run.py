@@ -18,9 +18,19 @@ from bsx.progress import status as progress_status
 
 
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
-                   on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary."""
+                   on_batch: Callable[[int, int], None] | None = None,
+                   record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary.
+
+    A `bsx train --cv` folder as cfg.checkpoint evaluates each fold's model on its held-out
+    speakers and merges them (bsx.evaluation.folds). `record`: entries config.json holds
+    instead of this run's own (the cross-validated run records its folder and folds)."""
     from bsx.cues.parallel import start_workers
+    from bsx.evaluation.folds import cv_folds, run_folds
+
+    folds = cv_folds(cfg.checkpoint)
+    if folds is not None:
+        return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch)
     from bsx.evaluation.seeds import seed_paths, with_seed_metrics
     from bsx.plugins import build, lookup
     from bsx.scoring.specs import DEFAULT_METRICS, get_metric
@@ -48,7 +58,7 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     device = resolve_device(cfg.device)
     with _torch_threads(device, cfg.workers):
         return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                    progress=progress, on_batch=on_batch)
+                    progress=progress, on_batch=on_batch, record=record)
 
 
 @contextmanager
@@ -75,7 +85,8 @@ def _torch_threads(device: Any, workers: int) -> Iterator[None]:
 
 def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
          extractors: dict[str, Any], early: Plan | None, *, resume: bool, progress: bool,
-         on_batch: Callable[[int, int], None] | None) -> dict[str, Any]:
+         on_batch: Callable[[int, int], None] | None,
+         record: dict[str, Any] | None = None) -> dict[str, Any]:
     """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
     import json
 
@@ -117,6 +128,7 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
         "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
         "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
         "metrics": metrics, "device": str(device), **run_provenance(cfg.checkpoint),
+        **(record or {}),
     }
     write_json(out / "config.json", run_config)
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))

@@ -1,0 +1,79 @@
+"""Cross-validated evaluation: every clip explained by the one fold model that never heard
+its speaker.
+
+`bsx train --cv loso` writes one model per fold (fold-*/model.pt) and cv.json. One fold's
+model on `--split all` mixes its held-out speaker with the speakers it learnt (428 of 535
+EmoDB clips for fold 03), so accuracy, the correct/wrong split and claim (c) describe a
+model on its training data. Given the cv folder as `--checkpoint`, each fold runs as an
+ordinary evaluate of its model on its own test split, under out/folds/<fold>/ (resumable,
+with its own report), their batch parts are merged in fold order (bsx.shards.merge_parts),
+and the engine's own tail runs once over all of them (neutral baselines over all folds,
+statistics, claims, figures, report), as for a sharded run. config.json records the folder
+and each fold's checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bsx.errors import BsxError
+from bsx.evaluation.config import EvalConfig
+
+
+def cv_folds(checkpoint: Path | str | None) -> list[Path] | None:
+    """The fold checkpoints of a `bsx train --cv` folder (one holding cv.json), in fold
+    order; None for anything else (a file, a save_pretrained folder, the default model)."""
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint).expanduser()
+    if not (path.is_dir() and (path / "cv.json").is_file()):
+        return None
+    folds = sorted(path.glob("fold-*/model.pt"))
+    if not folds:
+        raise BsxError(f"{path}: holds cv.json but no fold-*/model.pt; point --checkpoint at "
+                       "the --out folder of a finished `bsx train --cv` run")
+    return folds
+
+
+def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, progress: bool,
+              on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
+    from bsx.evaluation.run import run_evaluation
+    from bsx.progress import status
+    from bsx.report.provenance import sha256_file
+    from bsx.shards import merge_parts
+
+    folder = Path(cfg.checkpoint).expanduser()  # type: ignore[arg-type]
+    if cfg.split != "test":
+        raise BsxError(f"--split {cfg.split}: a cross-validation folder ({folder}) evaluates "
+                       "each fold's model on its own held-out speakers (--split test); for "
+                       f"another split give one fold's model.pt")
+    if cfg.seed_checkpoints:
+        raise BsxError(f"--seed-checkpoints cannot be combined with a cross-validation folder "
+                       f"({folder}); give one fold's model.pt")
+    out = Path(out)
+    dirs = []
+    for k, ckpt in enumerate(folds, 1):
+        status(f"fold {k}/{len(folds)}: {ckpt.parent.name}")
+        d = out / "folds" / ckpt.parent.name
+        run_evaluation(cfg.model_copy(update={"checkpoint": ckpt}), d, resume=resume,
+                       progress=progress)
+        dirs.append(d)
+    merge_parts(dirs, out)
+    config = out / "config.json"
+    if config.exists():
+        os.unlink(config)  # a previous merge; the tail below writes it again
+    record = {
+        "config": json.loads(cfg.model_dump_json()),
+        "cross_validation": {
+            "folder": str(folder),
+            "folds": [{"fold": c.parent.name, "checkpoint": str(c), "sha256": sha256_file(c)}
+                      for c in folds],
+        },
+    }
+    return run_evaluation(cfg.model_copy(update={"checkpoint": folds[0]}), out, resume=True,
+                          progress=progress, on_batch=on_batch, record=record)
