@@ -20,7 +20,9 @@ def evaluate(
     dataset: Annotated[str, typer.Option(help="Dataset plugin")] = "synth",
     data_root: Annotated[Path | None, typer.Option(help="Corpus root folder")] = None,
     model: Annotated[str | None, typer.Option(help="Model plugin (with --checkpoint)")] = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="Model checkpoint file")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="Model checkpoint file, a save_pretrained folder (hf), or a `bsx train --cv` "
+        "folder: each fold's model on its own held-out speakers, merged")] = None,
     label_preset: Annotated[str | None, typer.Option(help="paper7 | ravdess8")] = None,
     labels: Annotated[str | None, typer.Option(help="Class labels in output order")] = None,
     frontend: Annotated[str | None, typer.Option(help="Front-end preset")] = None,
