@@ -69,6 +69,7 @@ def test_each_clip_is_explained_by_the_fold_that_held_its_speaker_out(tmp_path: 
     pd.testing.assert_frame_equal(merged[keep], folds[keep])
     config = json.loads((out / "config.json").read_text())
     assert config["config"]["checkpoint"] == str(folder)
+    assert config["checkpoint"]["path"] == str(folder)
     assert [f["fold"] for f in config["cross_validation"]["folds"]] == ["fold-a", "fold-b"]
     assert (out / "report.html").is_file() and "claims" in summary
 

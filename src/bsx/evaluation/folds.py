@@ -44,7 +44,7 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
     """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
     from bsx.evaluation.run import run_evaluation
     from bsx.progress import status
-    from bsx.report.provenance import sha256_file
+    from bsx.report.provenance import run_provenance, sha256_file
     from bsx.shards import merge_parts
 
     folder = Path(cfg.checkpoint).expanduser()  # type: ignore[arg-type]
@@ -67,8 +67,10 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
     config = out / "config.json"
     if config.exists():
         os.unlink(config)  # a previous merge; the tail below writes it again
+    first = run_provenance(folds[0])["checkpoint"]  # the folds share their training corpus
     record = {
         "config": json.loads(cfg.model_dump_json()),
+        "checkpoint": {**first, "path": str(folder), "sha256": None},
         "cross_validation": {
             "folder": str(folder),
             "folds": [{"fold": c.parent.name, "checkpoint": str(c), "sha256": sha256_file(c)}
