@@ -156,3 +156,19 @@ def test_edge_cases_give_nan_or_a_number_never_an_error() -> None:
     assert e.effect == 1.0 and math.isnan(e.ci_low) and e.p == 1.0
     assert paired_difference(np.array([np.nan]), np.array([0.0])).n == 0
     assert math.isnan(bootstrap_ci(np.array([np.inf, 1.0]))[0])
+
+
+def test_resamples_drawn_in_chunks_give_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # memory is bounded by drawing resamples in chunks; the random stream, and so every
+    # interval, must be the one of drawing them all at once
+    from bsx.scoring import stats
+
+    rng = np.random.default_rng(5)
+    v, spk = rng.normal(size=300), rng.integers(0, 12, 300)
+    group = rng.random(300) < 0.4
+    whole = (bootstrap_ci(v, clusters=spk, n_boot=500, seed=1),
+             group_difference(v, group, spk, n_boot=500, seed=1))
+    monkeypatch.setattr(stats, "RESAMPLE_ITEMS", 1000)  # 3 resamples per chunk
+    chunked = (bootstrap_ci(v, clusters=spk, n_boot=500, seed=1),
+               group_difference(v, group, spk, n_boot=500, seed=1))
+    assert chunked == whole
