@@ -3,8 +3,16 @@ model (here, not in bsx.models.checkpoint, so torch-free code can find it)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+
+
+def sha256_file(path: Path | str) -> str:
+    """Hex SHA-256 of a file's bytes (checkpoint weights, provenance, cache keys, cell
+    fingerprints all use this one)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def cache_dir(*parts: str) -> Path:

@@ -15,7 +15,6 @@ it is computed, so an interrupted run loses nothing already prepared.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,6 +26,7 @@ import numpy as np
 
 from bsx.audio import Frontend, Prepared, canonical_json
 from bsx.datasets.base import Clip
+from bsx.paths import sha256_file
 from bsx.pool import kept_pool
 
 MANIFEST = "manifest.csv"
@@ -42,12 +42,6 @@ class Skipped:
     reason: str
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def entry_name(sha: str, fe: Frontend) -> str:

@@ -43,8 +43,9 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
               on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
     from bsx.evaluation.run import run_evaluation
+    from bsx.paths import sha256_file
     from bsx.progress import status
-    from bsx.report.provenance import run_provenance, sha256_file
+    from bsx.report.provenance import run_provenance
     from bsx.shards import merge_parts
 
     folder = Path(cfg.checkpoint).expanduser()  # type: ignore[arg-type]

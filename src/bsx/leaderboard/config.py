@@ -240,14 +240,12 @@ def file_digest(path: Path) -> str:
     """sha256 of a file's bytes; 'missing' when it does not exist (the engine will say why)."""
     if not path.is_file():
         return "missing"
-    h = hashlib.sha256()
+    from bsx.paths import sha256_file
+
     try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
+        return sha256_file(path)
     except OSError:
         return "unreadable"  # the engine will say why when it reads the file
-    return h.hexdigest()
 
 
 def tree_digest(root: Path) -> str:

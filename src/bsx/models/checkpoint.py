@@ -11,7 +11,6 @@ files) loads when the caller gives labels or a label preset.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -29,7 +28,7 @@ from bsx.audio import Frontend, get_frontend
 from bsx.device import resolve_device
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.labels import resolve_labels
-from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
+from bsx.paths import DEFAULT_MODEL_FILE, sha256_file, sidecar_path
 
 FORMAT = "bsx-checkpoint"
 FORMAT_VERSION = 1
@@ -46,12 +45,6 @@ class LoadedModel:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _atomic_write_bytes(path: Path, write: Any) -> None:
@@ -94,7 +87,7 @@ def save_checkpoint(
         "bsx_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "weights_file": path.name,
-        "weights_sha256": _sha256(path),
+        "weights_sha256": sha256_file(path),
         "model": {"name": model_name, "options": jsonable(model_options)},
         "labels": list(labels),
         "n_classes": len(labels),
@@ -265,7 +258,7 @@ def load_model(
     if meta is not None:
         name = meta["model"]["name"]
         want = meta.get("weights_sha256")
-        if want and _sha256(path) != want:
+        if want and sha256_file(path) != want:
             warnings.warn(
                 f"{path}: its weights changed since {sidecar_path(path).name} was written "
                 "(hash differs); the metadata may not describe them",

@@ -3,27 +3,19 @@ can change a number, recorded in config.json so a result can be traced and rerun
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bsx.paths import sha256_file
+
 PACKAGES: tuple[str, ...] = (
     "bsx", "torch", "torchaudio", "captum", "zennit", "zennit-crp", "quantus", "opensmile",
     "praat-parselmouth", "librosa", "numpy", "scipy", "pandas", "scikit-learn", "soundfile",
     "transformers", "matplotlib",
 )
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
