@@ -132,7 +132,15 @@ def cue_profile(
     others speech frames (bsx.cues.speech); `voiced_only` names further cues to measure over
     voiced frames only (eGeMAPS reports spectral cues over voiced segments, say).
     """
-    masks = region_masks(tracks, windows, content)
+    return cue_profiles(tracks, [windows], content=content, voiced_only=voiced_only)[0]
+
+
+def cue_profiles(
+    tracks: CueTracks, window_sets: Sequence[Sequence[tuple[float, float]]], *,
+    content: tuple[float, float] | None = None, voiced_only: Iterable[str] = (),
+) -> list[CueProfile]:
+    """cue_profile for several window sets of one clip (its salient windows and their matched
+    random ones, say): the speech frames and each cue's frames are found once for all."""
     extra = frozenset(voiced_only)
     speech = speech_frames(tracks)
     voiced = np.asarray(tracks.voiced, dtype=bool)
@@ -150,16 +158,19 @@ def cue_profile(
         use[i] = frames_for(tracks, cue, speech=speech, extra_voiced=extra)
     spread = np.array([cue in DERIVED and cue not in tracks.values for cue in names])
     kinds = [frame_kind(tracks, cue, extra) for cue in names]
-    stats = dict(zip(names, _region_stats(values, use, voiced, masks, kinds, spread),
-                     strict=True))
-    voiced_cues = set(tracks.voiced_only) | (extra & set(stats))
-    voiced_cues |= {d for d, s in DERIVED.items() if s in stats and s in voiced_cues}
+    voiced_cues = set(tracks.voiced_only) | (extra & set(names))
+    voiced_cues |= {d for d, s in DERIVED.items() if s in names and s in voiced_cues}
     lo, hi = content if content is not None else (0.0, tracks.n_frames * tracks.frame_s)
-    return CueProfile(
-        stats=stats, windows=tuple((float(a), float(b)) for a, b in windows),
-        content=(float(lo), float(hi)), extractor=tracks.extractor,
-        voiced_only=frozenset(voiced_cues),
-    )
+    out = []
+    for windows in window_sets:
+        masks = region_masks(tracks, windows, content)
+        stats = dict(zip(names, _region_stats(values, use, voiced, masks, kinds, spread),
+                         strict=True))
+        out.append(CueProfile(
+            stats=stats, windows=tuple((float(a), float(b)) for a, b in windows),
+            content=(float(lo), float(hi)), extractor=tracks.extractor,
+            voiced_only=frozenset(voiced_cues)))
+    return out
 
 
 @dataclass(frozen=True)

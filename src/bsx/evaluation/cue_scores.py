@@ -19,17 +19,16 @@ def write_profiles(rec: Records, method: str, clips: list[Any], prepared: list[A
     """Per cue set, the profile rows of every clip (salient / rest / whole, and matched random
     windows for claim (a), drawn per clip from `seed`). Agreement is scored from these rows
     after the run (bsx.report.posthoc), in one place."""
-    from bsx.cues.profile import cue_profile, profile_rows
-    from bsx.scoring.claims import clip_seed, merge_random_rows, random_region_stats
+    from bsx.cues.profile import cue_profiles, profile_rows
+    from bsx.scoring.claims import clip_seed, merge_random_rows, random_rows, random_windows
 
     for cname, ctracks in tracks.items():
         for i, (c, p) in enumerate(zip(clips, prepared, strict=True)):
             cwins = content_windows(wins[i], p)
-            prof = cue_profile(ctracks[i], cwins, content=(0.0, p.content_s))
+            matched = random_windows(cwins, p.content_s, clip_seed(seed, c.id))
+            prof, rnd = cue_profiles(ctracks[i], [cwins, matched], content=(0.0, p.content_s))
             rec.emit(i, method, cname, "time-cues", cue_seconds[cname], cue_seconds[cname])
-            rows = merge_random_rows(profile_rows(prof), random_region_stats(
-                ctracks[i], cwins, p.content_s, clip_seed(seed, c.id),
-                voiced_only=prof.voiced_only))
+            rows = merge_random_rows(profile_rows(prof), random_rows(rnd))
             for row in rows:
                 rec.profiles.append({"clip_id": c.id, "method": method, "cues": cname,
                                      "label": c.label, "target": target_labels[i],

@@ -105,7 +105,12 @@ def random_region_stats(tracks: CueTracks, windows_content_s: Sequence[tuple[flo
     content ('random_rest'), as columns random_mean, random_std, random_n, random_n_voiced,
     random_reason and the same for random_rest: the engine merges them into the clip's
     profile_rows by cue (merge_random_rows). Seed with clip_seed(cfg.seed, clip.id)."""
-    prof = random_profile(tracks, windows_content_s, content_s, seed, **profile_kwargs)
+    return random_rows(random_profile(tracks, windows_content_s, content_s, seed,
+                                      **profile_kwargs))
+
+
+def random_rows(prof: CueProfile) -> list[dict[str, object]]:
+    """A matched-random-window profile as the random_* / random_rest_* columns, per cue."""
     rows: list[dict[str, object]] = []
     for cue, by in prof.stats.items():
         row: dict[str, object] = {"cue": cue}
