@@ -83,7 +83,11 @@ def test_every_metric_list_is_derived_from_the_specs() -> None:
 def test_a_spec_must_declare_what_it_consumes_and_a_known_compute() -> None:
     from bsx.scoring.specs import MetricSpec
 
-    ok = dict(name="x", description="d", category="c", direction="higher")
+    ok = dict(name="x", description="d", category="c", direction="higher", unit="u")
+    with pytest.raises(ValueError, match="unit must say"):
+        MetricSpec(**{**ok, "unit": " "})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="role must be"):
+        MetricSpec(**ok, role="vibes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown input"):
         MetricSpec(**ok, consumes=("spectrogram",))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="no compute 'magic'"):
@@ -104,3 +108,16 @@ def test_an_unsupported_input_kind_is_nan_with_one_warning() -> None:
         warn_unsupported(specs, "waveform")
     assert len(caught) == 1
     assert "road, random-logit run on logmel models only" in str(caught[0].message)
+
+
+def test_every_built_in_metric_has_a_unit_and_map_shape_scores_are_not_evidence() -> None:
+    from bsx.scoring.specs import METRICS
+
+    for spec in METRICS.values():
+        assert spec.unit.strip(), spec.name
+        lo_hi = spec.bounds
+        assert lo_hi is None or lo_hi[0] < lo_hi[1], spec.name
+    assert not METRICS["sparseness"].is_evidence and not METRICS["complexity"].is_evidence
+    assert METRICS["region-perturbation"].evidence_role == "faithfulness"
+    assert METRICS["cue-effect-rest"].evidence_role == "plausibility"
+    assert METRICS["gt-precision"].is_evidence

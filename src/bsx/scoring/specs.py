@@ -23,9 +23,19 @@ from bsx.plugins import Kind, Spec
 
 Category = Literal[
     "localisation", "faithfulness", "randomisation", "robustness", "complexity",
-    "cue-agreement", "ground-truth", "ablation", "reliability",
+    "cue-agreement", "ground-truth", "ablation", "reliability", "description",
 ]
 Direction = Literal["higher", "lower"]
+# What a score can show about a method (issue 22): faithfulness and cue plausibility (and the
+# planted ground truth, seed reliability) are evidence; map-shape scores only describe a map, so
+# they never count in a "beats random" headline.
+Role = Literal["faithfulness", "plausibility", "ground-truth", "reliability", "description"]
+ROLE_OF_CATEGORY: dict[str, Role] = {
+    "faithfulness": "faithfulness", "ablation": "faithfulness", "randomisation": "faithfulness",
+    "cue-agreement": "plausibility", "localisation": "plausibility",
+    "ground-truth": "ground-truth", "reliability": "reliability", "robustness": "reliability",
+    "complexity": "description", "description": "description",
+}
 InputKind = Literal["logmel", "waveform"]
 INPUT_KINDS: tuple[InputKind, ...] = ("logmel", "waveform")
 # What a metric may consume (MetricSpec.consumes):
@@ -70,6 +80,11 @@ class MetricSpec(Spec):
         fn(bsx.evaluation.computes.ClipInputs) -> float, one value per clip and method.
     slow: True for metrics that re-run the model or the explainer many times per clip; they
         are left out of DEFAULT_METRICS, as is a metric with default=False.
+    unit: what the number is in, for axes and tables ("share of relevance in mask").
+    bounds: the score's fixed (low, high) range where it has one (figure axes never zoom
+        past it); None for unbounded scores.
+    role: what the score can show (Role); None derives it from the category. Only evidence
+        roles (everything but "description") count in a "beats random" headline.
     """
 
     kind: Kind = "metric"
@@ -81,6 +96,9 @@ class MetricSpec(Spec):
     compute: str = "clip"
     slow: bool = False
     default: bool = True
+    unit: str
+    bounds: tuple[float, float] | None = None
+    role: Role | None = None
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -93,9 +111,29 @@ class MetricSpec(Spec):
         if self.compute not in COMPUTES:
             raise ValueError(f"metric '{self.name}': no compute '{self.compute}'; "
                              f"computes: {', '.join(COMPUTES)}")
+        if not self.unit.strip():
+            raise ValueError(f"metric '{self.name}': unit must say what the number is in")
+        if self.role is not None and self.role not in ROLE_OF_CATEGORY.values():
+            raise ValueError(f"metric '{self.name}': role must be one of "
+                             f"{', '.join(sorted(set(ROLE_OF_CATEGORY.values())))}")
         if not self.input_kinds or set(self.input_kinds) - set(INPUT_KINDS):
             raise ValueError(f"metric '{self.name}': input_kinds must be among "
                              f"{', '.join(INPUT_KINDS)}")
+
+    @property
+    def evidence_role(self) -> Role:
+        """The declared role, else the category's (ROLE_OF_CATEGORY; unknown: evidence of
+        faithfulness only when it re-runs the model, else a description)."""
+        if self.role is not None:
+            return self.role
+        if self.category in ROLE_OF_CATEGORY:
+            return ROLE_OF_CATEGORY[self.category]
+        return "faithfulness" if self.needs_model else "description"
+
+    @property
+    def is_evidence(self) -> bool:
+        """True when the score is evidence about a method (counts against random)."""
+        return self.evidence_role != "description"
 
     @property
     def needs_model(self) -> bool:
@@ -127,9 +165,41 @@ LOGMEL: tuple[InputKind, ...] = ("logmel",)
 def _m(name: str, category: Category, direction: Direction, compute: str,
        consumes: tuple[str, ...], description: str, *, slow: bool = False,
        default: bool = True, input_kinds: tuple[InputKind, ...] = INPUT_KINDS) -> MetricSpec:
+    unit, bounds = _UNITS[name]
     return MetricSpec(name=name, category=category, direction=direction, compute=compute,
                       consumes=consumes, description=description, slow=slow, default=default,
-                      input_kinds=input_kinds)
+                      input_kinds=input_kinds, unit=unit, bounds=bounds)
+
+
+_SHARE = (0.0, 1.0)
+_CORR = (-1.0, 1.0)
+# Each built-in metric's unit and fixed range (None: unbounded).
+_UNITS: dict[str, tuple[str, tuple[float, float] | None]] = {
+    "relevance-mass-accuracy": ("share of relevance in mask (0-1)", _SHARE),
+    "relevance-rank-accuracy": ("share of top bins in mask (0-1)", _SHARE),
+    "top-k-intersection": ("share of top-k bins in mask (0-1)", _SHARE),
+    "auc": ("ROC AUC (0.5 = chance)", _SHARE),
+    "pointing-game": ("hit rate (0-1)", _SHARE),
+    "faithfulness-correlation": ("Pearson r (-1 to 1)", _CORR),
+    "region-perturbation": ("AOPC, probability drop", _CORR),
+    "road": ("share of levels surviving (0-1)", _SHARE),
+    "random-logit": ("SSIM (-1 to 1)", _CORR),
+    "efficient-mprt": ("relative entropy rise", None),
+    "max-sensitivity": ("relative map change", None),
+    "local-lipschitz-estimate": ("map change / input change", None),
+    "sparseness": ("Gini index (0-1)", _SHARE),
+    "complexity": ("entropy (nats)", None),
+    "cue-agreement-rest": ("share of expectations met (0-1)", _SHARE),
+    "cue-agreement-neutral": ("share of expectations met (0-1)", _SHARE),
+    "cue-effect-rest": ("signed effect (SD, Cohen's d)", None),
+    "cue-effect-neutral": ("signed effect (SD, z vs neutral)", None),
+    "gt-precision": ("share of window time in spans (0-1)", _SHARE),
+    "gt-recall": ("share of span time covered (0-1)", _SHARE),
+    "ablation-drop": ("drop of target probability", _CORR),
+    "ablation-gain": ("drop minus random-window drop, per dB of edit", None),
+    "seed-rank-correlation": ("Spearman rho (-1 to 1)", _CORR),
+    "seed-window-iou": ("IoU of window time (0-1)", _SHARE),
+}
 
 
 _LOC = ("map", "planted", "cue-masks")

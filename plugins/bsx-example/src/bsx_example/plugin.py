@@ -39,5 +39,6 @@ def register_metrics(register):  # type: ignore[no-untyped-def]
     register(MetricSpec(
         name="content-share", category="localisation", direction="higher", consumes=("map",),
         description="share of positive relevance on the real content, not the padding",
+        unit="share of positive relevance (0-1)", bounds=(0.0, 1.0),
         factory=lazy("bsx_example.metrics:ContentShare"),
     ))
