@@ -185,8 +185,11 @@ def test_delta_random_is_paired_by_clip_with_a_clustered_ci(tmp_path: Path) -> N
     assert g["vs_random_p"] <= g["vs_random_p_fdr"] <= 2 * g["vs_random_p"]  # BH, 2 tests
     assert c["vs_random_ci_low"] < 0 < c["vs_random_ci_high"] and c["vs_random_p"] > 0.2
     assert math.isnan(t.loc["random", "vs_random"])
+    # 5 speakers: the smallest sign-flip p is 2/2^5 > 0.05, so the one rule says untestable
+    assert g["vs_random_n_clusters"] == 5 and g["vs_random_status"] == "untestable"
+    assert pd.isna(t.loc["random", "vs_random_status"])
     md = render(from_store(Store(path)), "markdown")
-    assert f"{g['vs_random']:+.3f} [+0.04" in md
+    assert f"{g['vs_random']:+.3f} [+0.04" in md and "cannot be tested" in md
     # the CSV export and check still work with the new columns
     csv = tmp_path / "b.csv"
     csv.write_text(render(from_store(Store(path)), "csv"))

@@ -15,6 +15,7 @@ import pytest
 import soundfile as sf
 
 from bsx.report.html import beats_random, pick_examples, write_report
+from bsx.report.summary import headline
 
 SR = 16000
 
@@ -25,22 +26,26 @@ def _metric(method: str, mean: float, lo: float, hi: float, metric: str = "gt-pr
                 category="ground-truth", mean=mean, ci_low=lo, ci_high=hi, n=3, dropped=0)
 
 
-def test_beats_random_in_words() -> None:
-    table = pd.DataFrame([
-        _metric("m", 0.9, 0.85, 0.95), _metric("random", 0.5, 0.45, 0.55),
-        _metric("m", 0.6, 0.5, 0.7, "gt-recall"), _metric("random", 0.55, 0.5, 0.6, "gt-recall"),
-        _metric("m", 9.0, 8.9, 9.1, "complexity", "", "lower"),
-        _metric("random", 8.0, 7.9, 8.1, "complexity", "", "lower"),
-    ])
+def test_evidence_counts_apart_from_map_shape_descriptions() -> None:
+    rows = [_metric("m", 0.9, 0.85, 0.95), _metric("random", 0.5, 0.45, 0.55),
+            _metric("m", 0.6, 0.5, 0.7, "gt-recall"), _metric("random", 0.55, 0.5, 0.6,
+                                                              "gt-recall"),
+            dict(_metric("m", 9.0, 8.9, 9.1, "complexity", "", "lower"),
+                 category="complexity"),
+            dict(_metric("random", 10.0, 9.9, 10.1, "complexity", "", "lower"),
+                 category="complexity")]
+    table = pd.DataFrame(rows)
+    table["vs_random_status"] = ["better", None, "not shown", None, "better", None]
     v = beats_random(table)["m"]
-    assert v == {"clearly": ["gt-precision vs planted"], "slightly": ["gt-recall vs planted"],
-                 "not": ["complexity"]}
-    # the summary's paired margin (positive = better) wins over comparing the two means
-    table["vs_random"] = [0.4, None, 0.05, None, 0.3, None]
-    table["vs_random_ci_low"] = [-0.1, None, 0.01, None, 0.2, None]
-    v = beats_random(table)["m"]
-    assert v == {"clearly": ["gt-recall vs planted", "complexity"],
-                 "slightly": ["gt-precision vs planted"], "not": []}
+    assert v == {"ground-truth": {"better": ["gt-precision vs planted"],
+                                  "not shown": ["gt-recall vs planted"]},
+                 "description": {"better": ["complexity"]}}
+    text = headline("m", v)
+    # complexity is better than random but is named as a description, not counted
+    assert text.startswith("m, evidence: ground truth better than random on 1 of 2 "
+                           "(not shown on 1).")
+    assert "Map-shape descriptions, not evidence (any structured map wins them): complexity" \
+        in text
 
 
 @pytest.fixture
@@ -65,6 +70,8 @@ def run_dir(tmp_path: Path) -> Path:
 
 def _write(run_dir: Path, **summary_extra: object) -> str:
     table = pd.DataFrame([_metric("m", 0.533, 0.2, 0.9), _metric("random", 0.5, 0.5, 0.5)])
+    table["vs_random"] = [0.033, None]
+    table["vs_random_status"] = ["untestable", None]
     summary = {"model": {"n": 3, "accuracy": 1.0, "uar": 1.0}, "n_clips": 3, "skipped": [],
                "metrics": table.to_dict(orient="records"), **summary_extra}
     config = {"config": {"dataset": "emodb", "split": "all", "methods": ["m", "random"],
@@ -88,8 +95,9 @@ def test_report_reads_as_a_research_report(run_dir: Path) -> None:
     assert html.index("<h2>Summary") < html.index("<h2>Figures") < html.index("<h2>Examples") \
         < html.index("<h2>Scores")
     assert "accuracy <b>1.00</b>" in html and "chance is 0.50 with 2 classes" in html
-    assert "beats the random baseline clearly" in html and "<b class='better'>0 of 1</b>" in html
-    assert "better but within the uncertainty on gt-precision vs planted" in html
+    assert ("m, evidence: ground truth better than random on 0 of 1 (cannot be tested on 1)."
+            in html)
+    assert "With fewer than 6 speakers no such test can pass" in html
     # the model's training corpus differs from the evaluated one: a warning box
     assert "trained on &#x27;synth&#x27; but is evaluated on &#x27;emodb&#x27;" in html
     # the metric's definition, direction and reference come from its spec

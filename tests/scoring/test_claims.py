@@ -114,12 +114,15 @@ def test_claim_a_salient_versus_matched_random_windows() -> None:
     rows = claims_summary(agree)
     a_in, a_out = claim(rows, "a", "inside"), claim(rows, "a", "outside")
     assert set(a_in) == {"claim", "title", "method", "cues", "effect", "effect_name", "ci_low",
-                         "ci_high", "p", "p_fdr", "n", "n_clusters", "verdict"}
+                         "ci_high", "p", "p_fdr", "n", "n_clusters", "status", "reason",
+                         "verdict"}
     assert (a_in["n"], a_in["n_clusters"]) == (24, 6)
     assert 1.0 < a_in["effect"] < 1.7 and a_in["ci_low"] > 0.8
     assert a_in["p"] == pytest.approx(2 / 2**6)  # every speaker positive: the exact minimum
-    assert a_in["p_fdr"] < 0.05 and a_in["verdict"].startswith("inside beats random")
-    assert a_out["effect"] < 0 and "outside does not beat random" in a_out["verdict"]
+    assert a_in["p_fdr"] < 0.05 and a_in["verdict"].startswith("inside: beats random")
+    assert a_in["status"] == "better" and a_in["reason"] == ""
+    assert a_out["effect"] < 0 and a_out["status"] in ("worse", "not shown")
+    assert "beats random" not in a_out["verdict"]
 
 
 def test_claim_a_without_a_random_region_is_not_testable() -> None:
@@ -162,7 +165,8 @@ def test_claim_c_correct_versus_wrong() -> None:
     profiles, clips = run_tables({"m": (INSIDE, 1.0)})
     agree, _ = agreement_tables(profiles, clips, load_expert())
     c = claim(claims_summary(agree), "c", "m")
-    assert math.isnan(c["effect"]) and "not testable" in c["verdict"]
+    assert math.isnan(c["effect"]) and c["status"] == "untestable"
+    assert "cannot be tested here (needs clips of both groups; 24 correct and 0" in c["verdict"]
 
 
 def test_too_few_speakers_are_named_in_the_verdict() -> None:
@@ -170,8 +174,11 @@ def test_too_few_speakers_are_named_in_the_verdict() -> None:
     agree, _ = agreement_tables(profiles, clips, load_expert())
     a = claim(claims_summary(agree), "a", "inside")
     assert a["p"] == pytest.approx(2 / 2**3) and a["ci_low"] > 0.5
-    assert "inside does not beat random" in a["verdict"]
-    assert "With 3 speaker(s) no test across speakers can reach p < 0.05" in a["verdict"]
+    # 3 speakers cannot reach p < 0.05: untestable, never "does not beat random"
+    assert a["status"] == "untestable" and "beat" not in a["verdict"]
+    assert ("cannot be tested here (3 speaker(s); a test across speakers needs at least 6"
+            in a["verdict"])
+    assert f"within these speakers the effect is {a['effect']:+.3f} SD" in a["verdict"]
 
 
 @pytest.mark.slow
@@ -206,8 +213,8 @@ def test_claim_a_on_synth_speech_planted_word_versus_windows_outside_it() -> Non
     planted, outside = claim(rows, "a", "planted"), claim(rows, "a", "outside")
     assert planted["n_clusters"] >= 10
     assert planted["effect"] > 0.2 and planted["p_fdr"] < 0.05, planted
-    assert planted["verdict"].startswith("planted beats random")
-    assert outside["effect"] < 0 and "outside does not beat random" in outside["verdict"]
+    assert planted["verdict"].startswith("planted: beats random")
+    assert outside["effect"] < 0 and "beats random" not in outside["verdict"]
 
 
 def test_one_clip_gives_rows_not_an_error() -> None:
@@ -216,3 +223,19 @@ def test_one_clip_gives_rows_not_an_error() -> None:
     rows = claims_summary(agree)
     assert [r["claim"] for r in rows] == ["a", "b", "c"]
     assert all(isinstance(r["verdict"], str) for r in rows)
+
+
+def test_claim_b_names_speakers_without_both_groups() -> None:
+    # both arousal groups are present, but every speaker holds one group only
+    profiles, clips = run_tables({"m": (INSIDE, 0.0)}, emotions=("angry",),
+                                 shift_of={"angry": 1.5})
+    sad_p, sad_c = run_tables({"m": (INSIDE, 0.0)}, emotions=("sad",), shift_of={"sad": -0.5})
+    rename = {f"s{s}": f"t{s}" for s in range(6)}
+    for df in (sad_p, sad_c):
+        df["speaker"] = df["speaker"].map(rename)
+        df["clip_id"] = "sad-" + df["clip_id"]
+    agree, _ = agreement_tables(pd.concat([profiles, sad_p]), pd.concat([clips, sad_c]),
+                                load_expert())
+    b = claim(claims_summary(agree), "b", "m")
+    assert b["status"] == "untestable" and b["n_clusters"] == 0
+    assert "no speaker has clips of both groups" in b["verdict"]

@@ -21,16 +21,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bsx.scoring.stats import fdr, paired_difference
+from bsx.scoring.inference import STATUS_WORDS, judge
+from bsx.scoring.stats import Estimate, fdr, paired_difference
 
 BASELINE = "random"
 FORMATS = ("rich", "markdown", "html", "csv", "json")
 Format = Literal["rich", "markdown", "html", "csv", "json"]
 GROUP = ["dataset", "model", "metric", "cues", "against"]
 DELTA = ["vs_random", "vs_random_ci_low", "vs_random_ci_high", "vs_random_p",
-         "vs_random_p_fdr", "vs_random_n"]
+         "vs_random_p_fdr", "vs_random_n", "vs_random_n_clusters"]
 COLUMNS = [*GROUP, "category", "direction", "rank", "method", "mean", "ci_low", "ci_high", "n",
-           *DELTA, "baseline"]
+           *DELTA, "vs_random_status", "baseline"]
 CLIP_COLUMNS = ["dataset", "model", "method", "cues", "metric", "against", "clip_id", "speaker",
                 "value"]
 
@@ -72,7 +73,8 @@ def _paired(m: pd.DataFrame | None, b: pd.DataFrame | None, direction: str) -> d
                           sign * both["value_base"].to_numpy(dtype=float),
                           both["speaker"].to_numpy())
     return {"vs_random": e.effect, "vs_random_ci_low": e.ci_low,
-            "vs_random_ci_high": e.ci_high, "vs_random_p": e.p, "vs_random_n": e.n}
+            "vs_random_ci_high": e.ci_high, "vs_random_p": e.p, "vs_random_n": e.n,
+            "vs_random_n_clusters": e.n_clusters}
 
 
 def leaderboard_table(results: pd.DataFrame, baseline: str = BASELINE,
@@ -109,10 +111,22 @@ def leaderboard_table(results: pd.DataFrame, baseline: str = BASELINE,
                          "category": row["category"], "direction": direction,
                          "rank": ranks[i], "method": method, "mean": m,
                          "ci_low": float(row["ci_low"]), "ci_high": float(row["ci_high"]),
-                         "n": int(row["n"]), **delta, "baseline": method == baseline})
+                         "n": int(row["n"]), **delta, "vs_random_status": None,
+                         "baseline": method == baseline})
     table = pd.DataFrame(rows, columns=COLUMNS)
     table["vs_random_p_fdr"] = fdr(table["vs_random_p"].to_numpy(dtype=float))
+    table["vs_random_status"] = [_status(r) for r in table.itertuples()]
     return table
+
+
+def _status(r: Any) -> str | None:
+    """The verdict of the one inference rule (bsx.scoring.inference) on a paired margin;
+    None for the baseline and for unpaired margins (a difference of means has no test)."""
+    if r.baseline or not math.isfinite(r.vs_random_p):
+        return None
+    e = Estimate(r.vs_random, r.vs_random_ci_low, r.vs_random_ci_high, r.vs_random_p,
+                 int(r.vs_random_n), int(r.vs_random_n_clusters))
+    return judge(e, r.vs_random_p_fdr).status
 
 
 def clip_values(store: Any, run_id: str | None = None) -> pd.DataFrame:
@@ -178,7 +192,9 @@ def _delta(r: pd.Series) -> str:
                                                                     math.nan))
     if math.isnan(lo) or math.isnan(hi):
         return _signed(v)
-    return f"{_signed(v)} [{_signed(lo)}, {_signed(hi)}]"
+    status = r.get("vs_random_status")
+    word = f" {STATUS_WORDS[status]}" if isinstance(status, str) else ""
+    return f"{_signed(v)} [{_signed(lo)}, {_signed(hi)}]{word}"
 
 
 def _metric_label(r: pd.Series) -> str:

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from bsx.report.palette import RANDOM, method_colour
+from bsx.report.summary import score_label
+from bsx.scoring.inference import STATUS_WORDS
 
 STYLE = """
 *{box-sizing:border-box}
@@ -111,49 +113,20 @@ def _table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def _score_label(r: pd.Series) -> str:
-    against = str(r.get("against") or "")
-    cues = str(r.get("cues") or "")
-    return (str(r["metric"]) + (f" vs {against}" if against else "")
-            + (f" [{cues}]" if cues else ""))
+def beats_random(table: pd.DataFrame) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Per method, role and verdict: the scores against random (bsx.report.summary)."""
+    from bsx.report.summary import evidence_by_method
 
-
-def beats_random(table: pd.DataFrame) -> dict[str, dict[str, list[str]]]:
-    """Per method: the scores on which it is better than the random baseline, "clearly" or
-    "slightly", and those on which it is not.
-
-    With the paired margin of the summary (vs_random: method minus random on the same clips,
-    signed so that positive is better, with a speaker-clustered 95% CI), "clearly" means the
-    CI lies above 0. Without it, the two means are compared and "clearly" means their 95%
-    CIs do not overlap."""
-    out: dict[str, dict[str, list[str]]] = {}
-    if table.empty or RANDOM not in set(table["method"]):
-        return out
-    base = {_score_label(r): r for _, r in table[table["method"] == RANDOM].iterrows()}
-    paired = "vs_random" in table
-    for _, r in table[table["method"] != RANDOM].iterrows():
-        label = _score_label(r)
-        b = base.get(label)
-        if paired and pd.notna(r.get("vs_random")):
-            better = r["vs_random"] > 0
-            clear = better and pd.notna(r.get("vs_random_ci_low")) and r["vs_random_ci_low"] > 0
-        elif b is not None and pd.notna(r["mean"]) and pd.notna(b["mean"]):
-            higher = r["direction"] == "higher"
-            better = r["mean"] > b["mean"] if higher else r["mean"] < b["mean"]
-            clear = better and all(pd.notna(x) for x in (r["ci_low"], r["ci_high"],
-                                                         b["ci_low"], b["ci_high"])) and (
-                r["ci_low"] > b["ci_high"] if higher else r["ci_high"] < b["ci_low"])
-        else:
-            continue
-        key = "clearly" if clear else "slightly" if better else "not"
-        d = out.setdefault(str(r["method"]), {"clearly": [], "slightly": [], "not": []})
-        d[key].append(label)
-    return out
+    return evidence_by_method(table)
 
 
 def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[str, Any]
                     ) -> str:
-    """The plain-language summary: model quality, methods against random, claims."""
+    """The plain-language summary: model quality, methods against random by what each score
+    can show (evidence first), claims."""
+    from bsx.report.summary import headline
+    from bsx.scoring.inference import min_units
+
     m = summary.get("model", {})
     labels = config.get("labels") or []
     chance = f"; chance is {1 / len(labels):.2f} with {len(labels)} classes" if labels else ""
@@ -165,20 +138,15 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     if not verdicts:
         parts.append("<p>This run has no random baseline, so no score can be read as better "
                      "than chance; add <code>--method random</code>.</p>")
-    how = ("paired by clip: the 95% CI of the margin lies above 0" if "vs_random" in table
-           else "the 95% CIs do not overlap")
-    for method, v in verdicts.items():
-        n = sum(len(x) for x in v.values())
+    else:
+        parts.append(f"<p class='meta'>Better or worse than random means both: the "
+                     f"Benjamini-Hochberg adjusted p of the speaker sign-flip test below 0.05 "
+                     f"and the speaker-clustered 95% CI of the paired margin on the same side "
+                     f"of 0. With fewer than {min_units()} speakers no such test can pass, so "
+                     f"a comparison is reported as cannot be tested.</p>")
+    for method, by_role in verdicts.items():
         dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
-        text = (f"{dot}<b>{_e(method)}</b> beats the random baseline clearly ({how}) on "
-                f"<b class='better'>{len(v['clearly'])} of {n}</b> scores")
-        if v["slightly"]:
-            text += (f"; its mean is better but within the uncertainty on "
-                     f"{_e(', '.join(v['slightly']))}")
-        if v["not"]:
-            text += (f"; it is <span class='worse'>not better</span> than random on "
-                     f"{_e(', '.join(v['not']))}")
-        parts.append(f"<p>{text}.</p>")
+        parts.append(f"<p>{dot}{_e(headline(method, by_role))}</p>")
     if verdicts:
         parts.append(f"<details><summary>Every score against random</summary>"
                      f"{_table(versus_random_table(verdicts))}</details>")
@@ -186,14 +154,15 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
 
 
-def versus_random_table(verdicts: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
-    """Score x method: 'clearly better', 'better (uncertain)' or 'not better' than random."""
-    words = {"clearly": "clearly better", "slightly": "better (uncertain)", "not": "not better"}
+def versus_random_table(verdicts: dict[str, dict[str, dict[str, list[str]]]]) -> pd.DataFrame:
+    """Score x method: the verdict against random, with the score's role."""
     cells: dict[str, dict[str, str]] = {}
-    for method, v in verdicts.items():
-        for key, scores in v.items():
-            for score in scores:
-                cells.setdefault(score, {})[method] = words[key]
+    for method, by_role in verdicts.items():
+        for role, by_status in by_role.items():
+            for status, scores in by_status.items():
+                for score in scores:
+                    row = cells.setdefault(score, {"role": role})
+                    row[method] = STATUS_WORDS[status]
     return pd.DataFrame([{"score": score, **row} for score, row in cells.items()]).fillna("")
 
 
@@ -248,7 +217,7 @@ def scores_table(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return pd.DataFrame()
     t = table.copy()
-    t["score"] = [_score_label(r) for _, r in t.iterrows()]
+    t["score"] = [score_label(r) for _, r in t.iterrows()]
     t["dir"] = t["direction"].map({"higher": "↑", "lower": "↓"}).fillna("")
     t["cell"] = [
         "–" if r["mean"] is None or pd.isna(r["mean"]) else

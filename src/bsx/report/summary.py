@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bsx.scoring.stats import bootstrap_ci, cluster_codes, fdr, paired_difference
+from bsx.scoring.inference import STATUS_WORDS, judge
+from bsx.scoring.specs import role_of
+from bsx.scoring.stats import Estimate, bootstrap_ci, cluster_codes, fdr, paired_difference
 
 
 def model_scores(clips: pd.DataFrame) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def metric_table(results: pd.DataFrame) -> pd.DataFrame:
         ok = np.isfinite(v)
         row = dict(zip(keys, key, strict=True))
         row.update(direction=g["direction"].iloc[0], category=g["category"].iloc[0],
+                   role=role_of(str(key[2]), str(g["category"].iloc[0])),
                    mean=float(np.nanmean(v)) if np.isfinite(v).any() else float("nan"),
                    ci_low=lo, ci_high=hi, n=int(ok.sum()),
                    n_speakers=int(np.unique(cluster_codes(spk, len(v))[ok]).size),
@@ -62,10 +65,13 @@ def metric_table(results: pd.DataFrame) -> pd.DataFrame:
 def vs_random(scored: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
     """Each method's margin over the baseline method of the same run, paired by clip (signed
     so that positive = better, by the metric's direction): mean difference, speaker-clustered
-    95% CI, cluster sign-flip p and its Benjamini-Hochberg adjustment over the table."""
+    95% CI, cluster sign-flip p, its Benjamini-Hochberg adjustment over the table, and the
+    verdict of the one inference rule (bsx.scoring.inference: status better / worse / not
+    shown / untestable, and the reason)."""
     keys = ["method", "cues", "metric", "against"]
     cols = ["vs_random", "vs_random_ci_low", "vs_random_ci_high", "vs_random_p",
-            "vs_random_p_fdr", "vs_random_n"]
+            "vs_random_p_fdr", "vs_random_n", "vs_random_n_clusters", "vs_random_status",
+            "vs_random_reason"]
     if scored.empty or baseline not in set(scored["method"]) or "clip_id" not in scored:
         return pd.DataFrame(columns=[*keys, *cols])
     df = scored.assign(cues=scored["cues"].fillna(""), against=scored["against"].fillna(""))
@@ -90,10 +96,74 @@ def vs_random(scored: pd.DataFrame, baseline: str = BASELINE) -> pd.DataFrame:
             rows.append({"method": method, "cues": cues, "metric": metric,
                          "against": against, "vs_random": e.effect,
                          "vs_random_ci_low": e.ci_low, "vs_random_ci_high": e.ci_high,
-                         "vs_random_p": e.p, "vs_random_n": e.n})
+                         "vs_random_p": e.p, "vs_random_n": e.n,
+                         "vs_random_n_clusters": e.n_clusters})
     out = pd.DataFrame(rows, columns=[*keys, *cols])
     out["vs_random_p_fdr"] = fdr(out["vs_random_p"].to_numpy(dtype=float))
+    verdicts = [judge(Estimate(r.vs_random, r.vs_random_ci_low, r.vs_random_ci_high,
+                               r.vs_random_p, int(r.vs_random_n), int(r.vs_random_n_clusters)),
+                      r.vs_random_p_fdr) for r in out.itertuples()]
+    out["vs_random_status"] = [v.status for v in verdicts]
+    out["vs_random_reason"] = [v.reason for v in verdicts]
     return out
+
+
+ROLE_WORDS = {"faithfulness": "faithfulness", "plausibility": "cue plausibility",
+              "ground-truth": "ground truth", "reliability": "reliability"}
+
+
+def score_label(r: Any) -> str:
+    """'metric vs against [cues]': one score of the metric table, named once."""
+    against = str(r.get("against") or "")
+    cues = str(r.get("cues") or "")
+    return (str(r["metric"]) + (f" vs {against}" if against else "")
+            + (f" [{cues}]" if cues else ""))
+
+
+def evidence_by_method(table: pd.DataFrame) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Per method, role and verdict against random: the score labels (vs_random_status of
+    the one inference rule, bsx.scoring.inference).
+
+    Roles say what a score can show (bsx.scoring.specs.role_of): faithfulness, cue
+    plausibility, ground truth and reliability are evidence; map-shape descriptions
+    (sparseness, complexity) sit under "description" and never count as evidence, since any
+    structured map wins them against a uniform noise map."""
+    out: dict[str, dict[str, dict[str, list[str]]]] = {}
+    if table.empty or BASELINE not in set(table["method"]) or "vs_random_status" not in table:
+        return out
+    for _, r in table[table["method"] != BASELINE].iterrows():
+        status = r.get("vs_random_status")
+        if not isinstance(status, str):
+            continue
+        role = r.get("role")
+        if not isinstance(role, str):
+            role = role_of(str(r["metric"]), str(r.get("category", "")))
+        by_role = out.setdefault(str(r["method"]), {})
+        by_role.setdefault(role, {}).setdefault(status, []).append(score_label(r))
+    return out
+
+
+def headline(method: str, by_role: dict[str, dict[str, list[str]]]) -> str:
+    """The first sentence about a method: its evidence against random by role, then the
+    map-shape descriptions named as such."""
+    parts = []
+    for role, word in ROLE_WORDS.items():
+        v = by_role.get(role)
+        if not v:
+            continue
+        n = sum(len(x) for x in v.values())
+        rest = [f"{STATUS_WORDS[s]} on {len(v[s])}" for s in ("worse", "not shown",
+                                                               "untestable") if v.get(s)]
+        parts.append(f"{word} better than random on {len(v.get('better', []))} of {n}"
+                     + (f" ({', '.join(rest)})" if rest else ""))
+    text = f"{method}, evidence: " + ("; ".join(parts) if parts
+                                      else "no evidence score in this run")
+    desc = by_role.get("description")
+    if desc:
+        names = sorted(x for xs in desc.values() for x in xs)
+        text += (". Map-shape descriptions, not evidence (any structured map wins them): "
+                 + ", ".join(names))
+    return text + "."
 
 
 def timing_table(results: pd.DataFrame) -> pd.DataFrame:
@@ -151,6 +221,9 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "timing": (tables["timings"] if not tables.get("timings", pd.DataFrame()).empty
                    else timing_table(results)).to_dict(orient="records"),
     }
+    evidence = evidence_by_method(table)
+    if evidence:
+        out["headline"] = {m: headline(m, by_role) for m, by_role in evidence.items()}
     if agreement_rows is None:
         agreement_rows = agreement_summary(agree)
     if agreement_rows:

@@ -32,7 +32,14 @@ from bsx.cues.base import CueTracks
 from bsx.cues.profile import CueProfile, cue_profile
 from bsx.expert import ExpertTable
 from bsx.scoring.agreement import agreement, effect_score, signed_effects
-from bsx.scoring.stats import Estimate, fdr, group_difference, paired_difference
+from bsx.scoring.inference import ALPHA, Verdict, judge, sentence
+from bsx.scoring.stats import (
+    Estimate,
+    cluster_codes,
+    fdr,
+    group_difference,
+    paired_difference,
+)
 
 # Arousal grouping for claim (b). The expert table notes that these cues mostly track arousal,
 # anger, happiness and (panic) fear sharing one profile (Juslin & Laukka 2003; Banse & Scherer
@@ -45,7 +52,6 @@ AROUSAL: dict[str, tuple[str, ...]] = {
     "low": ("sad", "boredom", "calm"),
 }
 RANDOM_REGIONS = {"random": "salient", "random_rest": "rest"}  # stored name -> profile role
-ALPHA = 0.05
 TITLES = {
     "a": "salient windows carry the expected cues more than random windows of the same "
          "lengths in the same clips",
@@ -178,38 +184,31 @@ def clip_scores(agree: Any) -> Any:
     return info.join(out).reset_index()
 
 
-def _fmt(e: Estimate) -> str:
-    return (f"{e.effect:+.3f} SD, 95% CI [{e.ci_low:+.3f}, {e.ci_high:+.3f}], "
-            f"n = {e.n} clips / {e.n_clusters} speakers")
+WORDS = {  # claim -> (better, worse): what each verdict means in words
+    "a": ("beats random, its salient windows move the expected cues more than random "
+          "windows of the same lengths",
+          "is worse than random, random windows of the same lengths move the expected cues "
+          "more than its salient windows"),
+    "b": ("supported, cue effects are stronger in high-arousal clips",
+          "contradicted, cue effects are stronger in low-arousal clips"),
+    "c": ("supported, cue effects are stronger in correctly classified clips",
+          "contradicted, cue effects are stronger in misclassified clips"),
+}
 
 
-def _verdict(claim: str, method: str, e: Estimate, p_fdr: float, note: str) -> str:
-    if not math.isfinite(e.effect) or not math.isfinite(p_fdr):
-        return f"{method}: not testable here ({note})."
-    text = _finding(claim, method, e, p_fdr)
-    if 0 < e.n_clusters < e.n and 2.0 / 2**e.n_clusters > ALPHA:
-        text += (f" With {e.n_clusters} speaker(s) no test across speakers can reach "
-                 f"p < {ALPHA} (the smallest sign-flip p is 2/2^{e.n_clusters}).")
-    return text
-
-
-def _finding(claim: str, method: str, e: Estimate, p_fdr: float) -> str:
-    sig = p_fdr < ALPHA
-    stats = f"({_fmt(e)}, p_FDR = {p_fdr:.3g})"
-    if claim == "a":
-        if sig and e.effect > 0:
-            return (f"{method} beats random: its salient windows move the expected cues more "
-                    f"than random windows of the same lengths {stats}.")
-        return (f"{method} does not beat random: its salient windows move the expected cues "
-                f"no more than random windows of the same lengths {stats}.")
-    what = {"b": ("high-arousal", "low-arousal"), "c": ("correct", "misclassified")}[claim]
-    if sig and e.effect > 0:
-        return f"{method}: supported, cue effects are stronger in {what[0]} clips {stats}."
-    if sig:
-        return (f"{method}: contradicted, cue effects are stronger in {what[1]} clips "
-                f"{stats}.")
-    return (f"{method}: not shown, no reliable difference between {what[0]} and {what[1]} "
-            f"clips {stats}.")
+def _group_reason(in_group: np.ndarray, spk: np.ndarray, names: tuple[str, str]) -> str:
+    """Why a two-group comparison has no test: which group is missing, or how many speakers
+    hold clips of both groups (the cluster test pairs groups within a speaker)."""
+    n_in, n_out = int(in_group.sum()), int((~in_group).sum())
+    if n_in == 0 or n_out == 0:
+        return (f"needs clips of both groups; {n_in} {names[0]} and {n_out} {names[1]} "
+                f"clips here")
+    codes = cluster_codes(spk, len(spk))
+    both = {c for c in np.unique(codes) if in_group[codes == c].any()
+            and (~in_group[codes == c]).any()}
+    if not both:
+        return "no speaker has clips of both groups (the test pairs the groups within a speaker)"
+    return f"{len(both)} of {np.unique(codes).size} speakers have clips of both groups"
 
 
 def claims_summary(agree: Any, *, arousal: Mapping[str, Sequence[str]] = AROUSAL,
@@ -236,12 +235,15 @@ def claims_summary(agree: Any, *, arousal: Mapping[str, Sequence[str]] = AROUSAL
                      else "too few paired clips")
         emo = g["emotion"].astype(str).str.lower()
         sel = emo.isin(high | low).to_numpy()
-        ests["b"] = (group_difference(s[sel], emo[sel].isin(high).to_numpy(), spk[sel],
-                                      n_boot=n_boot, seed=seed),
-                     "needs clips of both arousal groups")
+        is_high = emo[sel].isin(high).to_numpy()
+        ests["b"] = (group_difference(s[sel], is_high, spk[sel], n_boot=n_boot, seed=seed),
+                     _group_reason(is_high[np.isfinite(s[sel])],
+                                   spk[sel][np.isfinite(s[sel])], ("high-arousal",
+                                                                   "low-arousal")))
         correct = g["correct"].astype(bool).to_numpy()
         ests["c"] = (group_difference(s, correct, spk, n_boot=n_boot, seed=seed),
-                     "needs both correctly and wrongly classified clips")
+                     _group_reason(correct[np.isfinite(s)], spk[np.isfinite(s)],
+                                   ("correct", "misclassified")))
         for claim, (e, note) in ests.items():
             rows.append({"claim": claim, "title": TITLES[claim], "method": str(method),
                          "cues": str(cues), "effect": e.effect,
@@ -253,8 +255,14 @@ def claims_summary(agree: Any, *, arousal: Mapping[str, Sequence[str]] = AROUSAL
     for r, q, note in zip(rows, adjusted, notes, strict=True):
         r["p_fdr"] = float(q)
         e = Estimate(r["effect"], r["ci_low"], r["ci_high"], r["p"], r["n"], r["n_clusters"])
-        r["verdict"] = _verdict(r["claim"], r["method"], e, r["p_fdr"], note)
+        v = judge(e, r["p_fdr"], alpha=ALPHA, missing=note)
+        if v.status == "untestable" and r["claim"] != "a" and math.isfinite(e.effect):
+            v = Verdict(v.status, f"{note}; {v.reason}")
+        better, worse = WORDS[r["claim"]]
+        r["status"], r["reason"] = v.status, v.reason
+        r["verdict"] = sentence(r["method"], v, e, r["p_fdr"], better=better, worse=worse,
+                                unit="SD")
     order = ["claim", "title", "method", "cues", "effect", "effect_name", "ci_low", "ci_high",
-             "p", "p_fdr", "n", "n_clusters", "verdict"]
+             "p", "p_fdr", "n", "n_clusters", "status", "reason", "verdict"]
     rows = [{k: r[k] for k in order} for r in rows]
     return sorted(rows, key=lambda r: (r["claim"], r["method"], r["cues"]))

@@ -300,6 +300,22 @@ def metric_specs() -> dict[str, MetricSpec]:
             if isinstance(s, MetricSpec)}
 
 
+def role_of(metric: str, category: str = "") -> Role:
+    """A scored metric's role: its spec's when registered, else its category's; a row of an
+    unknown metric (an old run's plugin) counts as a description, never as evidence."""
+    spec = METRICS.get(metric)
+    if spec is None:
+        from bsx.errors import BsxError
+
+        try:
+            spec = metric_specs().get(metric)
+        except BsxError:  # a clash in the plugin registry must not stop a summary
+            spec = None
+    if spec is not None:
+        return spec.evidence_role
+    return ROLE_OF_CATEGORY.get(category, "description")
+
+
 def get_metric(name: str) -> MetricSpec:
     """A metric's spec by name (case-insensitive), plugins' included; UnknownName with a
     suggestion otherwise."""
