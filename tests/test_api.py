@@ -204,6 +204,39 @@ def test_bad_input_is_one_sentence(model: bsx.Model, clip: np.ndarray) -> None:
         bsx.evaluate(model, splt="all")
 
 
+class FrameEnergy:
+    """Mean square of each 10 ms frame, as 'Loudness' (every frame voiced)."""
+
+    cues = ("Loudness",)
+
+    def __init__(self, options: object = None) -> None:
+        self.options = options
+
+    def extract(self, waveform: np.ndarray, sample_rate: int):  # type: ignore[no-untyped-def]
+        from bsx.cues.base import CueTracks, grid_frames
+
+        hop = sample_rate // 100
+        n = grid_frames(len(waveform), sample_rate)
+        energy = np.array([np.mean(waveform[i * hop:(i + 1) * hop] ** 2) if i * hop <
+                           len(waveform) else np.nan for i in range(n)])
+        return CueTracks(values={"Loudness": energy}, voiced=np.isfinite(energy),
+                         extractor="frame-energy")
+
+
+def test_an_in_process_cue_extractor_profiles(model: bsx.Model, clip: np.ndarray,
+                                              registered: None) -> None:
+    """The tone 0.4 sin(2 pi 180 t)(1 + 0.5 sin(2 pi 3 t)) has mean square
+    0.08 x (1 + 0.5^2 / 2) = 0.09: the whole-clip profile of the content the model saw."""
+    bsx.register_cues("frame-energy", FrameEnergy)
+    try:
+        e = bsx.explain(model, clip, sample_rate=SR, method="planted-span", cues="frame-energy")
+    finally:
+        unregister("cue", "frame-energy")
+    assert e.cues is not None and e.cues.cues == ("Loudness",)
+    assert e.cues.get("Loudness", "whole").mean == pytest.approx(0.09, rel=0.03)
+    assert e.cues.get("Loudness", "salient").n > 0
+
+
 def test_a_checkpoint_path_and_a_file(clip: np.ndarray, tmp_path: Path) -> None:
     """The other model forms go through load_model: a saved checkpoint, by its path."""
     import soundfile as sf

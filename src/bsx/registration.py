@@ -121,10 +121,10 @@ def register_metric(
                 name=name,
                 description=description or _first_line(fn),
                 category=category,
-                direction=direction,
+                direction=direction,  # type: ignore[arg-type]  # checked by MetricSpec
                 unit=unit,
                 consumes=tuple(consumes),
-                compute="clip",  # type: ignore[arg-type]
+                compute="clip",
                 factory=lambda options=None: fn,
             )
         )
