@@ -217,14 +217,22 @@ class FrameEnergy:
 
         hop = sample_rate // 100
         n = grid_frames(len(waveform), sample_rate)
-        energy = np.array([np.mean(waveform[i * hop:(i + 1) * hop] ** 2) if i * hop <
-                           len(waveform) else np.nan for i in range(n)])
-        return CueTracks(values={"Loudness": energy}, voiced=np.isfinite(energy),
-                         extractor="frame-energy")
+        energy = np.array(
+            [
+                np.mean(waveform[i * hop : (i + 1) * hop] ** 2)
+                if i * hop < len(waveform)
+                else np.nan
+                for i in range(n)
+            ]
+        )
+        return CueTracks(
+            values={"Loudness": energy}, voiced=np.isfinite(energy), extractor="frame-energy"
+        )
 
 
-def test_an_in_process_cue_extractor_profiles(model: bsx.Model, clip: np.ndarray,
-                                              registered: None) -> None:
+def test_an_in_process_cue_extractor_profiles(
+    model: bsx.Model, clip: np.ndarray, registered: None
+) -> None:
     """The tone 0.4 sin(2 pi 180 t)(1 + 0.5 sin(2 pi 3 t)) has mean square
     0.08 x (1 + 0.5^2 / 2) = 0.09: the whole-clip profile of the content the model saw."""
     bsx.register_cues("frame-energy", FrameEnergy)
@@ -265,6 +273,28 @@ def test_a_checkpoint_path_and_a_file(clip: np.ndarray, tmp_path: Path) -> None:
     assert e.source == str(wav)
     for start, end in e.windows:
         assert 0 <= start <= end <= LEAD_S + TONE_S + TAIL_S
+
+
+def test_a_waveform_module(tmp_path: Path) -> None:
+    """SpanWaveNet hears only model samples 8000-12000 (0.5-0.75 s after the lead silence,
+    which the front-end trims: it is longer than its 0.5 s minimum silence): saliency puts
+    its windows there, on the original timeline."""
+    from bsx.testing import SpanWaveNet
+
+    lead = 0.8
+    rng = np.random.default_rng(0)
+    y = np.concatenate(
+        [np.zeros(int(lead * 16000)), 0.3 * rng.standard_normal(int(1.5 * 16000))]
+    ).astype(np.float32)
+    wave = bsx.Model(SpanWaveNet(), labels=("low", "high"), input_kind="waveform")
+    e = bsx.explain(wave, y, sample_rate=16000, method="saliency", cues=None, k=3)
+    assert e.frame_s == 0.02 and e.relevance.shape == (1, 1 + len(y) // 320)
+    times = np.flatnonzero(e.relevance[0]) * 0.02  # frames with relevance, original seconds
+    assert abs(times[0] - (lead + 0.5)) <= 0.04 and abs(times[-1] - (lead + 0.75)) <= 0.04
+    # 10-frame (0.2 s) windows: each overlaps the span, together they hold all its relevance
+    for start, end in e.windows:
+        assert start < lead + 0.75 + 0.04 and end > lead + 0.5 - 0.04
+    assert all(any(a <= t <= b for a, b in e.windows) for t in times)
 
 
 def test_import_bsx_stays_light() -> None:
