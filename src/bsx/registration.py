@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bsx.plugins import NoOptions, Spec, register
+from bsx.plugins import Kind, NoOptions, Spec, register
 
 
 class FunctionMethod:
@@ -47,20 +47,10 @@ def register_method(
     "absolute" for maps whose sign carries no meaning); a class declares its own `sign`.
     Returns the class or function unchanged."""
 
-    def add(obj: Any) -> Any:
-        made = obj if inspect.isclass(obj) else functools.partial(FunctionMethod, obj, sign)
-        register(
-            Spec(
-                name=name,
-                kind="method",
-                description=description or _first_line(obj),
-                factory=made,
-                options=options,
-            )
-        )
-        return obj
+    def method_factory(obj: Any) -> Any:
+        return obj if inspect.isclass(obj) else functools.partial(FunctionMethod, obj, sign)
 
-    return add if factory is None else add(factory)
+    return _registrar("method", name, factory, description, options, method_factory)
 
 
 def register_cues(
@@ -73,13 +63,27 @@ def register_cues(
     run with workers > 1 pickles the built extractor to its worker processes: define the
     class in an importable module, or run with workers=1."""
 
+    return _registrar("cue", name, factory, description, options, lambda obj: obj)
+
+
+def _registrar(
+    kind: Kind,
+    name: str,
+    factory: Any,
+    description: str,
+    options: type[BaseModel],
+    make: Callable[[Any], Any],
+) -> Any:
+    """Register make(obj) as the factory of `kind` `name`, at once (factory given) or as a
+    decorator; the decorated object is returned unchanged."""
+
     def add(obj: Any) -> Any:
         register(
             Spec(
                 name=name,
-                kind="cue",
+                kind=kind,
                 description=description or _first_line(obj),
-                factory=obj,
+                factory=make(obj),
                 options=options,
             )
         )
