@@ -273,27 +273,8 @@ def explain(
     return replace(result, cues=clip_cue_profile(prep, result.windows_model, cues))
 
 
-def explain_file(
-    path: Path,
-    method: str,
-    *,
-    checkpoint: Path | None = None,
-    model: str | None = None,
-    label_preset: str | None = None,
-    frontend: str | None = None,
-    target: str = "predicted",
-    k: int = 5,
-    attenuate_db: float = 20.0,
-    device: str = "auto",
-    out: Path | None = None,
-    method_options: dict[str, Any] | None = None,
-    keep: str | None = None,
-) -> Explanation:
-    """The library behind `bsx explain`: compute, write figures + WAV + JSON under `out`."""
-    from bsx.audio import with_keep
-    from bsx.device import resolve_device
-    from bsx.honesty import domain_warning
-    from bsx.models.checkpoint import load_model
+def check_file_request(path: Path, method: str, k: int, attenuate_db: float) -> Path:
+    """The cheap checks of `bsx explain`, so a typo fails before a model loads."""
     from bsx.plugins import lookup
 
     path = Path(path)
@@ -305,12 +286,29 @@ def explain_file(
         raise BsxError(f"--k {k}: give at least one window")
     if attenuate_db < 0:
         raise BsxError(f"--attenuate-db {attenuate_db}: give a non-negative number of dB")
-    lookup("method", method)  # an unknown method fails before any work
-    dev = resolve_device(device)
-    progress_status("loading the model")
-    loaded = load_model(
-        checkpoint, model=model, label_preset=label_preset, frontend=frontend, device=dev
-    )
+    lookup("method", method)
+    return path
+
+
+def explain_file(
+    path: Path,
+    method: str,
+    loaded: LoadedModel,
+    *,
+    target: str = "predicted",
+    k: int = 5,
+    attenuate_db: float = 20.0,
+    out: Path | None = None,
+    method_options: dict[str, Any] | None = None,
+    keep: str | None = None,
+) -> Explanation:
+    """The library behind `bsx explain`: explain the file with a loaded model (on its
+    device), and write figures, a listenable WAV and the JSON under `out` (default
+    ./bsx-explain/<file stem>)."""
+    from bsx.audio import with_keep
+    from bsx.honesty import domain_warning
+
+    path = check_file_request(path, method, k, attenuate_db)
     fe = with_keep(loaded.frontend, keep)  # type: ignore[arg-type]
     mismatch = domain_warning(loaded.meta, None, source=path.name)
     if mismatch:

@@ -17,7 +17,7 @@ from bsx.audio import get_frontend
 from bsx.cli.common import parse_options
 from bsx.errors import BsxError
 from bsx.explanation import explain_file, parse_target
-from bsx.models.checkpoint import save_checkpoint
+from bsx.models.checkpoint import load_model, save_checkpoint
 from bsx.models.resnet_small import ResNetSmall
 
 SR = 16000
@@ -46,8 +46,8 @@ def test_explain_writes_everything_on_the_original_timeline(files: tuple[Path, P
     ckpt, wav = files
     # integrated gradients from the dB floor is exactly 0 where the input IS the floor (the
     # end padding), so every window with positive weight lies in the real content
-    e = explain_file(wav, "integrated-gradients", checkpoint=ckpt, out=tmp_path, device="cpu",
-                     k=3, method_options={"n_steps": 8})
+    e = explain_file(wav, "integrated-gradients", load_model(ckpt), out=tmp_path, k=3,
+                     method_options={"n_steps": 8})
     assert len(e.probabilities) == 3 and abs(sum(e.probabilities) - 1) < 1e-5
     assert e.target == e.predicted == int(np.argmax(e.probabilities))
     assert len(e.windows_model) == 3
@@ -81,8 +81,7 @@ def test_explain_writes_everything_on_the_original_timeline(files: tuple[Path, P
 
 def test_target_by_label_and_index(files: tuple[Path, Path], tmp_path: Path) -> None:
     ckpt, wav = files
-    e = explain_file(wav, "saliency", checkpoint=ckpt, out=tmp_path, device="cpu",
-                     target="SAD")
+    e = explain_file(wav, "saliency", load_model(ckpt), out=tmp_path, target="SAD")
     assert e.target == 2
     labels = ("calm", "happy", "sad")
     assert parse_target("predicted", labels, 1) == 1 and parse_target("0", labels, 1) == 0

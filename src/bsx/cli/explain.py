@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 from bsx.cli.common import parse_options
-from bsx.explanation import Explanation, explain_file
+from bsx.explanation import Explanation, check_file_request, explain_file
 
 
 class Keep(StrEnum):
@@ -89,13 +89,19 @@ def explain(
     """Explain one clip: prediction, salient windows, figures and a listenable WAV."""
     from bsx.cli.console import err
     from bsx.cli.notices import printed_warnings
-    from bsx.progress import reporting
+    from bsx.progress import reporting, status
 
     with reporting(err, enabled=not as_json, first="bsx explain: starting"), \
             printed_warnings(err):
+        check_file_request(file, method, k, attenuate_db)
+        from bsx.device import resolve_device
+        from bsx.models.checkpoint import load_model
+
+        status("loading the model")
+        loaded = load_model(checkpoint, model=model, label_preset=label_preset,
+                            frontend=frontend, device=resolve_device(device))
         result = explain_file(
-            file, method, checkpoint=checkpoint, model=model, label_preset=label_preset,
-            frontend=frontend, target=target, k=k, attenuate_db=attenuate_db, device=device,
+            file, method, loaded, target=target, k=k, attenuate_db=attenuate_db,
             keep=keep.value if keep else None,
             out=out, method_options=parse_options(opt, "--opt"),
         )
