@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bsx.engine import EvalConfig, run_evaluation
+from bsx.evaluation import EvalConfig, run_evaluation
 
 pytestmark = pytest.mark.slow
 

@@ -172,7 +172,7 @@ def test_a_plugin_metric_runs_in_evaluate_with_its_direction(
     centred inside the content, ceil(content_s / 0.015), over 134. The same run checks that
     the removal metrics get the run's baseline."""
     import bsx.scoring.faithfulness as faith
-    from bsx.engine import EvalConfig, run_evaluation
+    from bsx.evaluation import EvalConfig, run_evaluation
 
     seen: list[str] = []
     real = faith.quantus_scores

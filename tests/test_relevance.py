@@ -57,3 +57,37 @@ def test_unit_starts_must_be_whole_frames() -> None:
 def test_by_shape_groups_in_first_seen_order() -> None:
     arrays = [np.zeros((1, 3)), np.zeros((1, 4)), np.zeros((1, 3))]
     assert [g.tolist() for g in by_shape(arrays)] == [[0, 2], [1]]
+
+
+def _prepared(n_model: int, trim_s: float, pad_s: float, content_s: float,
+              original_s: float):  # type: ignore[no-untyped-def]
+    from bsx.audio import Prepared, get_frontend
+
+    fe = get_frontend("paper")  # 16 kHz, hop 240
+    return Prepared(waveform=np.zeros(n_model, np.float32), logmel=np.zeros(0, np.float32),
+                    trim_offset_s=trim_s, pad_offset_s=pad_s, content_s=content_s,
+                    original_duration_s=original_s, frontend=fe)
+
+
+def test_on_original_moves_content_frames_and_drops_padding() -> None:
+    from bsx.relevance import on_original
+
+    # model timeline: 0.24 s (16 frames) of padding, then 0.96 s of content that began
+    # 1.2 s (80 frames) into a 3 s file; the frame index moves by 80 - 16 = 64
+    p = _prepared(32000, trim_s=1.2, pad_s=0.24, content_s=0.96, original_s=3.0)
+    rel = np.arange(134, dtype=np.float32)[None].repeat(2, axis=0)
+    out = on_original(rel, p)
+    assert out.shape == (2, 1 + 48000 // 240)
+    kept = np.flatnonzero(out[0])
+    assert kept[0] == 16 + 64 and kept[-1] == 16 + 64 + 64  # frames 16..80 (0.24..1.2 s)
+    np.testing.assert_array_equal(out[:, kept], rel[:, 16:81])
+    assert out.sum() == rel[:, 16:81].sum()  # the content's relevance, all of it
+
+
+def test_on_original_clips_at_the_end_of_the_file() -> None:
+    from bsx.relevance import on_original
+
+    p = _prepared(32000, trim_s=0.9, pad_s=0.0, content_s=2.0, original_s=2.0)
+    out = on_original(np.ones((1, 134), np.float32), p)
+    assert out.shape == (1, 134)
+    assert out[0, :60].sum() == 0 and out[0, 60:].all()  # 0.9 s = 60 frames in

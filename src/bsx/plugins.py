@@ -233,10 +233,15 @@ def _entry_point_plugins() -> tuple[list[tuple[str, str, str, Any]], list[Broken
 
 
 _REGISTRY: Registry | None = None
+# Specs registered in this process (bsx.register_method & co.): kept so a refreshed registry
+# has them again, after the built-ins and entry points.
+IN_PROCESS = "in-process"
+_IN_PROCESS: dict[tuple[Kind, str], Spec] = {}
 
 
 def get_registry(*, refresh: bool = False) -> Registry:
-    """The process-wide registry: built-ins first, then entry-point plugins."""
+    """The process-wide registry: built-ins first, then entry-point plugins, then the specs
+    registered in this process."""
     global _REGISTRY
     if _REGISTRY is None or refresh:
         builtins = [
@@ -245,8 +250,38 @@ def get_registry(*, refresh: bool = False) -> Registry:
         third, broken = _entry_point_plugins()
         registry = Registry(broken=broken)
         collect(builtins + third, registry)
+        for spec in _IN_PROCESS.values():
+            registry.add(spec)
         _REGISTRY = registry
     return _REGISTRY
+
+
+def register(spec: Spec) -> Spec:
+    """Register a spec in this process, beside the entry points: the same registry, so it is
+    looked up, listed and refused exactly as a plugin's. Registering a name again from this
+    process replaces it (a notebook cell run twice); a name bsx or an installed plugin holds
+    is a NameClash, and theirs keeps working."""
+    if spec.kind not in KINDS:
+        raise ValueError(f"unknown plugin kind {spec.kind!r}; kinds: {', '.join(KINDS)}")
+    registry = get_registry()
+    key = (spec.kind, spec.name.strip().lower())
+    old = registry.specs[spec.kind].get(key[1])
+    if old is not None and old.dist != IN_PROCESS:
+        raise NameClash(f"{spec.kind} '{spec.name}' is already registered by {old.dist or '?'}; "
+                        "register yours under another name")
+    spec = replace(spec, dist=IN_PROCESS, version="")
+    _IN_PROCESS[key] = spec
+    registry.specs[spec.kind][key[1]] = spec
+    return spec
+
+
+def unregister(kind: Kind, name: str) -> None:
+    """Forget a spec registered in this process (tests, notebooks); others cannot be removed."""
+    key = (kind, name.strip().lower())
+    if key not in _IN_PROCESS:
+        raise UnknownName(f"no {kind} '{name}' registered in this process")
+    del _IN_PROCESS[key]
+    get_registry().specs[kind].pop(key[1], None)
 
 
 def lookup(kind: Kind, name: str) -> Spec:

@@ -5,10 +5,15 @@ generation, model loading, the engine's batch loop) calls `status(text)` or `tas
 total)`, which show in that one rich display, and do nothing when no CLI is listening (library
 use, tests, worker processes). One display, because rich allows only one live display per
 console: the engine's own progress bar borrows it through `active()`.
+
+Library code never imports the CLI: a line for the user (a fold started, a shard finished) goes
+through `note(text)` and a bar of its own is drawn on `stderr()`, the one stderr console the
+CLI prints its messages on too, so bars and lines never fight over the terminal.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -70,6 +75,23 @@ class Reporter:
 def active() -> Reporter | None:
     """The reporter the CLI opened for this command, if any."""
     return _current.get()
+
+
+@functools.cache
+def stderr() -> Any:
+    """The process's one rich console on stderr: messages, warnings and progress bars."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def note(text: str) -> None:
+    """A line for the user on stderr (e.g. 'fold 2/10: ...'), printed above any live bar.
+
+    Library code calls it only where its caller asked for progress; the CLI's reporter, when
+    one is open, prints it on its own console."""
+    rep = _current.get()
+    (rep.progress.console if rep is not None else stderr()).print(text)
 
 
 def status(text: str) -> None:

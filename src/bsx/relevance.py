@@ -10,8 +10,12 @@ kind needs no path of its own downstream.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bsx.audio import Prepared
 
 
 def to_grid(relevance: np.ndarray, hop_length: int) -> np.ndarray:
@@ -55,3 +59,23 @@ def by_shape(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     for i, a in enumerate(arrays):
         groups.setdefault(tuple(a.shape), []).append(i)
     return [np.asarray(g) for g in groups.values()]
+
+
+def on_original(rel: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """A clip's (F, T) map on its model timeline -> (F, 1 + N // hop) on the ORIGINAL audio
+    (N samples at the front-end's rate), zero where the model saw nothing.
+
+    Frames of padding are dropped; the content's frames move by the trim offset less the
+    padding, rounded to whole frames (at most half a frame, hop / 2 samples, off)."""
+    fe = prepared.frontend
+    sr, hop = fe.sample_rate, fe.hop_length
+    n_orig = int(round(prepared.original_duration_s * sr))
+    out = np.zeros((rel.shape[0], 1 + n_orig // hop), dtype=np.float32)
+    pad = int(round(prepared.pad_offset_s * sr))
+    end = pad + int(round(prepared.content_s * sr))
+    first, last = -(-pad // hop), min(end // hop + 1, rel.shape[1])  # frames centred in content
+    shift = int(round((prepared.trim_offset_s * sr - pad) / hop))
+    lo, hi = max(first, -shift), min(last, out.shape[1] - shift)
+    if hi > lo:
+        out[:, lo + shift:hi + shift] = rel[:, lo:hi]
+    return out

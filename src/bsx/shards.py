@@ -107,15 +107,15 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
     jobs = [(cfg.model_copy(update={"clip_ids": part, "limit": None}).model_dump_json(),
              str(d)) for part, d in zip(plan, dirs, strict=True)]
     if progress:
-        from bsx.cli.console import err
+        from bsx.progress import note
 
-        err.print(f"{len(ids)} clips in {len(plan)} shard(s) on {executor}")
+        note(f"{len(ids)} clips in {len(plan)} shard(s) on {executor}")
     failed = []
     for i, _, exc in ex.run(_run_shard, jobs):
         if exc is not None:
             failed.append(f"shard {i} ({dirs[i]}): {type(exc).__name__}: {exc}")
         elif progress:
-            err.print(f"shard {i} done")
+            note(f"shard {i} done")
     if failed:
         raise BsxError("; ".join(failed) + "; rerun the same command to retry failed shards")
     merge_parts(dirs, out)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bsx.engine import EvalConfig, run_evaluation
+from bsx.evaluation import EvalConfig, run_evaluation
 from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 from bsx.plugins import build
 

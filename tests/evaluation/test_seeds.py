@@ -22,8 +22,8 @@ import torch
 from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
-from bsx.engine import EvalConfig, run_evaluation
 from bsx.errors import BsxError
+from bsx.evaluation import EvalConfig, run_evaluation
 from bsx.evaluation.seeds import load_seed_models, seed_paths, with_seed_metrics
 from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 

@@ -107,7 +107,7 @@ def test_cli_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_cell_hash_follows_the_code_that_runs_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bsx.engine import EvalConfig
+    from bsx.evaluation import EvalConfig
     from bsx.leaderboard import config
 
     cfg = EvalConfig(methods=["gradient-x-input"], cues=["zcr"])

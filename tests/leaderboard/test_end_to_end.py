@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bsx import engine
 from bsx.cli.main import app
-from bsx.leaderboard.run import run_leaderboard
+from bsx.evaluation import EvalConfig, run_evaluation
+from bsx.leaderboard.run import evaluate_runner, run_leaderboard
 from bsx.leaderboard.store import Store
 
 pytestmark = pytest.mark.slow
@@ -46,29 +46,23 @@ def board(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[li
     config = root / "lb.toml"
     config.write_text(GRID)
     out = root / "out"
-    real = engine.run_evaluation
     calls: list[list[str]] = [[], []]
     attempt = 0
 
-    def counting(cfg: engine.EvalConfig, where: Path, **kw: Any) -> dict[str, Any]:
+    def counting(cfg: EvalConfig, where: Path) -> dict[str, Any]:
         calls[attempt].append(cfg.methods[0])
         if attempt == 0 and cfg.methods == ["random"]:
             def boom(done: int, total: int) -> None:
                 raise RuntimeError("injected failure after the first batch")
-            kw["on_batch"] = boom
-        return real(cfg, where, **kw)
+            return run_evaluation(cfg, where, resume=True, progress=False, on_batch=boom)
+        return evaluate_runner(cfg, where)
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(engine, "run_evaluation", counting)
-    try:
-        first = run_leaderboard(config, out, workers=1, progress=False)
-        assert [c.method for c, _ in first.failed] == ["random"]
-        assert [c.method for c in first.computed] == ["gradcam"]
-        attempt = 1
-        second = run_leaderboard(config, out, workers=1, progress=False)
-        assert second.ok and [c.method for c in second.cached] == ["gradcam"]
-    finally:
-        mp.undo()
+    first = run_leaderboard(config, out, workers=1, progress=False, runner=counting)
+    assert [c.method for c, _ in first.failed] == ["random"]
+    assert [c.method for c in first.computed] == ["gradcam"]
+    attempt = 1
+    second = run_leaderboard(config, out, workers=1, progress=False, runner=counting)
+    assert second.ok and [c.method for c in second.cached] == ["gradcam"]
     return config, out, calls
 
 

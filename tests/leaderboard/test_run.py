@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bsx.engine import EvalConfig
+from bsx.evaluation import EvalConfig
 from bsx.leaderboard.run import run_leaderboard
 from bsx.leaderboard.store import Store
 

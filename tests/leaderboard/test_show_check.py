@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bsx.cli.main import app
-from bsx.engine import EvalConfig
+from bsx.evaluation import EvalConfig
 from bsx.leaderboard.check import compare, failures, load_table, parse_tolerances
 from bsx.leaderboard.config import Cell
 from bsx.leaderboard.show import heatmap, leaderboard_table, mean_ranks, render

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bsx.engine import EvalConfig
+from bsx.evaluation import EvalConfig
 from bsx.leaderboard.config import Cell
 from bsx.leaderboard.store import Store
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +14,10 @@ import soundfile as sf
 import torch
 
 from bsx.audio import get_frontend
-from bsx.cli.explain import explain_file, parse_options, parse_target
+from bsx.cli.common import parse_options
 from bsx.errors import BsxError
-from bsx.models.checkpoint import save_checkpoint
+from bsx.explanation import explain_file, parse_target
+from bsx.models.checkpoint import load_model, save_checkpoint
 from bsx.models.resnet_small import ResNetSmall
 
 SR = 16000
@@ -44,21 +46,21 @@ def test_explain_writes_everything_on_the_original_timeline(files: tuple[Path, P
     ckpt, wav = files
     # integrated gradients from the dB floor is exactly 0 where the input IS the floor (the
     # end padding), so every window with positive weight lies in the real content
-    e = explain_file(wav, "integrated-gradients", checkpoint=ckpt, out=tmp_path, device="cpu",
-                     k=3, method_options={"n_steps": 8})
+    e = explain_file(wav, "integrated-gradients", load_model(ckpt), out=tmp_path, k=3,
+                     method_options={"n_steps": 8})
     assert len(e.probabilities) == 3 and abs(sum(e.probabilities) - 1) < 1e-5
     assert e.target == e.predicted == int(np.argmax(e.probabilities))
     assert len(e.windows_model) == 3
     for m, o in zip(e.windows_model, e.windows_original, strict=True):
         # the model's t=0 is the tone onset, LEAD_S into the file (end padding only)
-        assert m["end_s"] <= 1.2 + 0.05
-        assert o["start_s"] == pytest.approx(m["start_s"] + LEAD_S, abs=0.02)
-        assert o["end_s"] == pytest.approx(min(m["end_s"], 1.2) + LEAD_S, abs=0.03)
-        assert (o["start_frame"], o["end_frame"]) == (m["start_frame"], m["end_frame"])
+        assert m.end_s <= 1.2 + 0.05
+        assert o.start_s == pytest.approx(m.start_s + LEAD_S, abs=0.02)
+        assert o.end_s == pytest.approx(min(m.end_s, 1.2) + LEAD_S, abs=0.03)
+        assert (o.start_frame, o.end_frame) == (m.start_frame, m.end_frame)
     for key in ("attribution", "spectrogram", "waveform"):
         assert Path(e.files[key]).read_bytes()[:4] == b"\x89PNG"
     saved = json.loads(Path(e.files["json"]).read_text())
-    assert saved["windows_original"] == e.windows_original
+    assert saved["windows_original"] == [asdict(w) for w in e.windows_original]
 
     # the WAV: full level inside the windows, -20 dB (x0.1) well away from them
     y, sr = sf.read(wav, dtype="float32")
@@ -66,10 +68,10 @@ def test_explain_writes_everything_on_the_original_timeline(files: tuple[Path, P
     assert zsr == sr and z.shape == y.shape
     inside = np.zeros(y.size, bool)
     for o in e.windows_original:
-        inside[int(o["start_s"] * sr) + 100:int(o["end_s"] * sr) - 100] = True
+        inside[int(o.start_s * sr) + 100:int(o.end_s * sr) - 100] = True
     near = np.zeros(y.size, bool)
     for o in e.windows_original:
-        near[max(int(o["start_s"] * sr) - 200, 0):int(o["end_s"] * sr) + 200] = True
+        near[max(int(o.start_s * sr) - 200, 0):int(o.end_s * sr) + 200] = True
     loud = np.abs(y) > 0.05
     np.testing.assert_allclose(z[inside & loud], y[inside & loud], atol=1e-4)
     far = ~near & loud
@@ -79,8 +81,7 @@ def test_explain_writes_everything_on_the_original_timeline(files: tuple[Path, P
 
 def test_target_by_label_and_index(files: tuple[Path, Path], tmp_path: Path) -> None:
     ckpt, wav = files
-    e = explain_file(wav, "saliency", checkpoint=ckpt, out=tmp_path, device="cpu",
-                     target="SAD")
+    e = explain_file(wav, "saliency", load_model(ckpt), out=tmp_path, target="SAD")
     assert e.target == 2
     labels = ("calm", "happy", "sad")
     assert parse_target("predicted", labels, 1) == 1 and parse_target("0", labels, 1) == 0

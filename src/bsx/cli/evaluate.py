@@ -82,7 +82,7 @@ def evaluate(
             lookup("method", m)
         for c in cue_sets:
             lookup("cue", c)
-        from bsx.engine import EvalConfig, run_evaluation
+        from bsx.evaluation import EvalConfig, run_evaluation
         from bsx.scoring.specs import get_metric
 
         for m in split_list(metrics) or []:

@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,19 +16,25 @@ from bsx.evaluation.config import EvalConfig, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
 from bsx.progress import status as progress_status
 
+if TYPE_CHECKING:
+    from bsx.models.checkpoint import LoadedModel
+
 
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
                    on_batch: Callable[[int, int], None] | None = None,
-                   record: dict[str, Any] | None = None) -> dict[str, Any]:
+                   record: dict[str, Any] | None = None,
+                   loaded: LoadedModel | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary.
 
     A `bsx train --cv` folder as cfg.checkpoint evaluates each fold's model on its held-out
     speakers and merges them (bsx.evaluation.folds). `record`: entries config.json holds
-    instead of this run's own (the cross-validated run records its folder and folds)."""
+    instead of this run's own (the cross-validated run records its folder and folds).
+    `loaded`: a model already in memory (the Python API's bsx.Model), used instead of
+    loading cfg.model / cfg.checkpoint; it runs on its own device."""
     from bsx.cues.parallel import start_workers
     from bsx.evaluation.folds import cv_folds, run_folds
 
-    folds = cv_folds(cfg.checkpoint)
+    folds = cv_folds(cfg.checkpoint) if loaded is None else None
     if folds is not None:
         return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch)
     from bsx.evaluation.seeds import seed_paths, with_seed_metrics
@@ -51,14 +57,21 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress_status(f"reading the dataset '{cfg.dataset}'")
-    early = early_start(cfg, out, extractors, resume=resume)
+    early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
     progress_status("importing torch and loading the model")
     from bsx.device import resolve_device  # imports torch: only now
 
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
     with _torch_threads(device, cfg.workers):
         return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                    progress=progress, on_batch=on_batch, record=record)
+                    progress=progress, on_batch=on_batch, record=record, loaded=loaded)
+
+
+def _device_of(net: Any) -> Any:
+    """Where a model in memory lives (the CPU for one without parameters)."""
+    import torch
+
+    return next(iter(net.parameters()), torch.empty(0)).device
 
 
 @contextmanager
@@ -86,7 +99,8 @@ def _torch_threads(device: Any, workers: int) -> Iterator[None]:
 def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
          extractors: dict[str, Any], early: Plan | None, *, resume: bool, progress: bool,
          on_batch: Callable[[int, int], None] | None,
-         record: dict[str, Any] | None = None) -> dict[str, Any]:
+         record: dict[str, Any] | None = None,
+         loaded: LoadedModel | None = None) -> dict[str, Any]:
     """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
     import json
 
@@ -105,8 +119,9 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     from bsx.report.summary import summarise
 
     metrics = list(specs)
-    loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
-                        label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    if loaded is None:
+        loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                            label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
     seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
     if channels_last(device, loaded.net):
         import torch
@@ -257,13 +272,12 @@ def _progress(enabled: bool) -> Any:
         TimeRemainingColumn,
     )
 
-    from bsx.cli.console import err
-    from bsx.progress import active
+    from bsx.progress import active, stderr
 
     if active() is not None:  # the CLI's display is live: add the bar to it
         return active().borrowed()  # type: ignore[union-attr]
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), TimeRemainingColumn(), console=err,
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=stderr(),
                     disable=not enabled, transient=False)
 
 

@@ -42,8 +42,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bsx.engine import EvalConfig
 from bsx.errors import BsxError, first_problem, not_a_file
+from bsx.evaluation.config import EvalConfig
 
 STORE_NAME = "leaderboard.sqlite"
 

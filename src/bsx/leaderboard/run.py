@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bsx.engine import EvalConfig
 from bsx.errors import BsxError
+from bsx.evaluation.config import EvalConfig
 from bsx.leaderboard.config import STORE_NAME, Cell, load_config
 from bsx.leaderboard.executors import make_executor
 from bsx.leaderboard.store import Store
@@ -40,13 +40,13 @@ class RunReport:
         return not self.failed
 
 
-def engine_runner(cfg: EvalConfig, out: Path) -> dict[str, Any]:
-    """The default cell runner: bsx.engine.run_evaluation, resuming what the cell wrote."""
-    from bsx import engine
+def evaluate_runner(cfg: EvalConfig, out: Path) -> dict[str, Any]:
+    """The default cell runner: bsx.evaluation.run_evaluation, resuming what the cell wrote."""
+    from bsx.evaluation import run_evaluation
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        summary = engine.run_evaluation(cfg, out, resume=True, progress=False)
+        summary = run_evaluation(cfg, out, resume=True, progress=False)
     summary["warnings"] = cell_warnings(caught)
     return summary
 
@@ -65,7 +65,7 @@ def run_cell(cfg_json: str, out_dir: str, runner: CellRunner | None = None
     """One cell in a worker: (evaluate summary, seconds). Module level, so it pickles."""
     cfg = EvalConfig.model_validate_json(cfg_json)
     t0 = time.perf_counter()
-    summary = (runner or engine_runner)(cfg, Path(out_dir))
+    summary = (runner or evaluate_runner)(cfg, Path(out_dir))
     return summary, time.perf_counter() - t0
 
 
@@ -149,7 +149,7 @@ def _export(store: Store, run_id: str, out: Path) -> None:
 def _progress(enabled: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bsx.cli.console import err
+    from bsx.progress import stderr
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, disable=not enabled)
+                    TimeElapsedColumn(), console=stderr(), disable=not enabled)

@@ -167,9 +167,9 @@ def cross_validate(
             y_clip = ytr[np.unique(gtr, return_index=True)[1]]
             cw = balanced_weights(y_clip, len(labels)) if class_weight else None
             if progress:
-                from bsx.cli.console import err
+                from bsx.progress import note
 
-                err.print(f"fold {k + 1}/{len(plan)}: test speaker {fold.test_speaker}, "
+                note(f"fold {k + 1}/{len(plan)}: test speaker {fold.test_speaker}, "
                           f"val speaker {fold.val_speaker}, {len(y_clip)} training clips")
             res = fit(Xtr, ytr, Xva, yva, model_name=model, model_options=model_options,
                       n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,

@@ -379,11 +379,11 @@ class _Progress:
         if self.enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            from bsx.cli.console import err
+            from bsx.progress import stderr
 
             self._bar = Progress(
                 TextColumn("train"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"), console=err, transient=False,
+                TextColumn("{task.fields[info]}"), console=stderr(), transient=False,
             )
             self._bar.__enter__()
             self._task = self._bar.add_task(
