@@ -21,7 +21,7 @@ from harness import best_of, report
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-from bsx.engine import EvalConfig, run_evaluation
+from bsx.evaluation import EvalConfig, run_evaluation
 cfg = EvalConfig(**json.loads(sys.argv[1]))
 t0 = time.perf_counter()
 summary = run_evaluation(cfg, Path(sys.argv[2]), resume=False, progress=False)
@@ -64,7 +64,7 @@ def throughput(n: int, ckpt: str | None, tmp: Path, repeat: int = 3) -> float:
     count for neither; the evaluate time includes writing results, figures and report."""
     from bsx.cues.parallel import extract_many
     from bsx.datasets.cache import prepare_many
-    from bsx.engine import EvalConfig, run_evaluation
+    from bsx.evaluation import EvalConfig, run_evaluation
     from bsx.models.checkpoint import load_model
     from bsx.plugins import build
 
