@@ -125,7 +125,7 @@ def evaluate(
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
             baseline=baseline, baseline_snr_db=baseline_snr_db,  # type: ignore[arg-type]
-            seed_checkpoints=split_list(seed_checkpoints),
+            seed_checkpoints=split_list(seed_checkpoints),  # type: ignore[arg-type]
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)

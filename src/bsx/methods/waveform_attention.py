@@ -89,7 +89,7 @@ def attend(
 def _w2v_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
     """Wav2Vec2Attention / HubertAttention.forward (self-attention, eval mode)."""
 
-    def forward(self: nn.Module, hidden_states: Tensor, key_value_states: Tensor | None = None,
+    def forward(self: Any, hidden_states: Tensor, key_value_states: Tensor | None = None,
                 attention_mask: Tensor | None = None, output_attentions: bool | None = False,
                 **kwargs: Any) -> tuple[Tensor, Tensor | None]:
         if key_value_states is not None:
@@ -108,7 +108,7 @@ def _w2v_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
 def _wavlm_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
     """WavLMAttention.forward: gated relative position bias, then attention (eval mode)."""
 
-    def forward(self: nn.Module, hidden_states: Tensor, attention_mask: Tensor | None = None,
+    def forward(self: Any, hidden_states: Tensor, attention_mask: Tensor | None = None,
                 position_bias: Tensor | None = None, index: int = 0,
                 **kwargs: Any) -> tuple[Tensor, Tensor | None, Tensor]:
         bsz, tgt_len, _ = hidden_states.size()
