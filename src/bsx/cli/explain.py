@@ -31,11 +31,13 @@ class Explanation:
     model_name: str
     labels: tuple[str, ...]
     probabilities: list[float]
-    predicted: int
+    predicted: int | None
     target: int
     windows_model: list[Any]
     windows_original: list[Any]
     files: dict[str, str] = field(default_factory=dict)
+    task: str = "classification"
+    values: list[float] | None = None  # a regression model's outputs, one per dimension
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -43,11 +45,14 @@ class Explanation:
         return d
 
 
-def parse_target(value: str, labels: tuple[str, ...], predicted: int) -> int:
-    """'predicted', a class index, or a label name -> class index; BsxError otherwise."""
+def parse_target(value: str, labels: tuple[str, ...], predicted: int | None) -> int:
+    """'predicted', a class index, or a label name -> class index; BsxError otherwise.
+
+    A regression model has no predicted class (predicted None): 'predicted' is its first
+    dimension, and an index or a dimension name picks another."""
     key = value.strip().lower()
     if key in ("predicted", "pred", ""):
-        return predicted
+        return 0 if predicted is None else predicted
     if key.lstrip("-").isdigit():
         idx = int(key)
         if not 0 <= idx < len(labels):
@@ -96,6 +101,9 @@ def explain_file(
 
     The clip goes through the same stages as `bsx evaluate` (units -> mean logits -> maps
     stitched on the clip's timeline -> windows on the original file)."""
+    from bsx.models.hf_config import check_family
+
+    check_family(checkpoint)  # an unsupported HF family is refused before torch loads
     import torch
 
     from bsx.audio import KEPT_SHARE_WARNING, logmel, prepare, with_keep
@@ -144,8 +152,14 @@ def explain_file(
             "the whole utterance", stacklevel=2)
     progress_status(f"explaining {path.name} with {method}")
     units = stack_units([prep], dev)
-    probs = torch.softmax(clip_logits(loaded.net, units), dim=1)[0].cpu()
-    predicted = int(probs.argmax())
+    outputs = clip_logits(loaded.net, units)[0].cpu()
+    regression = loaded.meta.get("task") == "regression"
+    if regression:  # dimensions (e.g. arousal): values, no class
+        values: list[float] | None = [float(v) for v in outputs]
+        probs, predicted = torch.zeros(0), None
+    else:
+        values, probs = None, torch.softmax(outputs, dim=0)
+        predicted = int(probs.argmax())
     tgt = parse_target(target, loaded.labels, predicted)
     explainer = build("method", method, loaded.net, options=method_options)
     rel = attribute(explainer, units, np.array([tgt]), [prep]).clips[0]
@@ -175,6 +189,7 @@ def explain_file(
         probabilities=[float(p) for p in probs], predicted=predicted, target=tgt,
         windows_model=[asdict(w) for w in wins], windows_original=[asdict(w) for w in orig],
         files={k_: str(v) for k_, v in files.items()},
+        task="regression" if regression else "classification", values=values,
     )
     json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(result.to_json(), indent=1) + "\n")
@@ -190,13 +205,20 @@ def print_explanation(e: Explanation) -> None:
     from bsx.windows import Window, padding_share
 
     pred = Table(title=f"{Path(e.source).name}: prediction ({e.model_name})")
-    pred.add_column("class")
-    pred.add_column("probability", justify="right")
-    pred.add_column("")
-    for i in np.argsort(e.probabilities)[::-1]:
-        mark = " ".join(m for m, on in (("predicted", i == e.predicted),
-                                        ("explained", i == e.target)) if on)
-        pred.add_row(e.labels[i], f"{e.probabilities[i]:.3f}", mark)
+    if e.values is not None:  # a regression model: one value per dimension, in output order
+        pred.add_column("dimension")
+        pred.add_column("value", justify="right")
+        pred.add_column("")
+        for i, v in enumerate(e.values):
+            pred.add_row(e.labels[i], f"{v:.3f}", "explained" if i == e.target else "")
+    else:
+        pred.add_column("class")
+        pred.add_column("probability", justify="right")
+        pred.add_column("")
+        for i in np.argsort(e.probabilities)[::-1]:
+            mark = " ".join(m for m, on in (("predicted", i == e.predicted),
+                                            ("explained", i == e.target)) if on)
+            pred.add_row(e.labels[i], f"{e.probabilities[i]:.3f}", mark)
     out.print(pred)
     win = Table(title=f"salient windows ({e.method}, '{e.labels[e.target]}'), original file "
                 "timeline")
@@ -230,7 +252,8 @@ def explain(
         help="What of the clip the model sees: whole (the whole utterance, in 2 s units "
         "every ~1 s) or first-interval (the paper); default: the model's front-end.")] = None,
     target: Annotated[str, typer.Option(
-        help="Class to explain: predicted, an index, or a label.")] = "predicted",
+        help="Class to explain: predicted, an index, or a label; for a regression model a "
+        "dimension (an index or its name; predicted: the first).")] = "predicted",
     k: Annotated[int, typer.Option("--k", help="How many salient windows.")] = 5,
     attenuate_db: Annotated[float, typer.Option(
         help="Attenuation outside the windows in the listenable WAV (dB).")] = 20.0,
