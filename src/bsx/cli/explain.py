@@ -228,7 +228,7 @@ def print_explanation(e: Explanation) -> None:
         pad = padding_share(Window(**m), Window(**w))
         win.add_row(str(rank), f"{w['start_s']:.3f}", f"{w['end_s']:.3f}",
                     f"{m['start_frame']}-{m['end_frame']}", f"{w['share']:.1%}",
-                    f"{pad:.0%}" if pad > 0 else "")
+                    f"{pad:.0%}" if pad >= 0.005 else "")
     out.print(win)
     if not e.windows_model:
         out.print("no window holds positive relevance for this class")
