@@ -195,12 +195,21 @@ def _weight_files(d: Path, name: str) -> list[Path]:
 
 
 def check_weights(d: Path, name: str) -> None:
-    """Every safetensors file opens (a truncated copy fails here, named); .bin files are
-    checked when transformers reads them with weights_only=True (see load_hf)."""
+    """Every safetensors file opens and every zip-format .bin has its zip directory (a
+    truncated copy fails here, named); what a .bin's pickle holds is checked when transformers
+    reads it with torch.load(weights_only=True) (see load_hf)."""
+    import zipfile
+
     from safetensors import SafetensorError, safe_open
 
     for f in _weight_files(d, name):
         if f.suffix != ".safetensors":
+            with open(f, "rb") as fh:
+                zipped = fh.read(2) == b"PK"  # torch.save's format since torch 1.6
+            if zipped and not zipfile.is_zipfile(f):
+                raise BadCheckpoint(
+                    f"{f}: not a complete PyTorch weights file (its zip directory is missing); "
+                    "it is truncated or corrupt (a failed copy?): copy it again")
             continue
         try:
             with safe_open(str(f), framework="pt"):
@@ -212,11 +221,15 @@ def check_weights(d: Path, name: str) -> None:
 
 
 def _unsafe(exc: BaseException) -> bool:
-    """Whether torch.load(weights_only=True) refused a pickle (anywhere in the cause chain)."""
-    while exc is not None:
-        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+    """Whether torch.load(weights_only=True) refused a pickle for what it would run (a global
+    or an operation outside its allowlist), not for being cut short: anywhere in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if isinstance(seen, pickle.UnpicklingError) and ("unsupported" in text
+                                                         or "blocked" in text):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        seen = seen.__cause__ or seen.__context__
     return False
 
 
@@ -268,6 +281,10 @@ def load_hf(
                 f"{d / weights}: refused for safety: it holds a pickle that would run code "
                 "when loaded (torch.load with weights_only=True rejected it); nothing in it "
                 "was run") from None
+        if isinstance(exc, pickle.UnpicklingError):
+            raise BadCheckpoint(
+                f"{d / weights}: not a readable PyTorch weights file ({exc}); it is truncated "
+                "or corrupt (a failed copy?): copy it again") from None
         raise BadCheckpoint(
             f"{d}: transformers could not load it ({type(exc).__name__}: {exc})"
         ) from None
