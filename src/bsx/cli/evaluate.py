@@ -82,6 +82,9 @@ def evaluate(
             lookup("method", m)
         for c in cue_sets:
             lookup("cue", c)
+        from bsx.models.hf_config import check_family
+
+        check_family(checkpoint)  # an unsupported HF family is refused before torch loads
         from bsx.evaluation import EvalConfig, run_evaluation
         from bsx.scoring.specs import get_metric
 

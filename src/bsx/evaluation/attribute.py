@@ -127,11 +127,29 @@ def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]
 
 def to_clip_maps(maps: list[np.ndarray], units: Units,
                  prepared: list[Prepared]) -> list[np.ndarray]:
-    """Unit maps stitched onto each clip's timeline (docs/model-contract.md)."""
+    """Unit maps stitched onto each clip's timeline (docs/model-contract.md).
+
+    A model family's fixed window (AST, Whisper: bsx.features) pads short content far past the
+    file; those frames are not the file, so their relevance is dropped (windows stay inside)."""
     out = []
     for i, p in enumerate(prepared):
         mine = [maps[j] for j in np.flatnonzero(units.clip_of == i)]
-        out.append(stitch(mine, p.unit_starts, p.frontend.hop_length, p.n_frames))
+        m = stitch(mine, p.unit_starts, p.frontend.hop_length, p.n_frames)
+        if p.frontend.features != "librosa":
+            m = content_only(m, p)
+        out.append(m)
+    return out
+
+
+def content_only(m: np.ndarray, p: Prepared) -> np.ndarray:
+    """The (F, T) map with frames outside the real content set to 0: frame f holds the samples
+    nearest its centre (relevance.to_grid), so it is kept when one of those is content."""
+    hop, sr = p.frontend.hop_length, p.frontend.sample_rate
+    a = round(p.pad_offset_s * sr)
+    b = a + round(p.content_s * sr)
+    first, last = (a + hop // 2) // hop, (b - 1 + hop // 2) // hop
+    out = np.zeros_like(m)
+    out[:, first:last + 1] = m[:, first:last + 1]
     return out
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bsx.audio import KEPT_SHARE_WARNING
+from bsx.errors import BadCheckpoint
 from bsx.evaluation.config import EvalConfig, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
 from bsx.progress import status as progress_status
@@ -122,6 +123,11 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     if loaded is None:
         loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                             label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    if loaded.meta.get("task") == "regression":
+        raise BadCheckpoint(
+            f"{cfg.checkpoint}: is a regression model (outputs {', '.join(loaded.labels)}); "
+            "bsx evaluate scores classifiers, so explain it per dimension with bsx explain "
+            "--target DIMENSION (docs/hf-models.md)")
     seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
     if channels_last(device, loaded.net):
         import torch
