@@ -167,6 +167,12 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     for key in sorted(cells, key=lambda k: (k[3], k[0], k[1], k[2])):
         table.add_row(key[0], key[1], key[2], *[cells[key].get(mth, "") for mth in methods])
     out.print(table)
+    for method, sh in summary.get("window_shares", {}).items():
+        pad, pause = sh.get("padding"), sh.get("pauses")
+        if pad is not None:
+            out.print(f"{method}: salient-window time in padding {pad:.1%}"
+                      + (f", in pauses {pause:.1%}" if pause is not None else ""),
+                      highlight=False)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
                   "(listed in summary.json)")

@@ -151,6 +151,11 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "timing": (tables["timings"] if not tables.get("timings", pd.DataFrame()).empty
                    else timing_table(results)).to_dict(orient="records"),
     }
+    windows = tables.get("windows")
+    if windows is not None and not windows.empty:
+        from bsx.evaluation.salient import window_shares
+
+        out["window_shares"] = _json_safe_nested(window_shares(windows))
     if agreement_rows is None:
         agreement_rows = agreement_summary(agree)
     if agreement_rows:
@@ -168,3 +173,8 @@ def _json_safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """NaN -> None, so summary.json stays valid JSON."""
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
             for r in rows]
+
+
+def _json_safe_nested(by: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """NaN -> None one level down ({method: {field: value}})."""
+    return {k: _json_safe([v])[0] for k, v in by.items()}
