@@ -103,6 +103,8 @@ def test_summary_holds_fdr_adjusted_agreement_and_the_claims() -> None:
     import json
 
     json.dumps(out["claims"], allow_nan=False)  # NaN became null
+    assert out["arousal_groups"]["groups"]["high"]["n"] == 8  # angry
+    assert out["arousal_groups"]["groups"]["low"]["n"] == 8   # sad
 
 
 def test_metric_table_pairs_each_method_with_random_by_clip() -> None:

@@ -167,6 +167,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     for key in sorted(cells, key=lambda k: (k[3], k[0], k[1], k[2])):
         table.add_row(key[0], key[1], key[2], *[cells[key].get(mth, "") for mth in methods])
     out.print(table)
+    if summary.get("arousal_groups"):
+        from bsx.scoring.claims import arousal_line
+
+        out.print(arousal_line(summary["arousal_groups"]), highlight=False)
     for method, sh in summary.get("window_shares", {}).items():
         pad, pause = sh.get("padding"), sh.get("pauses")
         if pad is not None:

@@ -151,6 +151,12 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         "timing": (tables["timings"] if not tables.get("timings", pd.DataFrame()).empty
                    else timing_table(results)).to_dict(orient="records"),
     }
+    if not clips.empty and "label" in clips:
+        from bsx.scoring.claims import arousal_groups
+
+        out["arousal_groups"] = arousal_groups(
+            str(getattr(cfg, "dataset", "")), clips["label"].astype(str).tolist(),
+            clips["target"].astype(str).tolist() if "target" in clips else None)
     windows = tables.get("windows")
     if windows is not None and not windows.empty:
         from bsx.evaluation.salient import window_shares
