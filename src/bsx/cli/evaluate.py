@@ -58,6 +58,9 @@ def evaluate(
         help="The same model trained with other seeds: checkpoint files (comma-separated) or "
         "the --out folder of `bsx train --seeds`; adds seed-rank-correlation and "
         "seed-window-iou (how much their explanations agree with --checkpoint's)")] = None,
+    trained_on_split: Annotated[str | None, typer.Option(
+        help="The checkpoint's split where it has no sidecar: a JSON file of its train / val /"
+             " test speakers, or 'none' if it never saw this corpus")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -126,6 +129,9 @@ def evaluate(
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
             baseline=baseline, baseline_snr_db=baseline_snr_db,  # type: ignore[arg-type]
             seed_checkpoints=split_list(seed_checkpoints),
+            trained_on_split=(None if trained_on_split is None else "none"
+                              if trained_on_split.strip().lower() == "none"
+                              else Path(trained_on_split)),
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)

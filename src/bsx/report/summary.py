@@ -136,10 +136,13 @@ def agreement_summary(agree: pd.DataFrame) -> list[dict[str, Any]]:
 def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
               skipped: list[tuple[str, str]], expert: Any = None,
               agreement_rows: list[dict[str, Any]] | None = None,
-              claim_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+              claim_rows: list[dict[str, Any]] | None = None,
+              training: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary.json of a run. `agreement_rows` / `claim_rows`: agreement_summary /
     claims_summary of tables["agreement"] when the caller computed them already (e.g. in a
-    spare worker); computed here otherwise."""
+    spare worker); computed here otherwise. `training`: what is known of the checkpoint's
+    training clips (evaluation.run.training_data); its warning is recorded and the claim on
+    misclassified clips repeats it."""
     results, clips = tables["results"], tables["clips"]
     agree = tables.get("agreement", pd.DataFrame())
     table = metric_table(results)
@@ -170,7 +173,13 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         from bsx.scoring.claims import claims_summary
 
         claim_rows = claims_summary(agree)
+    if training is not None:
+        out["training_data"] = training
     if claim_rows:
+        if training is not None and training.get("warning"):
+            from bsx.scoring.claims import with_training_caveat
+
+            claim_rows = with_training_caveat(claim_rows)
         out["claims"] = _json_safe(claim_rows)
     return out
 
