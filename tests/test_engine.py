@@ -57,6 +57,16 @@ def test_writes_every_output_file(run: tuple[Path, dict]) -> None:  # type: igno
     assert np.allclose((wins["start_s"] - wins["model_start_s"])[inside], trim[inside])
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "gradcam" in html
+    # each method's window time split into padding, pauses and speech (docs/controls.md)
+    shares = summary["window_shares"]
+    assert set(shares) == {"gradcam", "crp", "random"}
+    for method, s in shares.items():
+        g = wins[wins["method"] == method]
+        span = g["model_end_s"] - g["model_start_s"]
+        assert s["pauses"] == pytest.approx((span * g["pause_share"]).sum() / span.sum(),
+                                            abs=1e-4)
+        assert s["padding"] + s["pauses"] + s["speech"] == pytest.approx(1.0, abs=1e-3)
+        assert s["n_windows"] == len(g)
 
 
 def test_model_is_far_above_chance_on_the_tiny_set(run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

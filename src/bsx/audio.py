@@ -196,6 +196,19 @@ class Prepared:
         """Frames of the clip's relevance grid: centred at f * hop_length on the timeline."""
         return 1 + len(self.waveform) // self.frontend.hop_length
 
+    def content_frames(self, start_sample: int = 0, n_frames: int | None = None
+                       ) -> tuple[int, int]:
+        """Frames [lo, hi) of the relevance grid whose centres lie in the real content (not
+        the front-end's padding). `start_sample`, `n_frames`: a unit's own grid (a unit that
+        starts at that sample of the model timeline); default the clip's whole grid."""
+        hop = self.frontend.hop_length
+        t = self.n_frames if n_frames is None else n_frames
+        a = self.pad_offset_s * self.frontend.sample_rate - start_sample
+        b = a + self.content_s * self.frontend.sample_rate
+        lo = min(max(0, int(np.ceil(a / hop - 1e-9))), t)
+        hi = min(max(lo, int(np.ceil(b / hop - 1e-9))), t)
+        return lo, hi
+
     @property
     def kept_share(self) -> float:
         """Share of the file's speech span that the model saw (1.0 for a whole utterance)."""

@@ -56,7 +56,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     from bsx.evaluation.cue_scores import write_profiles
     from bsx.evaluation.groundtruth import planted_masks
     from bsx.evaluation.prepare import submit_cues
-    from bsx.evaluation.salient import salient_windows, window_rows
+    from bsx.evaluation.salient import pause_shares, salient_windows, window_rows
     from bsx.methods.base import SharesForward
     from bsx.windows import for_method
 
@@ -119,7 +119,8 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
         wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, mopts)
         rec.emit_all(mname, "", "time-attribution", [attr.seconds] * n, attr.seconds)
-        rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig)
+        rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig,
+                                   pause_shares(wins, prepared, next(iter(tracks.values()), None)))
         write_profiles(rec, mname, clips, prepared, wins, target_labels, tracks, cue_seconds,
                        seed=cfg.seed)
         mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,

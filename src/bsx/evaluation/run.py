@@ -13,7 +13,7 @@ import numpy as np
 
 from bsx.audio import KEPT_SHARE_WARNING
 from bsx.errors import BadCheckpoint
-from bsx.evaluation.config import EvalConfig, window_options
+from bsx.evaluation.config import EvalConfig, stated_split, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
 from bsx.progress import status as progress_status
 
@@ -48,6 +48,7 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     seed_paths(cfg)
     specs = {s.name: s for s in map(get_metric, metrics)}  # canonical names, as emitted
     window_options(cfg)
+    stated_split(cfg)  # a bad --trained-on-split file fails before anything starts
     for m in cfg.methods:
         lookup("method", m)
     # Cue workers next: they import openSMILE & co. while this process imports torch.
@@ -138,7 +139,11 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     mismatch = domain_warning(loaded.meta, cfg.dataset)
     if mismatch:
         warnings.warn(mismatch, stacklevel=2)
-    smeta = split_meta(loaded.meta)
+    stated = stated_split(cfg)
+    training = training_data(loaded.meta, cfg)
+    if training["warning"]:
+        warnings.warn(training["warning"], stacklevel=2)
+    smeta = stated if stated is not None else split_meta(loaded.meta)
     plan = early
     if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
             tuple(loaded.labels), fe, smeta):
@@ -205,10 +210,24 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     if not agree.empty:
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
-                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result())
+                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result(),
+                        training=training)
     write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures, examples)
     return summary
+
+
+def training_data(meta: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
+    """summary["training_data"]: where the run's knowledge of the checkpoint's training
+    clips comes from ("sidecar", "stated" by --trained-on-split, or "unknown") and the
+    warning line when unknown (bsx.honesty.training_data_warning)."""
+    from bsx.honesty import knows_split, training_data_warning
+
+    stated = None if cfg.trained_on_split is None else str(cfg.trained_on_split)
+    source = "stated" if stated is not None else "sidecar" if knows_split(meta) else "unknown"
+    where = f"'{cfg.checkpoint}'" if cfg.checkpoint else ""
+    return {"split_from": source, "stated": stated,
+            "warning": training_data_warning(meta, cfg.dataset, stated, source=where)}
 
 
 def raise_no_usable_clips(n_clips: int, skipped: list[tuple[str, str]]) -> None:
