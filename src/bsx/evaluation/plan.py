@@ -150,7 +150,7 @@ def early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
         meta = json.loads(sidecar_path(path).read_text())
         labels = tuple(meta["labels"])
         fe = with_keep(get_frontend(dict(meta["frontend"])), cfg.keep)
-    except Exception:  # load_model will say what is wrong, if anything
+    except (OSError, ValueError, KeyError, TypeError, BsxError):  # load_model says why
         return None
     plan = make_plan(cfg, out, labels, fe, split_meta(meta), resume=resume)
     n = min(len(plan.todo), EARLY_CLIPS_PER_WORKER * cfg.workers)

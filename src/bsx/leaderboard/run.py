@@ -120,8 +120,7 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
             for i, result, error in ex.run(run_cell, jobs):
                 cell = todo[i]
                 if error is not None:
-                    msg = (str(error) if isinstance(error, BsxError)  # already one sentence
-                           else f"{type(error).__name__}: {error}")
+                    msg = str(error) if isinstance(error, BsxError) else _bug(error, jobs[i][1])
                     store.fail_cell(cell.hash, msg)
                     report.failed.append((cell, msg))
                 else:
@@ -135,6 +134,16 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
         return report
     finally:
         store.close()
+
+
+def _bug(error: BaseException, cell_out: str) -> str:
+    """A cell's internal error as one line, its traceback kept in a log in the cell's folder."""
+    from bsx.crash import keep_traceback
+
+    log = keep_traceback(error, Path(cell_out))
+    detail = " ".join(str(error).split())
+    where = f" (internal error; traceback in {log})" if log else " (internal error)"
+    return f"{type(error).__name__}: {detail}{where}"
 
 
 def _export(store: Store, run_id: str, out: Path) -> None:
