@@ -14,6 +14,7 @@ import numpy as np
 from bsx.audio import KEPT_SHARE_WARNING
 from bsx.evaluation.config import EvalConfig, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+from bsx.locks import hold_folder
 from bsx.progress import status as progress_status
 
 
@@ -50,15 +51,16 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    progress_status(f"reading the dataset '{cfg.dataset}'")
-    early = early_start(cfg, out, extractors, resume=resume)
-    progress_status("importing torch and loading the model")
-    from bsx.device import resolve_device  # imports torch: only now
+    with hold_folder(out, "bsx evaluate"):  # before any part is read, written or deleted
+        progress_status(f"reading the dataset '{cfg.dataset}'")
+        early = early_start(cfg, out, extractors, resume=resume)
+        progress_status("importing torch and loading the model")
+        from bsx.device import resolve_device  # imports torch: only now
 
-    device = resolve_device(cfg.device)
-    with _torch_threads(device, cfg.workers):
-        return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                    progress=progress, on_batch=on_batch, record=record)
+        device = resolve_device(cfg.device)
+        with _torch_threads(device, cfg.workers):
+            return _run(cfg, out, device, specs, extractors, early, resume=resume,
+                        progress=progress, on_batch=on_batch, record=record)
 
 
 @contextmanager
