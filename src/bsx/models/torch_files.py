@@ -23,8 +23,9 @@ def _tensor_global(name: str) -> bool:
 
 
 # what torch.load raises for a file that is not a readable PyTorch file: the zip reader's
-# RuntimeError, the legacy unpickler's KeyError/EOFError on foreign bytes, an unreadable file
-_UNREADABLE = (RuntimeError, KeyError, EOFError, ValueError, OSError, zipfile.BadZipFile)
+# RuntimeError, the legacy unpickler's Key/Index/EOFError on foreign bytes, an unreadable file
+_UNREADABLE = (RuntimeError, KeyError, IndexError, EOFError, ValueError, OSError,
+               zipfile.BadZipFile)
 
 
 def _pickle_bytes(path: Path) -> bytes:
@@ -34,6 +35,17 @@ def _pickle_bytes(path: Path) -> bytes:
             names = [n for n in z.namelist() if n.endswith("data.pkl")]
             return z.read(names[0]) if names else b""
     return path.read_bytes()
+
+
+def _looks_like_torch(path: Path) -> bool:
+    """A zip (torch.save's format) or a pickle (the legacy one: it opens with PROTO, 0x80);
+    other bytes (text, audio, a cut-off file) are never handed to the unpickler."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK") or head[:1] == b"\x80"
 
 
 def foreign_globals(path: Path) -> list[str]:
@@ -65,6 +77,8 @@ def load_tensors(
     and a refusal (nothing run) when its pickle would build other Python objects."""
     import torch
 
+    if not _looks_like_torch(path):
+        raise BadCheckpoint(f"{path}: not a readable {what}, or cut short")
     try:
         return torch.load(path, weights_only=True, **kwargs)
     except pickle.UnpicklingError:
