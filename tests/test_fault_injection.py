@@ -36,6 +36,12 @@ from test_internal_errors import logged_path, run_cli
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "src" / "bsx" / "data" / "default_model"
 
+# The subprocesses run in tmp dirs: a relative PYTHONPATH (PYTHONPATH=src) would import another
+# bsx there, so its entries are made absolute once.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p
+)
+
 
 def one_sentence(code: int, stderr: str, *needles: str) -> None:
     """In-process twin of one_sentence_exit_2: exit 2, one 'error:' line naming each needle."""
@@ -99,23 +105,43 @@ CHECKPOINTS = {
     "truncated-plain": ["truncated-plain.pt: not a readable PyTorch state dict"],
     "not-a-zip": ["not-a-zip.pt: not a readable PyTorch state dict"],
     "unsafe-pickle": ["unsafe-pickle.pt: refused for safety, nothing was run", "posix.system"],
-    "sidecar-not-json": ["sidecar-not-json.json: the metadata beside sidecar-not-json.pt is "
-                         "not a bsx checkpoint sidecar"],
+    "sidecar-not-json": [
+        "sidecar-not-json.json: the metadata beside sidecar-not-json.pt is "
+        "not a bsx checkpoint sidecar"
+    ],
     "sidecar-no-labels": ["sidecar-no-labels.json", "no 'labels' entry"],
-    "sidecar-bad-frontend": ["sidecar-bad-frontend.json: its front-end config is not valid "
-                             "(sample_rate: Input should be a valid integer"],
+    "sidecar-bad-frontend": [
+        "sidecar-bad-frontend.json: its front-end config is not valid "
+        "(sample_rate: Input should be a valid integer"
+    ],
 }
 
 
 @pytest.mark.parametrize("case", list(CHECKPOINTS))
-def test_a_broken_checkpoint_is_one_sentence(case: str, tmp_path: Path, clip: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_checkpoint_is_one_sentence(
+    case: str,
+    tmp_path: Path,
+    clip: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     ckpt = make_checkpoint(tmp_path, case)
     plain = [] if ckpt.with_suffix(".json").exists() else ["--label-preset", "paper7"]
-    code, stderr = run_cli(["explain", str(clip), "--method", "random", "--checkpoint",
-                            str(ckpt), *plain, "--out", str(tmp_path / "ex")],
-                           monkeypatch, capsys)
+    code, stderr = run_cli(
+        [
+            "explain",
+            str(clip),
+            "--method",
+            "random",
+            "--checkpoint",
+            str(ckpt),
+            *plain,
+            "--out",
+            str(tmp_path / "ex"),
+        ],
+        monkeypatch,
+        capsys,
+    )
     one_sentence(code, stderr, *CHECKPOINTS[case])
     assert not (tmp_path / "PWNED").exists()  # the pickle's command never ran
     assert not list((tmp_path / "ex").glob("*")) if (tmp_path / "ex").exists() else True
@@ -172,14 +198,15 @@ GRIDS = {
 
 
 @pytest.mark.parametrize("case", list(GRIDS))
-def test_a_broken_grid_is_one_sentence(case: str, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_grid_is_one_sentence(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     text, *needles = GRIDS[case]
     grid = tmp_path / f"{case}.toml"
     grid.write_text(text)
-    code, stderr = run_cli(["leaderboard", "run", str(grid), "--out", str(tmp_path / "lb")],
-                           monkeypatch, capsys)
+    code, stderr = run_cli(
+        ["leaderboard", "run", str(grid), "--out", str(tmp_path / "lb")], monkeypatch, capsys
+    )
     one_sentence(code, stderr, f"{case}.toml", *needles)
     assert not (tmp_path / "lb" / "leaderboard.sqlite").exists()
 
@@ -222,21 +249,24 @@ AUDIO = {
 
 
 @pytest.mark.parametrize("case", list(AUDIO))
-def test_bad_audio_is_one_sentence_for_cues(case: str, tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_audio_is_one_sentence_for_cues(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     wav = make_audio(tmp_path, case)
     code, stderr = run_cli(["cues", str(wav), "--cues", "librosa"], monkeypatch, capsys)
     one_sentence(code, stderr, f"{case}.wav: {AUDIO[case]}")
 
 
 @pytest.mark.parametrize("case", ["nan", "header-only"])
-def test_bad_audio_is_one_sentence_for_explain(case: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_audio_is_one_sentence_for_explain(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     wav = make_audio(tmp_path, case)
-    code, stderr = run_cli(["explain", str(wav), "--method", "random", "--out",
-                            str(tmp_path / "ex")], monkeypatch, capsys)
+    code, stderr = run_cli(
+        ["explain", str(wav), "--method", "random", "--out", str(tmp_path / "ex")],
+        monkeypatch,
+        capsys,
+    )
     one_sentence(code, stderr, f"{case}.wav: {AUDIO[case]}")
 
 
@@ -250,18 +280,22 @@ def test_a_wav_cut_in_its_samples_loads_what_it_holds(tmp_path: Path) -> None:
 
 
 def test_explain_of_a_clip_shorter_than_the_fade_warns_and_writes(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """10 samples: was an internal error (a 5 ms fade longer than the clip)."""
     wav = tmp_path / "blip.wav"
     sf.write(wav, np.full(10, 0.1, dtype="float32"), 16000)
-    code, stderr = run_cli(["explain", str(wav), "--method", "random", "--out",
-                            str(tmp_path / "ex")], monkeypatch, capsys)
+    code, stderr = run_cli(
+        ["explain", str(wav), "--method", "random", "--out", str(tmp_path / "ex")],
+        monkeypatch,
+        capsys,
+    )
     assert code == 0, stderr
     assert "not meaningful" in stderr
     assert sf.info(tmp_path / "ex" / "blip.random.listen.wav").frames == 10
 
 
+@pytest.mark.slow
 def test_bad_audio_in_a_dataset_is_skipped_with_its_reason(tmp_path: Path) -> None:
     """Five good clips and six bad ones: the run finishes with the five, each bad one listed."""
     root = tmp_path / "emodb"
@@ -269,13 +303,26 @@ def test_bad_audio_in_a_dataset_is_skipped_with_its_reason(tmp_path: Path) -> No
     good = EMODB_NAMES[:5]
     for i, name in enumerate(good):
         tone_wav(root / name, 150.0 + 20 * i)
-    bad = dict(zip(["03a02Wa", "03a02Fa", "08a03Ta", "08a03Na", "11b02Wb", "11b02Fb"],
-                   AUDIO, strict=True))
+    bad = dict(
+        zip(["03a02Wa", "03a02Fa", "08a04Ta", "08a04Na", "11b02Wb", "11b02Fb"], AUDIO, strict=True)
+    )
     for stem, case in bad.items():
         make_audio(tmp_path, case).rename(root / f"{stem}.wav")
     out = tmp_path / "ev"
-    proc = run_bsx("evaluate", *TINY, "--dataset", "emodb", "--data-root", str(root),
-                   "--split", "all", "--workers", "1", "--out", str(out))
+    proc = run_bsx(
+        "evaluate",
+        *TINY,
+        "--dataset",
+        "emodb",
+        "--data-root",
+        str(root),
+        "--split",
+        "all",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     summary = json.loads((out / "summary.json").read_text())
@@ -303,19 +350,40 @@ BOOM = """
 
 
 def plugin_env(site: Path) -> dict[str, str]:
-    return {**os.environ, "MPLBACKEND": "Agg", "COLUMNS": "250",
-            "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    return {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "COLUMNS": "250",
+        "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
 
 
 @pytest.mark.slow
 def test_a_plugin_bug_is_an_internal_error_with_its_traceback_kept(tmp_path: Path) -> None:
     fake_dist(tmp_path, "bsx-boom", "bsx_boom_mod", BOOM)
     out = tmp_path / "ev"
-    proc = subprocess.run(bsx_cmd("evaluate", "--method", "boom", "--cues", "librosa",
-                                  "--metrics", "gt-precision", "--limit", "2", "--workers", "1",
-                                  "--out", str(out)),
-                          capture_output=True, text=True, env=plugin_env(tmp_path), cwd=tmp_path,
-                          timeout=300)
+    proc = subprocess.run(
+        bsx_cmd(
+            "evaluate",
+            "--method",
+            "boom",
+            "--cues",
+            "librosa",
+            "--metrics",
+            "gt-precision",
+            "--limit",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ),
+        capture_output=True,
+        text=True,
+        env=plugin_env(tmp_path),
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "bsx hit an internal error: RuntimeError: the boom method blew up" in proc.stderr
@@ -327,16 +395,25 @@ def test_a_plugin_bug_is_an_internal_error_with_its_traceback_kept(tmp_path: Pat
 
 @pytest.mark.slow
 def test_a_broken_plugin_keeps_its_traceback_for_its_author(tmp_path: Path) -> None:
-    fake_dist(tmp_path, "bsx-fancy", "bsx_fancy_mod",
-              'import fancylib_that_is_not_installed\n')
-    proc = subprocess.run(bsx_cmd("plugins", "list", "--traceback"), capture_output=True,
-                          text=True, env=plugin_env(tmp_path), timeout=120)
+    fake_dist(tmp_path, "bsx-fancy", "bsx_fancy_mod", "import fancylib_that_is_not_installed\n")
+    proc = subprocess.run(
+        bsx_cmd("plugins", "list", "--traceback"),
+        capture_output=True,
+        text=True,
+        env=plugin_env(tmp_path),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "broken plugin bsx-fancy" in proc.stdout
     assert "Traceback (most recent call last)" in proc.stdout
     assert "bsx_fancy_mod.py" in proc.stdout and "fancylib_that_is_not_installed" in proc.stdout
-    plain = subprocess.run(bsx_cmd("plugins", "list"), capture_output=True, text=True,
-                           env=plugin_env(tmp_path), timeout=120)
+    plain = subprocess.run(
+        bsx_cmd("plugins", "list"),
+        capture_output=True,
+        text=True,
+        env=plugin_env(tmp_path),
+        timeout=120,
+    )
     assert "broken plugin bsx-fancy" in plain.stdout and "Traceback" not in plain.stdout
 
 
@@ -345,13 +422,28 @@ def test_a_leaderboard_cell_bug_keeps_its_traceback_in_the_cell(tmp_path: Path) 
 
     grid = tmp_path / "lb.toml"
     grid.write_text(GRID_OK)
-    rep = run_leaderboard(grid, tmp_path / "lb", workers=1, runner=_buggy_runner,
-                          progress=False)
-    (cell, msg), = rep.failed
+    rep = run_leaderboard(grid, tmp_path / "lb", workers=1, runner=_buggy_runner, progress=False)
+    ((cell, msg),) = rep.failed
     assert msg.startswith("ZeroDivisionError: division by zero (internal error; traceback in ")
     log = Path(msg.split("traceback in ", 1)[1].rstrip(")"))
     assert log.parent == tmp_path / "lb" / "cells" / cell.hash
     assert "in _buggy_runner" in log.read_text()
+
+
+def test_a_second_leaderboard_run_on_the_same_out_is_refused(tmp_path: Path) -> None:
+    from bsx.errors import BsxError
+    from bsx.leaderboard.run import run_leaderboard
+    from bsx.locks import hold_folder
+
+    grid = tmp_path / "lb.toml"
+    grid.write_text(GRID_OK)
+    (tmp_path / "lb").mkdir()
+    with (
+        hold_folder(tmp_path / "lb"),
+        pytest.raises(BsxError, match="another bsx leaderboard run is writing there"),
+    ):
+        run_leaderboard(grid, tmp_path / "lb", workers=1, runner=_buggy_runner, progress=False)
+    assert not (tmp_path / "lb" / "leaderboard.sqlite").exists()
 
 
 def _buggy_runner(cfg: object, out: Path) -> dict[str, object]:
@@ -374,9 +466,15 @@ def digests(parts: Path) -> dict[str, str]:
 
 
 def popen_bsx(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(bsx_cmd(*args), cwd=cwd, env={**os.environ, "MPLBACKEND": "Agg"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        bsx_cmd(*args),
+        cwd=cwd,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -399,12 +497,14 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_a_second_run_on_the_same_out_is_refused_and_the_first_is_whole(
-        reference: dict[str, object]) -> None:
+    reference: dict[str, object],
+) -> None:
     out = Path(str(reference["out"]))
     second = reference["second"]
     assert isinstance(second, subprocess.CompletedProcess)
-    one_sentence_exit_2(second, f"{out}: another bsx evaluate run is writing there "
-                                f"(pid {reference['pid']})")
+    one_sentence_exit_2(
+        second, f"{out}: another bsx evaluate run is writing there (pid {reference['pid']})"
+    )
     clips = pd.read_csv(out / "clips.csv")
     assert len(clips) == 10 and clips["clip_id"].is_unique
     assert len(scores(out)) == 10  # one gt-precision row per clip, none lost or doubled
@@ -413,12 +513,14 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_is_whole(
 @pytest.mark.slow
 @pytest.mark.parametrize("after_batches", [1, 3])
 def test_kill_9_then_resume_gives_the_uninterrupted_results(
-        after_batches: int, reference: dict[str, object], tmp_path: Path) -> None:
+    after_batches: int, reference: dict[str, object], tmp_path: Path
+) -> None:
     out = tmp_path / "ev"
     proc = popen_bsx("evaluate", *KILLABLE, "--out", str(out), cwd=tmp_path)
     try:
-        assert wait_for(lambda: len(list((out / "parts").glob("clips-*.parquet")))
-                        >= after_batches, 240), "no batch was written"
+        assert wait_for(
+            lambda: len(list((out / "parts").glob("clips-*.parquet"))) >= after_batches, 240
+        ), "no batch was written"
         assert proc.poll() is None, "the run ended before it could be killed"
         workers = descendants(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
@@ -431,8 +533,10 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(
     done = sorted(kept)
     # what a kill mid-batch leaves: the next batch's rows without its 'clips' part, a temp file
     last = int(done[-1].removesuffix(".parquet").rsplit("-", 1)[1])
-    shutil.copy(out / "parts" / f"results-{last:06d}.parquet",
-                out / "parts" / f"results-{last + 1:06d}.parquet")
+    shutil.copy(
+        out / "parts" / f"results-{last:06d}.parquet",
+        out / "parts" / f"results-{last + 1:06d}.parquet",
+    )
     (out / "parts" / f".results-{last + 2:06d}.parquet.99.tmp").write_bytes(b"half a part")
     resumed = run_bsx("evaluate", *KILLABLE, "--resume", "--out", str(out), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
@@ -446,7 +550,8 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncated-part", "not-parquet-part", "config-json"])
 def test_a_damaged_results_store_is_one_sentence_and_loses_nothing(
-        damage: str, reference: dict[str, object], tmp_path: Path) -> None:
+    damage: str, reference: dict[str, object], tmp_path: Path
+) -> None:
     out = tmp_path / "ev"
     shutil.copytree(Path(str(reference["out"])), out)
     part = out / "parts" / "clips-000002.parquet"
@@ -469,18 +574,30 @@ def test_the_lock_is_one_sentence_and_free_after_its_holder(tmp_path: Path) -> N
     from bsx.errors import BsxError
     from bsx.locks import hold_folder
 
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
         import sys, time
-        sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / 'src')!r})
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1] / "src")!r})
         from bsx.locks import hold_folder
         with hold_folder(__import__('pathlib').Path({str(tmp_path)!r})):
             print('held', flush=True)
             time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(BsxError, match=f"another bsx run is writing there "
-                                           f"\\(pid {holder.pid}\\)"), hold_folder(tmp_path):
+        with (
+            pytest.raises(
+                BsxError, match=f"another bsx run is writing there \\(pid {holder.pid}\\)"
+            ),
+            hold_folder(tmp_path),
+        ):
             pass
         holder.send_signal(signal.SIGKILL)  # kill -9: the OS frees the lock
         holder.wait(timeout=10)

@@ -20,6 +20,7 @@ from bsx.errors import BsxError
 from bsx.leaderboard.config import STORE_NAME, Cell, load_config
 from bsx.leaderboard.executors import make_executor
 from bsx.leaderboard.store import Store
+from bsx.locks import hold_folder
 
 CellRunner = Callable[[EvalConfig, Path], dict[str, Any]]
 
@@ -97,6 +98,12 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
     board = load_config(config_path)
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
+    with hold_folder(out, "bsx leaderboard"):
+        return _run_board(board, config_path, out, executor, workers, runner, progress)
+
+
+def _run_board(board: Any, config_path: Path | str, out: Path, executor: str, workers: int,
+               runner: CellRunner | None, progress: bool) -> RunReport:
     ex = make_executor(executor, workers)
     store = Store(out / STORE_NAME)
     try:

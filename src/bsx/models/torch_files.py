@@ -24,8 +24,15 @@ def _tensor_global(name: str) -> bool:
 
 # what torch.load raises for a file that is not a readable PyTorch file: the zip reader's
 # RuntimeError, the legacy unpickler's Key/Index/EOFError on foreign bytes, an unreadable file
-_UNREADABLE = (RuntimeError, KeyError, IndexError, EOFError, ValueError, OSError,
-               zipfile.BadZipFile)
+_UNREADABLE = (
+    RuntimeError,
+    KeyError,
+    IndexError,
+    EOFError,
+    ValueError,
+    OSError,
+    zipfile.BadZipFile,
+)
 
 
 def _pickle_bytes(path: Path) -> bytes:
