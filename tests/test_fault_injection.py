@@ -531,11 +531,12 @@ def test_kill_9_then_resume_gives_the_uninterrupted_results(
             os.killpg(proc.pid, signal.SIGKILL)
     kept = {n: d for n, d in digests(out / "parts").items() if n.startswith("clips-")}
     done = sorted(kept)
-    # what a kill mid-batch leaves: the next batch's rows without its 'clips' part, a temp file
+    # what a kill mid-batch leaves: rows of a batch without its 'clips' part (numbered past any
+    # batch the resumed run writes, so not simply overwritten), and a temp file
     last = int(done[-1].removesuffix(".parquet").rsplit("-", 1)[1])
     shutil.copy(
         out / "parts" / f"results-{last:06d}.parquet",
-        out / "parts" / f"results-{last + 1:06d}.parquet",
+        out / "parts" / f"results-{last + 5:06d}.parquet",
     )
     (out / "parts" / f".results-{last + 2:06d}.parquet.99.tmp").write_bytes(b"half a part")
     resumed = run_bsx("evaluate", *KILLABLE, "--resume", "--out", str(out), cwd=tmp_path)
