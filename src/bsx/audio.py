@@ -243,6 +243,10 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     """
     import librosa
     import soundfile as sf
+    from audioread.exceptions import DecodeError
+
+    # what a decoder raises for a file it cannot read or that is cut short (not bsx's bugs)
+    undecodable = (DecodeError, sf.SoundFileError, EOFError, OSError, ValueError)
 
     path = Path(path)
     if path.is_dir():
@@ -262,12 +266,12 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         y = data.mean(axis=1)
-    except Exception:
+    except (sf.SoundFileError, OSError, ValueError):
         try:  # formats libsndfile lacks: librosa falls back to audioread
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 y, sr = librosa.load(str(path), sr=None, mono=True)
-        except Exception:
+        except undecodable:
             raise BadAudio(f"{path}: not a readable audio file, or cut short (accepted: "
                            f"{READABLE_AUDIO})") from None
     if y.size == 0:

@@ -121,13 +121,13 @@ def parse_target(value: str, labels: tuple[str, ...], predicted: int | None) -> 
 
 def original_audio(path: Path, fallback_sr: int) -> tuple[np.ndarray, int]:
     """The original file, mono, at its own sample rate when soundfile can read it."""
+    import soundfile as sf
+
     from bsx.audio import load_audio
 
     try:
-        import soundfile as sf
-
         sr = int(sf.info(str(path)).samplerate)
-    except Exception:
+    except (sf.SoundFileError, OSError):  # a format only audioread reads: the model's rate
         sr = fallback_sr
     y, _ = load_audio(path, sr)
     return y, sr

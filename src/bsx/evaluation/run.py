@@ -15,6 +15,7 @@ from bsx.audio import KEPT_SHARE_WARNING
 from bsx.errors import BadCheckpoint
 from bsx.evaluation.config import EvalConfig, stated_split, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+from bsx.locks import hold_folder
 from bsx.progress import status as progress_status
 
 if TYPE_CHECKING:
@@ -58,15 +59,16 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    progress_status(f"reading the dataset '{cfg.dataset}'")
-    early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
-    progress_status("importing torch and loading the model")
-    from bsx.device import resolve_device  # imports torch: only now
+    with hold_folder(out, "bsx evaluate"):  # before any part is read, written or deleted
+        progress_status(f"reading the dataset '{cfg.dataset}'")
+        early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
+        progress_status("importing torch and loading the model")
+        from bsx.device import resolve_device  # imports torch: only now
 
-    device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
-    with _torch_threads(device, cfg.workers):
-        return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                    progress=progress, on_batch=on_batch, record=record, loaded=loaded)
+        device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
+        with _torch_threads(device, cfg.workers):
+            return _run(cfg, out, device, specs, extractors, early, resume=resume,
+                        progress=progress, on_batch=on_batch, record=record, loaded=loaded)
 
 
 def _device_of(net: Any) -> Any:

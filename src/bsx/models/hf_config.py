@@ -18,7 +18,7 @@ from typing import Any
 
 from bsx.audio import Frontend
 from bsx.datasets.base import EMOTIONS
-from bsx.errors import BadCheckpoint
+from bsx.errors import BadCheckpoint, one_line
 from bsx.expert import ALIASES
 
 DEFAULT_WAVEFORM_MODEL_DIR = Path(__file__).resolve().parents[1] / "data" / "default_waveform_model"
@@ -211,5 +211,6 @@ def hf_frontend(path: str | Path | None) -> Frontend:
         fields.update(_read_json(side).get("frontend") or {})
     try:
         return Frontend(**fields)
-    except Exception as exc:
-        raise BadCheckpoint(f"{side}: its front-end fields are not valid ({exc})") from None
+    except (ValueError, TypeError) as exc:  # pydantic's ValidationError is a ValueError
+        raise BadCheckpoint(f"{side}: its front-end fields are not valid ({one_line(exc)})"
+                            ) from None

@@ -189,10 +189,13 @@ def fit(
     best_acc, best_epoch, bad, start = -math.inf, 0, 0, 0
     last = Path(out) / LAST if out is not None else None
     if resume and last is not None and last.is_file():
+        from bsx.models.torch_files import load_tensors
+
+        st = load_tensors(last, "bsx epoch checkpoint (delete it to start afresh)",
+                          map_location="cpu")
         try:
-            st = torch.load(last, map_location="cpu", weights_only=True)
             saved_config = json.loads(st["config"])
-        except Exception as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise BadCheckpoint(
                 f"{last}: not a readable bsx epoch checkpoint ({type(exc).__name__}); "
                 "delete it to start afresh"

@@ -172,7 +172,7 @@ def window_gain(n: int, sr: int, windows: Sequence[Window], attenuate_db: float)
         a, b = max(int(round(w.start_s * sr)), 0), min(int(round(w.end_s * sr)), n)
         inside[a:b] = 1.0
     ramp = max(int(RAMP_S * sr), 1)
-    if ramp > 1:  # smooth the 0/1 edges with a short moving average
+    if 1 < ramp < n:  # smooth the 0/1 edges with a short moving average (clips longer than it)
         kernel = np.ones(ramp) / ramp
         inside = np.clip(np.convolve(inside, kernel, mode="same"), 0.0, 1.0)
         for w in windows:  # but keep the windows themselves at full level
