@@ -528,7 +528,7 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_is_whole(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after_batches", [1, 3])
+@pytest.mark.parametrize("after_batches", [1, 3, 5])  # 5: all written, in the tail
 def test_kill_9_then_resume_gives_the_uninterrupted_results(
     after_batches: int, reference: dict[str, object], tmp_path: Path
 ) -> None:
