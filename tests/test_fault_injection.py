@@ -349,6 +349,22 @@ BOOM = """
 """
 
 
+def tagged(tag: str) -> list[int]:
+    """Live processes whose environment holds BSX_FAULT_TAG=tag: a run's children, orphans
+    included (they keep the environment after their parent is gone)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or _stat(int(d.name)) is None:
+            continue
+        try:
+            env = (d / "environ").read_bytes()
+        except OSError:
+            continue
+        if f"BSX_FAULT_TAG={tag}".encode() in env.split(b"\0"):
+            found.append(int(d.name))
+    return found
+
+
 def plugin_env(site: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -374,17 +390,18 @@ def test_a_plugin_bug_is_an_internal_error_with_its_traceback_kept(tmp_path: Pat
             "--limit",
             "2",
             "--workers",
-            "1",
+            "2",
             "--out",
             str(out),
         ),
         capture_output=True,
         text=True,
-        env=plugin_env(tmp_path),
+        env={**plugin_env(tmp_path), "BSX_FAULT_TAG": str(tmp_path)},
         cwd=tmp_path,
         timeout=300,
     )
     assert proc.returncode == 1, proc.stderr
+    assert wait_for(lambda: not tagged(str(tmp_path)), 15), "its cue workers outlived it"
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "bsx hit an internal error: RuntimeError: the boom method blew up" in proc.stderr
     log = logged_path(proc.stderr)
@@ -511,7 +528,7 @@ def test_a_second_run_on_the_same_out_is_refused_and_the_first_is_whole(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("after_batches", [1, 3])
+@pytest.mark.parametrize("after_batches", [1, 3, 5])  # 5: all written, in the tail
 def test_kill_9_then_resume_gives_the_uninterrupted_results(
     after_batches: int, reference: dict[str, object], tmp_path: Path
 ) -> None:
@@ -616,3 +633,14 @@ def _held_elsewhere(folder: Path) -> None:
 
     with hold_folder(folder):
         pass
+
+
+def test_tagged_finds_a_tagged_process_and_not_after_it_ends(tmp_path: Path) -> None:
+    """The orphan check itself can fail: it sees a live tagged process."""
+    child = subprocess.Popen(["sleep", "30"], env={**os.environ, "BSX_FAULT_TAG": str(tmp_path)})
+    try:
+        assert wait_for(lambda: tagged(str(tmp_path)) == [child.pid], 5)
+    finally:
+        child.kill()
+        child.wait()
+    assert tagged(str(tmp_path)) == []
