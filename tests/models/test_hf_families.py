@@ -202,3 +202,28 @@ def test_an_unsupported_family_is_refused_before_torch_is_imported(tmp_path):
     assert "model_type 'sew-d' is not supported" in res.stderr
     assert "audio-spectrogram-transformer, whisper" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("method", ["integrated-gradients", "occlusion-time", "gradcam", "crp"])
+def test_log_mel_methods_explain_ast_inside_the_content(saved, method):
+    net, _, fe = load_hf(saved[AST])
+    y = _speech_like(1.2)
+    prep = prepare_waveform(y, fe.model_copy(update={"trim": "none"}))
+    units = stack_units([prep], torch.device("cpu"))
+    rel = attribute(build("method", method, net), units, np.array([2]), [prep]).clips[0]
+    n = 1 + len(y) // 160
+    assert rel.shape == (64, 200) and np.isfinite(rel).all()
+    assert np.abs(rel[:, :n]).sum() > 0 and not rel[:, n:].any()
+
+
+def test_methods_that_do_not_apply_are_one_sentence(saved):
+    from bsx.errors import BsxError
+
+    whisper, _, _ = load_hf(saved[WHISPER])
+    with pytest.raises(BsxError, match="no Conv2d layer for Grad-CAM"):
+        build("method", "gradcam", whisper).attribute(
+            torch.zeros(1, 1, 80, 3001), torch.tensor([0])
+        )
+    ast, _, _ = load_hf(saved[AST])
+    with pytest.raises(BsxError, match="method 'attnlrp' explains waveform models"):
+        build("method", "attnlrp", ast)
