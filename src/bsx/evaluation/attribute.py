@@ -137,8 +137,8 @@ def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]
             rel = method.attribute_content(x, t, content)
         else:
             rel = method.attribute(x, t)
-        rel = rel.detach().float().cpu().numpy()
-        for j, r in zip(idx, rel, strict=True):
+        maps = rel.detach().float().cpu().numpy()
+        for j, r in zip(idx, maps, strict=True):
             out[j] = r
     if units.kind == "waveform":  # per-sample relevance summed into the frames
         return [to_grid(o, units.hop_length) for o in out]  # type: ignore[arg-type]

@@ -77,9 +77,9 @@ class HfAudioClassifier(nn.Module):
 
     input_kind = "waveform"
 
-    def __init__(self, model: nn.Module, *, sample_rate: int, do_normalize: bool) -> None:
+    def __init__(self, model: Any, *, sample_rate: int, do_normalize: bool) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a transformers model: its config and heads are dynamic
         self.norm = WaveformNorm(do_normalize)
         self.sample_rate = int(sample_rate)
         self.token_stride = token_stride(model.config.to_dict())
@@ -109,10 +109,10 @@ class HfFeatureClassifier(nn.Module):
 
     input_kind = "logmel"
 
-    def __init__(self, model: nn.Module, *, sample_rate: int, mean: float = 0.0,
+    def __init__(self, model: Any, *, sample_rate: int, mean: float = 0.0,
                  std: float = 0.5, do_normalize: bool = False) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a transformers model: its config and heads are dynamic
         self.sample_rate = int(sample_rate)
         self.whisper = model.config.model_type == "whisper"
         self.mean, self.std, self.do_normalize = float(mean), float(std), bool(do_normalize)
@@ -237,7 +237,7 @@ def load_hf(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",
     labels: Sequence[str] | None = None,
-) -> tuple[HfAudioClassifier, tuple[str, ...], Frontend]:
+) -> tuple[HfAudioClassifier | HfFeatureClassifier, tuple[str, ...], Frontend]:
     """A save_pretrained directory (None: the packaged waveform model) -> (net in eval mode
     on `device`, labels in class order, front-end).
 
@@ -300,7 +300,7 @@ def load_hf(
     return net, final, fe
 
 
-def wrap(model: nn.Module, pre: dict[str, Any]) -> nn.Module:
+def wrap(model: Any, pre: dict[str, Any]) -> HfAudioClassifier | HfFeatureClassifier:
     """A transformers audio classifier as a bsx net, by its family's input kind."""
     sr = int(pre.get("sampling_rate", 16000))
     if model.config.model_type in FEATURE_TYPES:
@@ -416,7 +416,7 @@ def new_classifier(config: Any, *, sample_rate: int = 16000, seed: int = 0) -> n
 
 
 def save_hf(
-    net: nn.Module, out: str | Path, frontend: dict[str, Any] | None = None
+    net: Any, out: str | Path, frontend: dict[str, Any] | None = None
 ) -> Path:
     """Write `net` as a save_pretrained directory (safetensors + its family's feature
     extractor), plus bsx.json holding front-end fields when given; returns the directory."""

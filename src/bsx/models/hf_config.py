@@ -129,7 +129,7 @@ def emotion_labels(id2label: dict[Any, Any], where: str = "config.json") -> tupl
             f"{where}: labels {', '.join(repr(u) for u in unknown)} are not emotions bsx "
             f"knows ({', '.join(EMOTIONS)}); give labels explicitly (--labels) in class order"
         )
-    dup = sorted({m for m in mapped if mapped.count(m) > 1})  # type: ignore[arg-type]
+    dup = sorted({m for m in mapped if m is not None and mapped.count(m) > 1})
     if dup:
         raise BadCheckpoint(
             f"{where}: labels {', '.join(v for _, v in items)} map to the same emotion twice "
