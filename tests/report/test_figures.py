@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +169,52 @@ def test_egemaps_units_name_the_columns_the_extractor_reads() -> None:
         assert cue_unit("egemaps", cue).feature == column
     assert cue_unit("egemaps", "F1frequency_sma3nz").unit == "Hz"
     assert cue_unit("some-plugin", "X").unit == ""
+
+
+def _one_method(metric: str, mean: float, lo: float, hi: float,
+                direction: str = "higher") -> pd.DataFrame:
+    return pd.DataFrame([dict(method="gradcam", cues="", metric=metric, against="expert-cues",
+                              direction=direction, category="localisation", mean=mean,
+                              ci_low=lo, ci_high=hi)])
+
+
+def _panel(fig) -> object:  # type: ignore[no-untyped-def]
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    return ax
+
+
+def test_a_bounded_score_is_drawn_on_its_whole_range_even_with_one_method() -> None:
+    # pointing-game 0.96-1.04 on a 0-1 score: matplotlib alone zooms to ~0.95-1.05
+    ax = _panel(metric_figure(_one_method("pointing-game", 1.0, 0.96, 1.0)))
+    lo, hi = ax.get_ylim()
+    assert lo == pytest.approx(-0.04) and hi == pytest.approx(1.04)
+    assert "hit rate (0-1)" in ax.get_ylabel()
+    # a correlation-bounded score on -1..1
+    ax = _panel(metric_figure(_one_method("faithfulness-correlation", 0.1, 0.08, 0.12)))
+    assert ax.get_ylim() == pytest.approx((-1.08, 1.08))
+
+
+def test_unit_and_bounds_come_from_the_metric_spec() -> None:
+    from bsx.report import figures
+    from bsx.scoring.specs import METRICS
+
+    assert not hasattr(figures, "METRIC_UNITS")  # one place for units: the specs
+    for name, spec in METRICS.items():
+        fig = metric_figure(_one_method(name, 0.5, 0.4, 0.6, spec.direction))
+        ax = _panel(fig)
+        assert ax.get_ylabel().startswith(spec.unit), name
+        if spec.bounds is None:  # unbounded: matplotlib's range around the data
+            lo, hi = ax.get_ylim()
+            assert 0.3 < lo < 0.4 and 0.6 < hi < 0.7, name
+        else:
+            assert ax.get_ylim()[0] < spec.bounds[0] and ax.get_ylim()[1] > spec.bounds[1]
+        plt.close(fig)
+    gain = _panel(metric_figure(_one_method("ablation-gain", 0.01, 0.0, 0.02)))
+    assert "per dB" in gain.get_ylabel()
+
+
+def test_an_unknown_plugin_metric_says_score_and_keeps_the_data_range() -> None:
+    ax = _panel(metric_figure(_one_method("my-plugin-score", 10.0, 9.0, 11.0)))
+    assert ax.get_ylabel().startswith("score\n")
+    lo, hi = ax.get_ylim()
+    assert 8.0 < lo < 9.0 and 11.0 < hi < 12.0

@@ -9,38 +9,15 @@ names (metric_comparison, cue_profile_bars) draw and save in one call.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from bsx.report.palette import RANDOM, method_colour
 
-# What a score's number is, for its axis (the metric specs say what it measures).
-METRIC_UNITS: dict[str, str] = {
-    "relevance-mass-accuracy": "share of relevance in mask (0-1)",
-    "relevance-rank-accuracy": "share of top bins in mask (0-1)",
-    "top-k-intersection": "share of top-k bins in mask (0-1)",
-    "auc": "ROC AUC (0.5 = chance)",
-    "pointing-game": "hit rate (0-1)",
-    "faithfulness-correlation": "Pearson r (-1 to 1)",
-    "region-perturbation": "AOPC, probability drop",
-    "road": "share of levels surviving (0-1)",
-    "random-logit": "SSIM (-1 to 1)",
-    "efficient-mprt": "relative entropy rise",
-    "max-sensitivity": "relative map change",
-    "local-lipschitz-estimate": "map change / input change",
-    "sparseness": "Gini index (0-1)",
-    "complexity": "entropy (nats)",
-    "cue-agreement-rest": "share of expectations met (0-1)",
-    "cue-agreement-neutral": "share of expectations met (0-1)",
-    "cue-effect-rest": "signed effect (SD, Cohen's d)",
-    "cue-effect-neutral": "signed effect (SD, z vs neutral)",
-    "gt-precision": "share of window time in spans (0-1)",
-    "gt-recall": "share of span time covered (0-1)",
-    "ablation-drop": "drop of target probability",
-    "ablation-gain": "drop minus random-window drop",
-}
+if TYPE_CHECKING:
+    from bsx.scoring.specs import MetricSpec
 
 DIRECTION_TEXT = {"higher": "↑ higher is better", "lower": "↓ lower is better"}
 
@@ -63,10 +40,41 @@ def save(fig: Any, path: Path, dpi: int = 120) -> Path:
     return path
 
 
+def metric_spec(metric: str) -> MetricSpec | None:
+    """The metric's spec (bsx's or a registered plugin's); None for a metric nobody
+    registers now (an old run's plugin), whose axis then says only "score"."""
+    from bsx.errors import BsxError
+    from bsx.scoring.specs import METRICS, metric_specs
+
+    if metric in METRICS:
+        return METRICS[metric]
+    try:
+        return metric_specs().get(metric)
+    except BsxError:  # a clash in the plugin registry must not stop a figure
+        return None
+
+
 def metric_axis_label(metric: str, direction: str) -> str:
-    """'share of relevance in mask (0-1)\n↑ higher is better'."""
-    unit = METRIC_UNITS.get(metric, "score")
+    """'share of relevance in mask (0-1)\n↑ higher is better': the unit from the spec."""
+    spec = metric_spec(metric)
+    unit = spec.unit if spec is not None else "score"
     return f"{unit}\n{DIRECTION_TEXT.get(direction, '')}".strip()
+
+
+BOUND_MARGIN = 0.04  # share of a bounded range left beside it, so points on a bound show
+
+
+def bounded_ylim(ax: Any, metric: str) -> tuple[float, float] | None:
+    """Fix the y axis of a bounded score to its whole range (the spec's bounds, a 4% margin
+    each side): a 0.96-1.04 zoom on a 0-1 score makes one method's noise look like a
+    finding. Unbounded scores keep matplotlib's range; returns the limits set, or None."""
+    spec = metric_spec(metric)
+    if spec is None or spec.bounds is None:
+        return None
+    lo, hi = spec.bounds
+    pad = BOUND_MARGIN * (hi - lo)
+    ax.set_ylim(lo - pad, hi + pad)
+    return lo - pad, hi + pad
 
 
 def _panel_names(table: pd.DataFrame) -> pd.Series:
@@ -118,6 +126,7 @@ def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
         ax.set_xlabel("method", fontsize=8)
         ax.set_ylabel(metric_axis_label(str(spec["metric"]), str(spec["direction"])),
                       fontsize=7.5)
+        bounded_ylim(ax, str(spec["metric"]))
         ax.set_title(panel, fontsize=8.5)
         ax.tick_params(axis="y", labelsize=7.5)
         ax.grid(axis="y", alpha=0.3)

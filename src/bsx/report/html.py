@@ -241,7 +241,8 @@ def definitions_table(table: pd.DataFrame) -> pd.DataFrame:
         if spec is None:
             continue
         rows.append({"metric": spec.name, "category": spec.category,
-                     "better": f"{spec.direction} is better", "definition": spec.definition,
+                     "better": f"{spec.direction} is better", "unit": spec.unit,
+                     "definition": spec.definition,
                      "reference": spec.reference})
     return pd.DataFrame(rows)
 
