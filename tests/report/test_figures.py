@@ -218,3 +218,52 @@ def test_an_unknown_plugin_metric_says_score_and_keeps_the_data_range() -> None:
     assert ax.get_ylabel().startswith("score\n")
     lo, hi = ax.get_ylim()
     assert 8.0 < lo < 9.0 and 11.0 < hi < 12.0
+
+
+def _extents(fig, texts) -> list:  # type: ignore[no-untyped-def]
+    r = fig.canvas.get_renderer()
+    return [t.get_window_extent(r) for t in texts if t.get_text()]
+
+
+def _overlapping(boxes: list) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].overlaps(boxes[j])]
+
+
+def test_example_spectrogram_is_readable_at_1280_px_and_its_labels_do_not_overlap() -> None:
+    from bsx.report.explain_figures import DPI
+
+    sr = 16000
+    y = np.random.default_rng(0).normal(0, 0.1, 3 * sr)
+    # four windows side by side and one narrow pair: rank labels would sit on one another
+    spans = [(0.50, 0.56), (0.56, 0.62), (0.62, 0.68), (0.68, 0.74), (2.0, 2.5)]
+    wins = [Window(0, 0, a, b, 1.0, 1.0) for a, b in spans]
+    fig = clip_spectrogram_figure(y, sr, wins, title="gradcam: salient windows")
+    ax = fig.axes[0]
+    width_px = fig.get_figwidth() * DPI
+    assert 900 <= width_px <= 1100  # shown 1:1 in report.html's single column at 1280 px
+    # text at least 9 pt at that dpi: >= 12 px on screen
+    for t in [*ax.get_yticklabels(), *ax.get_xticklabels(), ax.xaxis.label, ax.yaxis.label]:
+        assert t.get_fontsize() >= 9
+    assert ax.get_xlabel() == "time in the original file (s)"
+    assert ax.get_ylabel() == "frequency (Hz, mel-spaced)"
+    fig.canvas.draw()
+    assert _overlapping(_extents(fig, ax.get_yticklabels())) == []
+    ranks = [t for t in ax.texts if t.get_text().startswith("#")]
+    assert [t.get_text() for t in ranks] == ["#1", "#2", "#3", "#4", "#5"]
+    assert _overlapping(_extents(fig, ranks)) == []
+    # every window outlined, at its own time
+    outlines = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert [(round(p.get_x(), 2), round(p.get_x() + p.get_width(), 2)) for p in outlines] \
+        == spans
+    plt.close(fig)
+
+
+def test_hz_ticks_keep_a_gap_so_100_and_250_hz_do_not_collide() -> None:
+    fig = spectrogram_figure(np.zeros((128, 300)), [], 0.01, mel_sr=16000)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "100" in labels and "250" not in labels and "1000" in labels and "4000" in labels
+    ticks = np.diff(ax.get_yticks())
+    assert ticks.min() >= 0.07 * 128
+    plt.close(fig)

@@ -166,3 +166,16 @@ def test_only_the_first_methods_cue_profiles_are_open(tmp_path: Path) -> None:
     assert 'alt="cue_profile_crp_egemaps"' in opened
     assert 'alt="cue_profile_random_egemaps"' in folded
     assert 'alt="cue_profile_gradcam_egemaps"' in folded and "(2 figures)" in folded
+
+
+def test_example_spectrograms_fill_one_column_at_readable_width(run_dir: Path) -> None:
+    from PIL import Image
+
+    html = _write(run_dir)
+    assert ".examples{display:grid;grid-template-columns:1fr;" in html  # one per row
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(pngs) == 6
+    for b64 in pngs:
+        w, h = Image.open(io.BytesIO(base64.b64decode(b64))).size
+        assert 900 <= w <= 1100 and h < w / 2  # ~1000 px: shown 1:1 in a 1280 px window
+    assert "(frequency in Hz, mel-spaced; time in seconds)" in html

@@ -43,7 +43,7 @@ img{max-width:100%;height:auto}
 figure{margin:1em 0}figcaption{font-size:.9em;color:#444}
 .swatch{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;
  vertical-align:middle}
-.examples{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:1em}
+.examples{display:grid;grid-template-columns:1fr;gap:1em}
 .example{border:1px solid #ddd;border-radius:6px;padding:.6em;min-width:0}
 .example h4{margin:.1em 0 .3em}
 audio{width:100%;max-width:100%}
@@ -77,11 +77,12 @@ def _img(path: Path | None, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def _fig_uri(fig: Any, dpi: int = 80) -> str:
+def _fig_uri(fig: Any, dpi: int | None = None) -> str:
+    """The figure as a PNG data URI, at its own dpi unless given."""
     from bsx.report.figures import _plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi if dpi is not None else fig.dpi)
     _plt().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
@@ -309,8 +310,10 @@ def examples_section(out_dir: Path) -> str:
     if not picks:
         return ""
     parts = ["<h2>Examples</h2><p>For each method, the clips with the best, median and worst "
-             "score; spectrogram of the original file with the salient windows outlined "
-             "(dashed, ranked), then the clip and its listenable explanation.</p>"]
+             "score, one per row: the log-mel spectrogram of the original file (frequency in "
+             "Hz, mel-spaced; time in seconds) with the salient windows outlined (dashed "
+             "cyan, ranked #1 = most relevant), then the clip and its listenable "
+             "explanation.</p>"]
     for method, (label, rows) in picks.items():
         dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
         parts.append(f"<h3>{dot}{_e(method)} <span class='meta'>(by {_e(label)})</span></h3>"
