@@ -160,7 +160,7 @@ def test_only_the_first_methods_cue_profiles_are_open(tmp_path: Path) -> None:
         p = tmp_path / f"{n}.png"
         p.write_bytes(b"\x89PNG fake")
         paths.append(p)
-    html = figures_html(paths)
+    html = figures_html(paths, has_random=True)
     opened, folded = html.split("<details>")
     assert 'alt="metrics"' in opened and 'alt="cue_profile_crp_praat"' in opened
     assert 'alt="cue_profile_crp_egemaps"' in opened
@@ -179,3 +179,40 @@ def test_example_spectrograms_fill_one_column_at_readable_width(run_dir: Path) -
         w, h = Image.open(io.BytesIO(base64.b64decode(b64))).size
         assert 900 <= w <= 1100 and h < w / 2  # ~1000 px: shown 1:1 in a 1280 px window
     assert "(frequency in Hz, mel-spaced; time in seconds)" in html
+
+
+def test_metric_caption_names_the_random_line_only_when_the_run_draws_one(
+        tmp_path: Path) -> None:
+    from bsx.report.figures import metric_comparison
+
+    config = {"config": {"dataset": "synth", "split": "test", "methods": ["m"]}}
+    summary = {"model": {}, "n_clips": 3, "skipped": []}
+
+    def caption(methods: list[str]) -> tuple[str, str]:
+        table = pd.DataFrame([_metric(m, 0.5, 0.4, 0.6) for m in methods])
+        out = tmp_path / "+".join(methods)
+        out.mkdir()
+        png = metric_comparison(table, out / "metrics.png")
+        html = write_report(out, summary, table, [png], config).read_text()
+        (cap,) = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+        from matplotlib.image import imread
+
+        assert imread(png).shape[1] > 100
+        return cap, html
+
+    cap, _ = caption(["m"])
+    assert "random" not in cap.replace("no random baseline in this run (add --method random)",
+                                       "")
+    assert "dashed" not in cap and "no random baseline in this run" in cap
+    cap, _ = caption(["m", "random"])
+    assert "dashed grey line: random baseline (band: its 95% CI)" in cap
+
+
+def test_metric_figure_title_says_no_random_line_when_none_is_drawn() -> None:
+    from bsx.report.figures import metric_figure
+
+    fig = metric_figure(pd.DataFrame([_metric("m", 0.5, 0.4, 0.6)]))
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    assert not [ln for ln in ax.get_lines() if ln.get_label() == "random baseline"]
+    assert "dashed" not in fig._suptitle.get_text()
+    assert "no random baseline" in fig._suptitle.get_text()

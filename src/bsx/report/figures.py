@@ -87,6 +87,18 @@ def _panel_names(table: pd.DataFrame) -> pd.Series:
     return table["metric"].astype(str) + np.where(second != "", "\n" + second, "")
 
 
+def metric_caption(has_random: bool, short: bool = False) -> str:
+    """What the metric figure draws, in words: its title (short) and report.html's caption.
+    The random line is named only when the run drew one (has_random)."""
+    text = "Explanation scores per method: mean with 95% bootstrap CI over clips"
+    text += ("; dashed grey line: random baseline (band: its 95% CI)" if has_random
+             else "; no random baseline in this run (add --method random)")
+    if short:
+        return text
+    return (text + ". Bounded scores are drawn on their whole range (0-1 or -1 to 1); axis "
+            "labels give the unit and which way is better.")
+
+
 def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
     """One panel per metric x reference x cue set: each method's mean as a point with its 95%
     bootstrap CI, the random baseline as a grey line (its CI shaded). table: the rows of
@@ -132,11 +144,8 @@ def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    has_random = RANDOM in set(table["method"])
-    fig.suptitle("Explanation scores per method: mean with 95% bootstrap CI over clips"
-                 + ("; dashed grey line: random baseline (band: its 95% CI)" if has_random
-                    else "; no random baseline in this run (add --method random)"),
-                 fontsize=10)
+    has_random = any(table.loc[table["method"] == RANDOM, "mean"].notna())
+    fig.suptitle(metric_caption(has_random, short=True), fontsize=10)
     # fixed margins in inches (tight_layout measured every label: half the figure's time)
     width, height = 3.6 * ncol, 2.9 * nrow + 0.9
     fig.subplots_adjust(left=0.95 / width, right=1 - 0.15 / width, bottom=0.75 / height,

@@ -324,14 +324,15 @@ def examples_section(out_dir: Path) -> str:
     return "".join(parts)
 
 
-def _figure_block(path: Path | None) -> str:
+def _figure_block(path: Path | None, has_random: bool) -> str:
+    """One figure with a caption that says what it draws (the random line only when drawn)."""
+    from bsx.report.figures import metric_caption
+
     if path is None or not Path(path).is_file():
         return ""
     name = Path(path).stem
     if name == "metrics":
-        cap = ("Scores per method: mean over clips with 95% bootstrap CI; dashed grey line: "
-               "random baseline (band: its CI). Axis labels give the unit and which way is "
-               "better.")
+        cap = metric_caption(has_random)
     elif name.startswith("cue_profile_"):
         cap = ("Cue profile: each cue in the salient windows, the whole clip and the neutral "
                "clips, per emotion; mean over clips, error bars 95% CI of the mean; units and "
@@ -343,9 +344,10 @@ def _figure_block(path: Path | None) -> str:
     return f"<figure>{_img(path, name)}<figcaption>{_e(cap)}{vec}</figcaption></figure>"
 
 
-def figures_html(figures: Sequence[Path | None]) -> str:
+def figures_html(figures: Sequence[Path | None], has_random: bool) -> str:
     """The metric figure and the first explaining method's cue profiles in full; the other
-    methods' cue profiles folded (one per method x cue set is a lot of figure)."""
+    methods' cue profiles folded (one per method x cue set is a lot of figure). has_random:
+    whether the metric figure draws a random line (its caption says so only then)."""
     shown = [f for f in figures if f is not None and Path(f).is_file()]
     profiles = [f for f in shown if Path(f).stem.startswith("cue_profile_")]
     lead = next((Path(f).stem.split("_")[2] for f in profiles
@@ -354,13 +356,20 @@ def figures_html(figures: Sequence[Path | None]) -> str:
     for f in shown:
         stem = Path(f).stem
         if stem.startswith("cue_profile_") and not stem.startswith(f"cue_profile_{lead}_"):
-            folded.append(_figure_block(f))
+            folded.append(_figure_block(f, has_random))
         else:
-            open_.append(_figure_block(f))
+            open_.append(_figure_block(f, has_random))
     if folded:
         open_.append(f"<details><summary>Cue profiles of the other methods ({len(folded)} "
                      "figures)</summary>" + "".join(folded) + "</details>")
     return "".join(open_)
+
+
+def has_random(table: pd.DataFrame) -> bool:
+    """Whether the run scored the random baseline (the metric figure then draws its line)."""
+    if table.empty or "method" not in table:
+        return False
+    return bool(table.loc[table["method"] == RANDOM, "mean"].notna().any())
 
 
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
@@ -382,7 +391,7 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>bsx report</title><style>{STYLE}</style></head><body><main>",
         head, warnings_section(summary, config), summary_section(summary, table, config),
-        "<h2>Figures</h2>", figures_html(figures),
+        "<h2>Figures</h2>", figures_html(figures, has_random(table)),
         examples if examples is not None else examples_section(out),
         "<h2>Scores</h2><p>Mean over clips [95% bootstrap CI]; ↑ higher is better, ↓ lower "
         "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
