@@ -9,15 +9,13 @@ names (metric_comparison, cue_profile_bars) draw and save in one call.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from bsx.report.palette import RANDOM, method_colour
-
-if TYPE_CHECKING:
-    from bsx.scoring.specs import MetricSpec
+from bsx.scoring.specs import known_metric
 
 DIRECTION_TEXT = {"higher": "↑ higher is better", "lower": "↓ lower is better"}
 
@@ -40,23 +38,9 @@ def save(fig: Any, path: Path, dpi: int = 120) -> Path:
     return path
 
 
-def metric_spec(metric: str) -> MetricSpec | None:
-    """The metric's spec (bsx's or a registered plugin's); None for a metric nobody
-    registers now (an old run's plugin), whose axis then says only "score"."""
-    from bsx.errors import BsxError
-    from bsx.scoring.specs import METRICS, metric_specs
-
-    if metric in METRICS:
-        return METRICS[metric]
-    try:
-        return metric_specs().get(metric)
-    except BsxError:  # a clash in the plugin registry must not stop a figure
-        return None
-
-
 def metric_axis_label(metric: str, direction: str) -> str:
     """'share of relevance in mask (0-1)\n↑ higher is better': the unit from the spec."""
-    spec = metric_spec(metric)
+    spec = known_metric(metric)
     unit = spec.unit if spec is not None else "score"
     return f"{unit}\n{DIRECTION_TEXT.get(direction, '')}".strip()
 
@@ -68,7 +52,7 @@ def bounded_ylim(ax: Any, metric: str) -> tuple[float, float] | None:
     """Fix the y axis of a bounded score to its whole range (the spec's bounds, a 4% margin
     each side): a 0.96-1.04 zoom on a 0-1 score makes one method's noise look like a
     finding. Unbounded scores keep matplotlib's range; returns the limits set, or None."""
-    spec = metric_spec(metric)
+    spec = known_metric(metric)
     if spec is None or spec.bounds is None:
         return None
     lo, hi = spec.bounds
