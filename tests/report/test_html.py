@@ -216,3 +216,19 @@ def test_metric_figure_title_says_no_random_line_when_none_is_drawn() -> None:
     assert not [ln for ln in ax.get_lines() if ln.get_label() == "random baseline"]
     assert "dashed" not in fig._suptitle.get_text()
     assert "no random baseline" in fig._suptitle.get_text()
+
+
+def test_means_and_cis_print_with_the_same_decimals_in_report_and_leaderboard(
+        run_dir: Path) -> None:
+    from bsx.leaderboard.show import leaderboard_table, render
+    from bsx.report.html import scores_table
+
+    table = pd.DataFrame([_metric("m", 0.72, 0.65, 0.79), _metric("random", 0.5, 0.4, 0.6)])
+    cells = scores_table(table)
+    assert cells.loc[0, "m"] == "0.720 [0.650, 0.790]"  # was "0.720 [0.65, 0.79]"
+    html = _write(run_dir)
+    board = leaderboard_table(table.assign(dataset="d", model="x"))
+    for text in (html, render(board, "markdown"), render(board, "html")):
+        triples = re.findall(r"([+-]?\d+\.(\d+)) \[([+-]?\d+\.(\d+)), ([+-]?\d+\.(\d+))\]", text)
+        assert triples, text[:200]
+        assert {(len(t[1]), len(t[3]), len(t[5])) for t in triples} == {(3, 3, 3)}

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from bsx.report.numbers import mean_ci, num, signed
 from bsx.scoring.inference import STATUS_WORDS, judge
 from bsx.scoring.stats import Estimate, fdr, paired_difference
 
@@ -172,15 +173,15 @@ def mean_ranks(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _f(v: float) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+    return num(v, missing="-")
 
 
 def _ci(r: pd.Series) -> str:
-    return f"{_f(r['mean'])} [{_f(r['ci_low'])}, {_f(r['ci_high'])}]"
+    return mean_ci(r["mean"], r["ci_low"], r["ci_high"], missing="-")
 
 
 def _signed(v: float) -> str:
-    return f"{0.0 if abs(v) < 5e-4 else v:+.3f}"
+    return signed(v, missing="-")
 
 
 def _delta(r: pd.Series) -> str:
@@ -353,8 +354,6 @@ def heatmap_figure(table: pd.DataFrame) -> Any:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-
-    from bsx.report.numbers import num
 
     many = table[["dataset", "model"]].drop_duplicates().shape[0] > 1
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bsx.report.numbers import DECIMALS, mean_ci, num
 from bsx.report.palette import RANDOM, method_colour
 from bsx.report.summary import score_label
 from bsx.scoring.inference import STATUS_WORDS
@@ -64,7 +65,9 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _num(v: Any, digits: int = 3) -> str:
+def _num(v: Any, digits: int = DECIMALS) -> str:
+    """A float to `digits` decimals (scores: bsx.report.numbers.DECIMALS); other values
+    escaped as they are."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
     return f"{v:.{digits}f}" if isinstance(v, float | np.floating) else _e(v)
@@ -183,8 +186,7 @@ def claims_html(claims: list[dict[str, Any]]) -> str:
                      f"<span class='meta'>effect: {_e(first.get('effect_name', ''))}</span></p>")
         table = pd.DataFrame([{
             "method": c.get("method", ""), "cues": c.get("cues", ""),
-            "effect [95% CI]": f"{_num(c.get('effect'))} [{_num(c.get('ci_low'))}, "
-                               f"{_num(c.get('ci_high'))}]",
+            "effect [95% CI]": mean_ci(c.get("effect"), c.get("ci_low"), c.get("ci_high")),
             "p": _num(c.get("p")), "p (FDR)": _num(c.get("p_fdr")),
             "n clips (clusters)": f"{c.get('n', '–')} ({c.get('n_clusters', '–')})",
             "verdict": c.get("verdict", ""),
@@ -220,11 +222,7 @@ def scores_table(table: pd.DataFrame) -> pd.DataFrame:
     t = table.copy()
     t["score"] = [score_label(r) for _, r in t.iterrows()]
     t["dir"] = t["direction"].map({"higher": "↑", "lower": "↓"}).fillna("")
-    t["cell"] = [
-        "–" if r["mean"] is None or pd.isna(r["mean"]) else
-        f"{r['mean']:.3f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
-        if pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]) else f"{r['mean']:.3f}"
-        for _, r in t.iterrows()]
+    t["cell"] = [mean_ci(r["mean"], r["ci_low"], r["ci_high"]) for _, r in t.iterrows()]
     wide = t.pivot_table(index=["category", "score", "dir"], columns="method", values="cell",
                          aggfunc="first", sort=False).reset_index()
     wide.columns.name = None
@@ -281,7 +279,7 @@ def _example_html(out_dir: Path, method: str, which: str, row: Any, value: float
 
     path = Path(str(row["path"]))
     head = (f"<h4>{_e(which)}: {_e(path.name)}</h4><div class='meta'>label {_e(row['label'])}, "
-            f"predicted {_e(row['pred'])}; score {value:.3f}</div>")
+            f"predicted {_e(row['pred'])}; score {num(value)}</div>")
     if not path.is_file():
         return f"<div class='example'>{head}<p>(audio file not found)</p></div>"
     y, _ = load_audio(path, AUDIO_SR)

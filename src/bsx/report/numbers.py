@@ -31,7 +31,7 @@ def signed(v: Any, missing: str = "–") -> str:
     if _missing(v):
         return missing
     x = float(v)
-    return f"{0.0 if abs(x) < 0.5 * 10 ** -DECIMALS else x:+.{DECIMALS}f}"
+    return f"{0.0 if abs(x) < 0.5 * 10**-DECIMALS else x:+.{DECIMALS}f}"
 
 
 def mean_ci(mean: Any, lo: Any, hi: Any, missing: str = "–") -> str:
