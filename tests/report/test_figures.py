@@ -267,3 +267,19 @@ def test_hz_ticks_keep_a_gap_so_100_and_250_hz_do_not_collide() -> None:
     ticks = np.diff(ax.get_yticks())
     assert ticks.min() >= 0.07 * 128
     plt.close(fig)
+
+
+def test_breathiness_says_it_is_hnr_and_that_higher_is_less_breathy() -> None:
+    from bsx.cues.units import cue_unit
+
+    rows = []
+    for i, label in enumerate(["angry", "neutral", "sad"] * 3):
+        rows.append(dict(clip_id=f"c{i}", method="gradcam", cues="egemaps", cue="Breathiness",
+                         label=label, salient_mean=10.0 + i, whole_mean=9.0 + i))
+    fig = cue_profile_figure(pd.DataFrame(rows), "gradcam", "egemaps")
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    assert ax.get_ylabel() == "Breathiness (dB)\nHNR: higher = less breathy"
+    assert "HNRdBACF_sma3nz" in ax.get_title()
+    assert cue_unit("praat", "Breathiness").reading == "HNR: higher = less breathy"
+    assert cue_unit("egemaps", "Loudness").reading == ""
+    plt.close(fig)

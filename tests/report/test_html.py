@@ -232,3 +232,11 @@ def test_means_and_cis_print_with_the_same_decimals_in_report_and_leaderboard(
         triples = re.findall(r"([+-]?\d+\.(\d+)) \[([+-]?\d+\.(\d+)), ([+-]?\d+\.(\d+))\]", text)
         assert triples, text[:200]
         assert {(len(t[1]), len(t[3]), len(t[5])) for t in triples} == {(3, 3, 3)}
+
+
+def test_agreement_table_says_higher_hnr_is_less_breathy() -> None:
+    from bsx.report.html import cue_readings
+
+    t = pd.DataFrame({"cues": ["egemaps", "egemaps"], "cue": ["Breathiness", "Loudness"]})
+    assert cue_readings(t)["cue"].tolist() == [
+        "Breathiness (HNR: higher = less breathy)", "Loudness"]

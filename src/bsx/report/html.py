@@ -363,6 +363,18 @@ def figures_html(figures: Sequence[Path | None], has_random: bool) -> str:
     return "".join(open_)
 
 
+def cue_readings(table: pd.DataFrame) -> pd.DataFrame:
+    """The `cue` column with its reading where the name points the other way
+    ('Breathiness (HNR: higher = less breathy)'; bsx.cues.units)."""
+    from bsx.cues.units import cue_unit
+
+    if table.empty or "cue" not in table or "cues" not in table:
+        return table
+    labels = [f"{c} ({u.reading})" if (u := cue_unit(str(e), str(c))).reading else c
+              for e, c in zip(table["cues"], table["cue"], strict=True)]
+    return table.assign(cue=labels)
+
+
 def has_random(table: pd.DataFrame) -> bool:
     """Whether the run scored the random baseline (the metric figure then draws its line)."""
     if table.empty or "method" not in table:
@@ -402,7 +414,8 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
                             "agreement_vs_rest", "mean_effect_vs_rest", "agreement_vs_neutral",
                             "p_value") if c in agree]
         parts += ["<details><summary>Expert-cue agreement per emotion and cue "
-                  f"({len(agree)} rows)</summary>", _table(agree[keep]), "</details>"]
+                  f"({len(agree)} rows)</summary>", _table(cue_readings(agree[keep])),
+                  "</details>"]
     if summary.get("timing"):
         parts += ["<details><summary>Cost per clip (seconds; also timings.csv)</summary>",
                   _table(pd.DataFrame(summary["timing"])), "</details>"]
