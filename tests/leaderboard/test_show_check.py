@@ -267,3 +267,10 @@ def test_html_leaderboard_embeds_the_heatmap_with_its_legend() -> None:
     assert page.count("data:image/png;base64,") == 1
     assert "one colour scale for every score and direction" in page
     assert "0.720 [0.600, 0.840]" in page
+
+
+def test_html_of_an_empty_board_has_no_figure() -> None:
+    from bsx.leaderboard.show import COLUMNS, to_html
+
+    page = to_html(pd.DataFrame(columns=COLUMNS))
+    assert "<table>" in page and "data:image/png" not in page

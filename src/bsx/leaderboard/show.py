@@ -234,6 +234,9 @@ def to_html(table: pd.DataFrame, title: str = "bsx leaderboard") -> str:
     the random baseline in grey."""
     header, rows, base = _text_rows(table)
     esc = html.escape
+    figure = "" if table.empty else (
+        f"<figure><img src='{heatmap_uri(table)}' alt='leaderboard heatmap' "
+        f"style='max-width:100%'><figcaption>{esc(HEATMAP_LEGEND)}</figcaption></figure>\n")
     body = "".join(
         "<tr" + (' class="baseline"' if b else "") + ">"
         + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>\n"
@@ -243,10 +246,7 @@ def to_html(table: pd.DataFrame, title: str = "bsx leaderboard") -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px}tr.baseline{color:#888;font-style:italic}"
         "</style></head><body>\n"
-        f"<h1>{esc(title)}</h1>\n"
-        f"<figure><img src='{heatmap_uri(table)}' alt='leaderboard heatmap' "
-        "style='max-width:100%'>"
-        f"<figcaption>{esc(HEATMAP_LEGEND)}</figcaption></figure>\n<table>\n<tr>"
+        f"<h1>{esc(title)}</h1>\n{figure}<table>\n<tr>"
         + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>\n" + body
         + "</table>\n</body></html>\n")
 
