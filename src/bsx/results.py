@@ -23,10 +23,13 @@ from bsx.errors import BsxError
 
 class ResultWriter:
     """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles',
-    'windows', 'clips'."""
+    'windows', 'clips'. corpus_root: the dataset's folder; results.csv and clips.csv name
+    each clip's file relative to it (the Parquet files keep the absolute path the report
+    reads the audio from)."""
 
-    def __init__(self, out: Path, *, resume: bool) -> None:
+    def __init__(self, out: Path, *, resume: bool, corpus_root: Path | None = None) -> None:
         self.out = Path(out)
+        self.corpus_root = corpus_root
         self.parts = self.out / "parts"
         if not resume and self.parts.exists():
             for f in self.parts.glob("*.parquet"):
@@ -91,11 +94,13 @@ class ResultWriter:
                      for name in ("profiles", "clips", "windows")}}
         if not results.empty:
             results.to_parquet(self.out / "results.parquet", index=False)
-            results.to_csv(self.out / "results.csv", index=False)
+            relative_paths(results, self.corpus_root).to_csv(self.out / "results.csv",
+                                                              index=False)
         if not tables["profiles"].empty:
             tables["profiles"].to_parquet(self.out / "profiles.parquet", index=False)
         if not tables["clips"].empty:
-            tables["clips"].to_csv(self.out / "clips.csv", index=False)
+            relative_paths(tables["clips"], self.corpus_root).to_csv(self.out / "clips.csv",
+                                                                      index=False)
         if not tables["windows"].empty:
             tables["windows"].to_csv(self.out / "windows.csv", index=False)
         return tables
@@ -121,6 +126,26 @@ def _read_part(path: Path, *, columns: list[str] | None = None, table: bool = Fa
 
 
 TIME_PREFIX = "time-"
+
+
+def relative_paths(table: pd.DataFrame, root: Path | None) -> pd.DataFrame:
+    """The table with its `path` column relative to the corpus root (POSIX separators), so a
+    CSV names 'Actor_01/03-01-05-01-01-01-01.wav', not a cache folder of one machine; a path
+    outside the root (or without a root) stays as it is."""
+    if root is None or table.empty or "path" not in table:
+        return table
+    base = Path(root).expanduser().resolve()
+
+    def rel(p: object) -> object:
+        if not isinstance(p, str) or not p:
+            return p
+        try:
+            return Path(p).expanduser().resolve().relative_to(base).as_posix()
+        except ValueError:
+            return p
+
+    unique = {p: rel(p) for p in table["path"].dropna().unique()}
+    return table.assign(path=table["path"].map(lambda p: unique.get(p, p)))
 
 
 def split_timings(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

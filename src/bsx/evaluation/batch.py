@@ -58,7 +58,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     from bsx.evaluation.prepare import submit_cues
     from bsx.evaluation.salient import pause_shares, salient_windows, window_rows
     from bsx.methods.base import SharesForward
-    from bsx.windows import for_method
+    from bsx.windows import file_seconds, for_method
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
@@ -94,7 +94,8 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     } for i, c in enumerate(clips)]
     rec = Records(base, ctx.metrics)
     rec.clips = [{**b, **{f"p_{lab}": float(probs[i, j]) for j, lab in enumerate(loaded.labels)},
-                  "trim_offset_s": p.trim_offset_s, "content_s": p.content_s,
+                  "trim_offset_s": file_seconds(p.trim_offset_s),
+                  "content_s": file_seconds(p.content_s),
                   "units": len(p.unit_starts), "kept_share": p.kept_share}
                  for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
     for mname, method in ctx.methods.items():

@@ -105,7 +105,9 @@ def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any
         if old.get("config") != json.loads(cfg.model_dump_json()):
             raise BsxError(f"{previous}: was written by a run with other settings; resume it "
                            "with the same options or choose another --out")
-    writer = ResultWriter(out, resume=resume)
+    root = getattr(dataset, "root", None)  # the CSVs name clips relative to it
+    writer = ResultWriter(out, resume=resume,
+                          corpus_root=Path(root) if root is not None else None)
     done = writer.done_clips() if resume else set()
     plan = Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
                 writer=writer, todo=[c for c in clips if c.id not in done])

@@ -8,7 +8,14 @@ import numpy as np
 
 from bsx.audio import Prepared
 from bsx.relevance import by_shape
-from bsx.windows import Window, WindowOptions, find_windows_batch, padding_share, to_original
+from bsx.windows import (
+    Window,
+    WindowOptions,
+    file_seconds,
+    find_windows_batch,
+    padding_share,
+    to_original,
+)
 
 
 def salient_windows(maps: list[np.ndarray], prepared: list[Prepared], frame_s: float,
@@ -25,14 +32,16 @@ def salient_windows(maps: list[np.ndarray], prepared: list[Prepared], frame_s: f
 def window_rows(clip_ids: list[str], method: str, wins: list[list[Window]],
                 wins_orig: list[list[Window]],
                 pauses: list[list[float]] | None = None) -> list[dict[str, Any]]:
-    """windows.csv rows: each window in seconds on both timelines, its share, and the shares
-    of its model-timeline span in padding and in pauses (pause_shares; NaN when unknown)."""
+    """windows.csv rows: each window in seconds on both timelines (to 1 ms: no
+    17.099999999999998), its share, and the shares of its model-timeline span in padding and
+    in pauses (pause_shares; NaN when unknown)."""
     rows = []
     for i, (cid, ws, wos) in enumerate(zip(clip_ids, wins, wins_orig, strict=True)):
         for rank, (w, wo) in enumerate(zip(ws, wos, strict=True)):
             rows.append({"clip_id": cid, "method": method, "rank": rank,
-                         "start_s": wo.start_s, "end_s": wo.end_s,
-                         "model_start_s": w.start_s, "model_end_s": w.end_s,
+                         "start_s": file_seconds(wo.start_s), "end_s": file_seconds(wo.end_s),
+                         "model_start_s": file_seconds(w.start_s),
+                         "model_end_s": file_seconds(w.end_s),
                          "share": w.share, "padding_share": padding_share(w, wo),
                          "pause_share": pauses[i][rank] if pauses is not None else np.nan})
     return rows
