@@ -240,3 +240,21 @@ def test_agreement_table_says_higher_hnr_is_less_breathy() -> None:
     t = pd.DataFrame({"cues": ["egemaps", "egemaps"], "cue": ["Breathiness", "Loudness"]})
     assert cue_readings(t)["cue"].tolist() == [
         "Breathiness (HNR: higher = less breathy)", "Loudness"]
+
+
+def test_window_shares_arousal_groups_and_training_warning_are_reported(run_dir: Path) -> None:
+    from bsx.scoring.claims import arousal_groups
+
+    html = _write(
+        run_dir,
+        window_shares={"random": {"padding": 0.0, "pauses": 0.102, "speech": 0.898,
+                                  "n_windows": 5, "n_clips": 3},
+                       "m": {"padding": 0.047, "pauses": 0.123, "speech": 0.83,
+                             "n_windows": 4, "n_clips": 3}},
+        arousal_groups=arousal_groups("emodb", ["angry", "angry", "sad"]),
+        training_data={"split_from": "unknown", "warning": "its clips may include training data"},
+    )
+    assert "<td>random</td><td>0.0%</td><td>10.2%</td><td>89.8%</td>" in html
+    assert "<td>m</td><td>4.7%</td><td>12.3%</td>" in html
+    assert "arousal groups on emodb: high angry (n=2); low sad (n=1)" in html
+    assert "Warning: its clips may include training data" in html

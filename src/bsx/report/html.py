@@ -154,8 +154,33 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     if verdicts:
         parts.append(f"<details><summary>Every score against random</summary>"
                      f"{_table(versus_random_table(verdicts))}</details>")
+    parts.append(controls_html(summary))
     parts.append(claims_html(summary.get("claims") or []))
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
+
+
+def controls_html(summary: dict[str, Any]) -> str:
+    """Where each method's windows fall (padding / pauses / speech: a fair random control
+    keeps padding near 0) and the arousal grouping claim (b) uses, with n per group."""
+    parts = []
+    shares = summary.get("window_shares") or {}
+    if shares:
+        rows = [{"method": m, "padding": _pct(v.get("padding")), "pauses": _pct(v.get("pauses")),
+                 "speech": _pct(v.get("speech")), "windows": v.get("n_windows", ""),
+                 "clips": v.get("n_clips", "")} for m, v in shares.items()]
+        parts.append("<p class='meta'>Share of each method's salient-window time in the "
+                     "front-end's padding, in pauses inside the content, and in speech.</p>"
+                     + _table(pd.DataFrame(rows)))
+    grouping = summary.get("arousal_groups")
+    if grouping:
+        from bsx.scoring.claims import arousal_line
+
+        parts.append(f"<p class='meta'>{_e(arousal_line(grouping))}.</p>")
+    return "".join(parts)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.1%}"
 
 
 def versus_random_table(verdicts: dict[str, dict[str, dict[str, list[str]]]]) -> pd.DataFrame:
@@ -208,6 +233,9 @@ def warnings_section(summary: dict[str, Any], config: dict[str, Any]) -> str:
             out.append(f'<div class="warn">Warning: {_e(w)}.</div>')
     for w in summary.get("warnings") or []:
         out.append(f'<div class="warn">Warning: {_e(w)}</div>')
+    training = (summary.get("training_data") or {}).get("warning")
+    if training:
+        out.append(f'<div class="warn">Warning: {_e(training)}</div>')
     skipped = summary.get("skipped") or []
     if skipped:
         out.append(f'<div class="warn">{len(skipped)} clips were skipped (listed at the end).'
