@@ -162,6 +162,13 @@ class Registry:
         return [s for k in kinds for s in sorted(self.specs[k].values(), key=lambda s: s.name)]
 
 
+def _check_plugin_metric(spec: Spec) -> None:
+    """A plugin metric must name a scorer that can run it (bsx.scoring.scorers)."""
+    from bsx.scoring.scorers import check_plugin_metric
+
+    check_plugin_metric(spec)  # type: ignore[arg-type]
+
+
 def make_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager("bsx")
     pm.add_hookspecs(hookspecs)
@@ -179,6 +186,8 @@ def _specs_of(plugin: Any, dist: str, ver: str) -> list[Spec]:
         def register(spec: Spec, kind: Kind = kind, hook: str = hook) -> None:
             if spec.kind != kind:
                 raise ValueError(f"{hook} registered a {spec.kind} spec '{spec.name}'")
+            if kind == "metric" and dist != "bsx":
+                _check_plugin_metric(spec)
             pending.append(replace(spec, dist=dist, version=ver))
 
         impl(register=register)
@@ -272,6 +281,8 @@ def register(spec: Spec) -> Spec:
     is a NameClash, and theirs keeps working."""
     if spec.kind not in KINDS:
         raise ValueError(f"unknown plugin kind {spec.kind!r}; kinds: {', '.join(KINDS)}")
+    if spec.kind == "metric":
+        _check_plugin_metric(spec)
     registry = get_registry()
     key = (spec.kind, spec.name.strip().lower())
     old = registry.specs[spec.kind].get(key[1])

@@ -52,12 +52,13 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     import torch
 
     from bsx.evaluation.attribute import Attributions, attribute, clip_logits, stack_units
-    from bsx.evaluation.computes import BatchInputs, MethodBatch, by_compute, compute_functions
+    from bsx.evaluation.computes import BatchInputs, MethodBatch, by_compute
     from bsx.evaluation.cue_scores import write_profiles
     from bsx.evaluation.groundtruth import planted_masks
     from bsx.evaluation.prepare import submit_cues
     from bsx.evaluation.salient import pause_shares, salient_windows, window_rows
     from bsx.methods.base import SharesForward
+    from bsx.scoring.scorers import batch_scorers, score
     from bsx.windows import file_seconds, for_method
 
     cfg, loaded = ctx.cfg, ctx.loaded
@@ -114,7 +115,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     inputs = BatchInputs(clips=clips, prepared=prepared, units=units, target=target,
                          target_labels=target_labels, planted=planted_masks(clips, prepared),
                          tracks=tracks, cue_seconds=cue_seconds, expert=ctx.expert)
-    computes = compute_functions()
+    scorers = batch_scorers()
     groups = by_compute(ctx.metrics)
     for mname, attr in attrs.items():
         mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
@@ -132,5 +133,6 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
                 if spec not in runs:
                     rec.emit_all(mname, "", spec.name, [float("nan")] * n, 0.0)
             if runs:
-                computes[compute](ctx, mb, rec, runs)
+                for r in score(compute, scorers[compute], ctx, mb, runs):
+                    rec.emit(r.clip, mname, r.cues, r.metric, r.value, r.seconds, r.against)
     return rec.tables()

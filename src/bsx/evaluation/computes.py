@@ -1,8 +1,9 @@
 """The per-clip computes: what the engine runs for each MetricSpec.compute, one call per
 method and batch for every metric of that compute (bsx.scoring.specs.COMPUTES).
 
-A compute is fn(ctx, mb, rec, specs): it reads the batch's inputs (MethodBatch) and emits one
-row per clip for each of `specs`. Grouping is what lets one call serve several metrics: one
+A compute is a batch scorer (bsx.scoring.scorers): fn(ctx, mb, specs) -> list[ScoreRow]; it
+reads the batch's inputs (MethodBatch) and returns one value per clip for each of `specs`;
+the batch loop writes the rows. Grouping is what lets one call serve several metrics: one
 Quantus pass per batch, one ablation pass for drop and gain, one localisation call per mask
 kind. A new kind of score (seed reliability, say) is a spec naming a compute here.
 """
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bsx.evaluation.attribute import Attributions, Units
-from bsx.evaluation.records import Records
+from bsx.scoring.scorers import ScoreRow
 
 if TYPE_CHECKING:
     from bsx.evaluation.batch import BatchContext
@@ -126,48 +127,38 @@ def clip_inputs(ctx: BatchContext, mb: MethodBatch, spec: MetricSpec, i: int) ->
     )
 
 
-def per_clip_function(ctx: BatchContext, mb: MethodBatch, rec: Records,
-                      specs: list[MetricSpec]) -> None:
-    """The "clip" compute: each metric's own function, once per clip."""
+def per_clip_function(ctx: BatchContext, mb: MethodBatch,
+                      specs: Sequence[MetricSpec]) -> list[ScoreRow]:
+    """The "clip" scorer: each metric's own function, once per clip."""
+    rows = []
     for spec in specs:
         fn = ctx.clip_function(spec)
         for i in range(len(mb.batch.clips)):
             t0 = time.perf_counter()
             value = float(fn(clip_inputs(ctx, mb, spec, i)))
-            rec.emit(i, mb.method, "", spec.name, value, time.perf_counter() - t0)
+            rows.append(ScoreRow(i, spec.name, value, seconds=time.perf_counter() - t0))
+    return rows
 
 
-def post_hoc(ctx: BatchContext, mb: MethodBatch, rec: Records,
-             specs: list[MetricSpec]) -> None:
+def post_hoc(ctx: BatchContext, mb: MethodBatch,
+             specs: Sequence[MetricSpec]) -> list[ScoreRow]:
     """The "cue-profiles" compute: nothing per batch. The profile rows are written for every
     run (bsx.evaluation.cue_scores.write_profiles) and agreement is scored from them after
     the run, in one place (bsx.report.posthoc)."""
+    return []
 
 
-def seed_models(ctx: BatchContext, mb: MethodBatch, rec: Records,
-                specs: list[MetricSpec]) -> None:
+def seed_models(ctx: BatchContext, mb: MethodBatch,
+                specs: Sequence[MetricSpec]) -> list[ScoreRow]:
     """The "seed-models" compute: the method re-run on the other seeds' models, its maps and
     windows compared with the main model's (bsx.evaluation.seeds); nothing without them."""
     if ctx.seeds is None:
-        return
+        return []
     from bsx.evaluation.seeds import score_seeds
 
     b = mb.batch
-    score_seeds(rec, mb.method, ctx.seeds, b.units, b.target, b.prepared, mb.maps,
-                mb.wins_orig, mb.window_opts)
-
-
-Compute = Callable[["BatchContext", MethodBatch, Records, list["MetricSpec"]], None]
-
-
-def compute_functions() -> dict[str, Compute]:
-    """Each compute name of bsx.scoring.specs.COMPUTES -> the function that runs it."""
-    from bsx.evaluation.groundtruth import localise, planted_windows
-    from bsx.evaluation.model_scores import ablation, quantus
-
-    return {"planted-windows": planted_windows, "localisation": localise,
-            "cue-profiles": post_hoc, "quantus": quantus, "ablation": ablation,
-            "seed-models": seed_models, "clip": per_clip_function}
+    return score_seeds([s.name for s in specs], mb.method, ctx.seeds, b.units, b.target,
+                       b.prepared, mb.maps, mb.wins_orig, mb.window_opts)
 
 
 def by_compute(specs: dict[str, MetricSpec]) -> dict[str, list[MetricSpec]]:

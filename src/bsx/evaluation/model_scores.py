@@ -6,12 +6,12 @@ paper presets, so nothing changes there)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from bsx.evaluation.records import Records
+from bsx.scoring.scorers import ScoreRow, rows_for_all
 
 
 def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarray:
@@ -24,8 +24,8 @@ def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarra
     return out
 
 
-def quantus(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
-    """The "quantus" compute: every Quantus metric of the run in one quantus_scores call per
+def quantus(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
+    """The "quantus" scorer: every Quantus metric of the run in one quantus_scores call per
     unit shape, on the model's input units, reduced to clips."""
     from bsx.scoring.faithfulness import quantus_scores
 
@@ -49,24 +49,23 @@ def quantus(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
         for name in names:
             vals[name][idx] = scores[name]
             seconds[name] += spent.get(name, 0.0)
-    for name in names:
-        rec.emit_all(mb.method, "", name, per_clip(vals[name], units.clip_of, n),
-                     seconds[name] / n)
+    return [row for name in names
+            for row in rows_for_all(name, per_clip(vals[name], units.clip_of, n),
+                                    seconds[name] / n)]
 
 
-def ablation(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
-    """The "ablation" compute: one cue-ablation pass per batch serves drop and gain."""
+def ablation(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
+    """The "ablation" scorer: one cue-ablation pass per batch serves drop and gain."""
     cfg = ctx.cfg
-    score_ablation(rec, mb.method, ctx.loaded.net, mb.batch.prepared, mb.wins, mb.batch.target,
-                   [s.name for s in specs], cue=cfg.ablation_cue, seed=cfg.seed,
-                   device=ctx.device, batch_size=cfg.batch_size,
-                   keys=[c.id for c in mb.batch.clips])
+    return score_ablation(ctx.loaded.net, mb.batch.prepared, mb.wins, mb.batch.target,
+                          [s.name for s in specs], cue=cfg.ablation_cue, seed=cfg.seed,
+                          device=ctx.device, batch_size=cfg.batch_size,
+                          keys=[c.id for c in mb.batch.clips])
 
 
-def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],
-                   wins: list[list[Any]], target: np.ndarray, names: list[str], *, cue: str,
-                   seed: int, device: Any, batch_size: int,
-                   keys: list[str] | None = None) -> None:
+def score_ablation(net: Any, prepared: list[Any], wins: list[list[Any]], target: np.ndarray,
+                   names: list[str], *, cue: str, seed: int, device: Any, batch_size: int,
+                   keys: list[str] | None = None) -> list[ScoreRow]:
     """Target-probability drop when `cue` is neutralised in the salient vs random windows
     (each clip's random draws seeded by its key, the clip id: independent of the batch)."""
     from bsx.scoring.ablation import cue_ablation
@@ -76,10 +75,12 @@ def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],
                        target, cue=cue, seed=seed, device=device, batch_size=batch_size,
                        keys=keys)
     dt = (time.perf_counter() - t0) / len(prepared)
+    rows: list[ScoreRow] = []
     if "ablation-drop" in names:
-        rec.emit_all(method, "", "ablation-drop", res.drop_salient, dt, cue)
+        rows += rows_for_all("ablation-drop", res.drop_salient, dt, against=cue)
     if "ablation-gain" in names:
-        rec.emit_all(method, "", "ablation-gain", res.gain_per_db, dt, cue)
+        rows += rows_for_all("ablation-gain", res.gain_per_db, dt, against=cue)
+    return rows
 
 
 def explain_fn(method: str, options: dict[str, Any] | None,

@@ -27,6 +27,7 @@ import numpy as np
 
 from bsx.errors import BsxError
 from bsx.evaluation.config import EvalConfig
+from bsx.scoring.scorers import ScoreRow
 
 SEED_METRICS = ("seed-rank-correlation", "seed-window-iou")
 
@@ -167,10 +168,11 @@ def load_seed_models(cfg: EvalConfig, main: Any, device: Any, *,
     return SeedModels(paths=paths, nets=nets, methods=methods)
 
 
-def score_seeds(rec: Any, method: str, seeds: SeedModels, units: Any, target: np.ndarray,
-                prepared: list[Any], main_maps: list[np.ndarray], main_windows: list[list[Any]],
-                opts: Any) -> None:
-    """Emit seed-rank-correlation and seed-window-iou of each clip of a batch for one method.
+def score_seeds(names: list[str], method: str, seeds: SeedModels, units: Any,
+                target: np.ndarray, prepared: list[Any], main_maps: list[np.ndarray],
+                main_windows: list[list[Any]], opts: Any) -> list[ScoreRow]:
+    """seed-rank-correlation and seed-window-iou (those of `names`) of each clip of a batch
+    for one method.
 
     units, target: the main model's inputs and explained classes; main_maps: its (F, T) clip
     maps; main_windows: its salient windows on the original timeline; opts: the window
@@ -179,9 +181,10 @@ def score_seeds(rec: Any, method: str, seeds: SeedModels, units: Any, target: np
     from bsx.evaluation.salient import salient_windows
     from bsx.scoring.reliability import seed_agreement
 
-    wanted = [m for m in SEED_METRICS if rec.wants(m)]
+    wanted = [m for m in SEED_METRICS if m in names]
+    rows: list[ScoreRow] = []
     if not wanted:
-        return
+        return rows
     t0 = time.perf_counter()
     frame_s = prepared[0].frontend.frame_s
     maps, windows = [main_maps], [main_windows]
@@ -196,5 +199,5 @@ def score_seeds(rec: Any, method: str, seeds: SeedModels, units: Any, target: np
         # correlate any two maps (the fair random control, docs/controls.md)
         lo, hi = p.content_frames()
         scores = seed_agreement([m[i][..., lo:hi] if hi > lo else m[i] for m in maps], spans)
-        for metric in wanted:
-            rec.emit(i, method, "", metric, scores[metric], seconds)
+        rows += [ScoreRow(i, metric, scores[metric], seconds=seconds) for metric in wanted]
+    return rows

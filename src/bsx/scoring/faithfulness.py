@@ -176,18 +176,21 @@ def quantus_scores(
         if hop_length is None or t != 1 + x.shape[1] // hop_length:
             raise ValueError(f"waveforms {x.shape} and maps {maps.shape} need the grid's "
                              f"hop_length (got {hop_length})")
-        if set(metrics) - set(WAVEFORM_METRICS):
-            raise ValueError(f"waveform models support {', '.join(WAVEFORM_METRICS)} only")
     else:
         b, _, n_mels, t = x.shape
     if maps.shape != (b, n_mels, t) or len(y) != b:
         raise ValueError(f"x {x.shape}, y {y.shape} and maps {maps.shape} do not match")
+    plugin: dict[str, Any] = {}
     for name in metrics:
-        get_metric(name)
+        spec = get_metric(name)
         if name not in QUANTUS_METRICS:
-            raise ValueError(f"{name} is not a Quantus metric here: {QUANTUS_METRICS}")
+            if spec.compute != "quantus":
+                raise ValueError(f"{name} is not a Quantus metric here: {QUANTUS_METRICS}")
+            plugin[name] = spec.factory(options=spec.make_options())  # a quantus.Metric
         if name in NEEDS_EXPLAIN_FN and explain_fn is None:
             raise ValueError(f"{name} needs explain_fn to re-explain perturbed inputs or models")
+    if waveform and set(metrics) - set(WAVEFORM_METRICS) - set(plugin):
+        raise ValueError(f"waveform models support {', '.join(WAVEFORM_METRICS)} only")
 
     a4 = maps[:, None]
     out: dict[str, np.ndarray] = {}
@@ -259,10 +262,16 @@ def quantus_scores(
                     m = quantus.Sparseness(abs=True, normalise=False, **common)
                     s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
                           **call)
-                else:  # complexity
+                elif name == "complexity":
                     m = quantus.Complexity(abs=True, normalise=False, **common)
                     s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
                           **call)
+                elif waveform:  # a plugin's Quantus metric sees (B, 1, 128, T) log-mels only
+                    s = np.full(b, np.nan)
+                    refused.append(f"{name}: plugin Quantus metrics run on log-mel models")
+                else:  # a plugin's Quantus metric, on the model's own inputs and maps
+                    s = plugin[name](model=model, x_batch=x, y_batch=y, a_batch=a4,
+                                     softmax=True, explain_func=explain, **call)
         except AssertionError as exc:  # Quantus checks its data with asserts
             refused.append(f"{name}: {exc}")
             s = np.full(b, np.nan)

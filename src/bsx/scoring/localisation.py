@@ -46,7 +46,10 @@ def _metric(name: str, n_bins: int) -> Callable[..., Any]:
         return quantus.AUC(**common)
     if name == "pointing-game":
         return quantus.PointingGame(**common)
-    raise ValueError(f"{name} is not a localisation metric")
+    spec = get_metric(name)  # a plugin's: its factory builds the Quantus metric
+    if spec.compute != "localisation":
+        raise ValueError(f"{name} is not a localisation metric")
+    return spec.factory(options=spec.make_options())  # type: ignore[no-any-return]
 
 
 def usable_masks(masks: np.ndarray) -> np.ndarray:
@@ -77,8 +80,8 @@ def localisation_scores(
     if maps.shape != masks.shape or maps.ndim != 3:
         raise ValueError(f"maps {maps.shape} and masks {masks.shape} must both be (B, 128, T)")
     for name in metrics:
-        get_metric(name)  # UnknownName with a suggestion
-        if name not in LOCALISATION_METRICS:
+        spec = get_metric(name)  # UnknownName with a suggestion
+        if name not in LOCALISATION_METRICS and spec.compute != "localisation":
             raise ValueError(f"{name} is not a localisation metric: {LOCALISATION_METRICS}")
     n = len(maps)
     keep = usable_masks(masks)
