@@ -27,10 +27,12 @@ TrimRule = Literal["relative-dbfs", "fixed-dbfs", "top-db", "none"]
 InputKind = Literal["logmel", "waveform"]
 Keep = Literal["first-interval", "whole"]
 
-# Fields added after the paper presets: left out of canonical_json while at their defaults, so
-# the presets' digests (cache keys, leaderboard hashes) are what they were.
-_NEW_FIELDS: dict[str, object] = {"input": "logmel", "keep": "first-interval", "chunk_hop": None,
-                                   "features": "librosa"}
+# The fields of the paper presets as first stored: always in canonical_json. Any field added
+# since is left out while at its default (bsx.canonical), so the presets' digests (cache keys,
+# leaderboard hashes) are what they were. Never add to this set.
+STORED_FIELDS = frozenset({
+    "hop_length", "mel_sr", "min_silence_s", "n_fft", "n_mels", "n_samples", "name", "pad",
+    "sample_rate", "top_db", "trim", "trim_db", "win_length"})
 
 # `bsx explain` and evaluate warn when a front-end keeps less than this share of a clip's speech.
 KEPT_SHARE_WARNING = 0.8
@@ -106,9 +108,9 @@ class Frontend(BaseModel):
 def canonical_json(fe: Frontend) -> str:
     """Every parameter as sorted-key JSON: what digest() hashes and the cache stores (a
     front-end is frozen, so this is computed once per front-end)."""
-    fields = {k: v for k, v in fe.model_dump().items()
-              if k not in _NEW_FIELDS or v != _NEW_FIELDS[k]}
-    return json.dumps(fields, sort_keys=True)
+    from bsx.canonical import omit_new_defaults
+
+    return json.dumps(omit_new_defaults(fe, fe.model_dump(), STORED_FIELDS), sort_keys=True)
 
 
 PRESETS: dict[str, Frontend] = {

@@ -7,14 +7,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from bsx.canonical import omit_new_defaults
+
 Split = Literal["train", "val", "test", "all"]
 Baseline = Literal["silence", "noise"]
 
-# Fields added after runs and leaderboards were stored: left out of the dump while at their
-# defaults, so an existing run's config.json still matches on --resume and a leaderboard
-# cell's hash is what it was (as bsx.audio does for the front-end's new fields).
-_NEW_FIELDS: dict[str, object] = {"baseline": "silence", "baseline_snr_db": 20.0,
-                                   "seed_checkpoints": None, "trained_on_split": None}
+# The fields of the first stored config.json: always written. Any field added since is left
+# out while at its default (bsx.canonical), so an existing run's config.json still matches on
+# --resume and a leaderboard cell's hash is what it was. Never add to this set.
+STORED_FIELDS = frozenset({
+    "ablation_cue", "batch_size", "checkpoint", "clip_ids", "cues", "data_root", "dataset",
+    "dataset_options", "device", "emotions", "expert", "frontend", "keep", "label_preset",
+    "labels", "limit", "method_options", "methods", "metrics", "model", "seed", "split",
+    "split_mode", "target", "window_options", "workers"})
 
 
 class EvalConfig(BaseModel):
@@ -70,11 +75,7 @@ class EvalConfig(BaseModel):
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data = handler(self)
-        for key, default in _NEW_FIELDS.items():
-            if key in data and data[key] == default:
-                del data[key]
-        return data
+        return omit_new_defaults(self, handler(self), STORED_FIELDS)
 
 
 def window_options(cfg: EvalConfig) -> Any:
