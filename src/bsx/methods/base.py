@@ -82,6 +82,11 @@ def check_batch(batch: Tensor, target: Tensor) -> None:
     """A (B, 1, n_mels, T) float batch and a (B,) integer target, or a BsxError saying which."""
     if batch.ndim != 4 or batch.shape[1] != 1:
         raise BsxError(f"a method takes a (B, 1, n_mels, T) batch, got shape {tuple(batch.shape)}")
+    check_target(batch, target)
+
+
+def check_target(batch: Tensor, target: Tensor) -> None:
+    """One integer class index per clip of `batch`, or a BsxError saying what is wrong."""
     if target.ndim != 1 or target.shape[0] != batch.shape[0]:
         raise BsxError(
             f"a method takes one target per clip: shape ({batch.shape[0]},), "

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from bsx.errors import BsxError
-from bsx.methods.base import preserved
+from bsx.methods.base import check_target, preserved
 from bsx.methods.options import InputXGradientOptions
 from bsx.methods.waveform_norms import held_normalisations
 
@@ -56,13 +56,7 @@ def check_waveform_batch(batch: Tensor, target: Tensor) -> None:
             f"a waveform method takes a (B, N) float batch of samples, got "
             f"{tuple(batch.shape)} {batch.dtype}"
         )
-    if target.ndim != 1 or target.shape[0] != batch.shape[0]:
-        raise BsxError(
-            f"a method takes one target per clip: shape ({batch.shape[0]},), "
-            f"got {tuple(target.shape)}"
-        )
-    if target.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise BsxError(f"targets must be class indices (an integer tensor), got {target.dtype}")
+    check_target(batch, target)
 
 
 def waveform_baseline(batch: Tensor, baseline: float | str) -> Tensor:
