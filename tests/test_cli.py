@@ -44,3 +44,13 @@ def test_summary_table_names_the_cue_set_of_each_row(capsys) -> None:  # type: i
     assert len(lines) == 2
     assert "egemaps" in lines[0] and "0.500" in lines[0]
     assert "praat" in lines[1] and "0.700" in lines[1]
+
+
+def test_repeated_and_comma_separated_options_accumulate() -> None:
+    from bsx.cli.common import split_list
+
+    assert split_list(["random", "gradcam, crp", ""]) == ["random", "gradcam", "crp"]
+    assert split_list("a,b") == ["a", "b"] and split_list(None) is None
+    # the second --method is read (and refused by name), not silently replacing the first
+    r = bsx("evaluate", "--method", "random", "--method", "gradcam,nosuchmethod", "--limit", "1")
+    assert r.returncode == 2 and "nosuchmethod" in r.stderr and "Traceback" not in r.stderr

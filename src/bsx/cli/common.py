@@ -10,11 +10,13 @@ from typing import Any
 from bsx.errors import BsxError, not_a_file
 
 
-def split_list(value: str | None) -> list[str] | None:
-    """'a, b,c' -> ['a', 'b', 'c']; None stays None."""
+def split_list(value: str | list[str] | None) -> list[str] | None:
+    """'a, b,c' -> ['a', 'b', 'c']; a repeated option's values are split and joined in
+    order (['a,b', 'c'] -> ['a', 'b', 'c']); None stays None."""
     if value is None:
         return None
-    items = [v.strip() for v in value.split(",") if v.strip()]
+    values = [value] if isinstance(value, str) else value
+    items = [v.strip() for part in values for v in part.split(",") if v.strip()]
     return items or None
 
 

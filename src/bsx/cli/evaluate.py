@@ -15,8 +15,10 @@ from bsx.errors import BsxError
 
 
 def evaluate(
-    method: Annotated[str, typer.Option(help="Attribution method(s), comma-separated")] = "crp",
-    cues: Annotated[str, typer.Option(help="Cue extractor(s), comma-separated")] = "egemaps",
+    method: Annotated[list[str], typer.Option(
+        help="Attribution method(s): comma-separated or the option repeated")] = ["crp"],  # noqa: B006
+    cues: Annotated[list[str], typer.Option(
+        help="Cue extractor(s): comma-separated or the option repeated")] = ["egemaps"],  # noqa: B006
     dataset: Annotated[str, typer.Option(help="Dataset plugin")] = "synth",
     data_root: Annotated[Path | None, typer.Option(help="Corpus root folder")] = None,
     model: Annotated[str | None, typer.Option(help="Model plugin (with --checkpoint)")] = None,
@@ -29,7 +31,8 @@ def evaluate(
     keep: Annotated[Keep | None, typer.Option(
         help="What of each clip the model sees: whole (the whole utterance, in 2 s units "
         "every ~1 s) or first-interval (the paper); default: the model's front-end.")] = None,
-    metrics: Annotated[str | None, typer.Option(help="Metrics (default: the fast set)")] = None,
+    metrics: Annotated[list[str] | None, typer.Option(
+        help="Metrics, comma-separated or repeated (default: the fast set)")] = None,
     split: Annotated[str, typer.Option(help="train | val | test | all")] = "test",
     emotions: Annotated[str | None, typer.Option(help="Only these emotions")] = None,
     limit: Annotated[int | None, typer.Option(help="At most N clips (stratified)")] = None,
