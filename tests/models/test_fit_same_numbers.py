@@ -33,12 +33,28 @@ def careful(tone_span_data) -> tuple[TrainData, TrainConfig]:  # type: ignore[no
     """Two units per clip, class weights, augmentation, UAR monitor, cosine schedule."""
     Xt, yt = tone_span_data(24, 0)
     Xv, yv = tone_span_data(12, 1)
-    data = TrainData(Xt, np.repeat(yt[:12], 2), Xv, np.repeat(yv[:6], 2), 3,
-                     groups_train=np.repeat(np.arange(12), 2),
-                     groups_val=np.repeat(np.arange(6), 2))
-    cfg = TrainConfig(model="crnn", epochs=2, batch_size=8, lr=1e-3, patience=3, seed=1,
-                      device="cpu", class_weight=(1.0, 0.5, 2.0), augment=AugmentOptions(),
-                      monitor="uar", lr_schedule="cosine")
+    data = TrainData(
+        Xt,
+        np.repeat(yt[:12], 2),
+        Xv,
+        np.repeat(yv[:6], 2),
+        3,
+        groups_train=np.repeat(np.arange(12), 2),
+        groups_val=np.repeat(np.arange(6), 2),
+    )
+    cfg = TrainConfig(
+        model="crnn",
+        epochs=2,
+        batch_size=8,
+        lr=1e-3,
+        patience=3,
+        seed=1,
+        device="cpu",
+        class_weight=(1.0, 0.5, 2.0),
+        augment=AugmentOptions(),
+        monitor="uar",
+        lr_schedule="cosine",
+    )
     return data, cfg
 
 
@@ -51,8 +67,7 @@ def check(res: TrainResult, before: dict) -> None:
         assert set(got) == set(want)
         for k, v in want.items():
             assert got[k] == pytest.approx(v, abs=1e-6, rel=1e-6), k
-    sums = {k: float(v.double().sum()) for k, v in res.state_dict.items()
-            if v.is_floating_point()}
+    sums = {k: float(v.double().sum()) for k, v in res.state_dict.items() if v.is_floating_point()}
     assert set(sums) == set(before["weights"])
     for k, v in before["weights"].items():
         assert sums[k] == pytest.approx(v, abs=1e-6, rel=1e-6), k

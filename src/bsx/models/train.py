@@ -5,7 +5,8 @@ early stopping on validation accuracy with patience 7, mixed precision on CUDA. 
 a speaker-independent split by default (the paper's random split leaked test clips into
 training), a seeded deterministic run on the CPU, and an epoch checkpoint (`last.pt`,
 tensors and plain values only) so an interrupted run resumes from its last finished epoch
-and ends exactly where an uninterrupted run would have ended.
+and ends exactly where an uninterrupted run would have ended. The settings come as one
+bsx.models.recipe.TrainConfig; the arrays as one TrainData.
 """
 
 from __future__ import annotations
