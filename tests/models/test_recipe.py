@@ -205,3 +205,13 @@ def test_recipe_of_a_new_sidecar_is_its_canonical_form() -> None:
     cfg = TrainConfig(epochs=3, seed=7)
     meta = {"extra": {"train": {"recipe": cfg.canonical(), "best_epoch": 2}}}
     assert TrainConfig.from_sidecar(meta) == cfg
+
+
+def test_every_field_is_documented_with_its_default() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "training.md").read_text()
+    for name, f in TrainConfig.model_fields.items():
+        default = f.get_default(call_default_factory=True)
+        shown = "None" if default is None else "()" if default == () else json.dumps(default)
+        assert f"| `{name}` | `{shown}` |" in doc, name
