@@ -66,7 +66,7 @@ def train(
     """
     from bsx.models.recipe import TrainConfig
 
-    given = {
+    given: dict[str, Any] = {
         "model": model, "model_options": parse_options(model_option, "model option"),
         "frontend": frontend, "split_mode": split_mode, "split_seed": split_seed,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,

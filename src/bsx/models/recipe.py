@@ -33,12 +33,12 @@ class TrainConfig(BaseModel):
     model: str = "resnet-small"
     model_options: dict[str, Any] = Field(default_factory=dict)
     frontend: str | Frontend = "paper"
-    epochs: int = Field(50, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(3e-4, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
+    epochs: int = Field(default=50, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    lr: float = Field(default=3e-4, gt=0)
+    weight_decay: float = Field(default=1e-4, ge=0)
     lr_schedule: Literal["constant", "cosine"] = "constant"
-    patience: int = Field(7, ge=1)
+    patience: int = Field(default=7, ge=1)
     monitor: Literal["accuracy", "uar"] = "accuracy"
     class_weight: Literal["none", "balanced"] | tuple[float, ...] = "none"
     augment: AugmentOptions | None = None
