@@ -141,12 +141,12 @@ def test_trained_checkpoint_evaluated_with_other_options(tones: str, tmp_path: P
     from bsx.evaluation.plan import select_clips, split_meta
     from bsx.models.checkpoint import load_model
     from bsx.models.recipe import TrainConfig
-    from bsx.models.train import train_dataset
+    from bsx.models.train import Corpus, train_dataset
     from bsx.plugins import build
 
     cfg = TrainConfig(epochs=1, batch_size=8, frontend=SMALL, device="cpu")
-    run = train_dataset(tones, cfg, out=tmp_path / "run", workers=1, cache=tmp_path / "cache",
-                        progress=False)
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    run = train_dataset(corpus, cfg, out=tmp_path / "run", progress=False)
     side = json.loads(run.checkpoint.with_suffix(".json").read_text())
     stored = side["split"]["speakers"]
     assert set(stored) == {"train", "val", "test"} and side["split"]["dataset_options"] == {}

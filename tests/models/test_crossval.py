@@ -21,7 +21,7 @@ from bsx.errors import BsxError
 from bsx.models.checkpoint import load_model
 from bsx.models.crossval import cross_validate, loso_folds, mean_ci
 from bsx.models.recipe import TrainConfig
-from bsx.models.train import _per_group, _Units, balanced_weights
+from bsx.models.train import Corpus, _per_group, _Units, balanced_weights
 from bsx.plugins import Spec, get_registry
 
 # 0.3 s units every 0.15 s: a 0.6 s tone is three units
@@ -116,8 +116,8 @@ def test_cross_validate_writes_one_model_per_fold_and_the_report(tones: str,
 
     cfg = TrainConfig.loso(model="resnet-small", frontend=WHOLE, epochs=8, batch_size=4,
                            lr=3e-3, patience=8, device="cpu", augment=AugmentOptions())
-    rep = cross_validate(tones, cfg, out=tmp_path / "cv", workers=1, cache=tmp_path / "cache",
-                         progress=False)
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    rep = cross_validate(corpus, cfg, out=tmp_path / "cv", progress=False)
     assert [f["test_speaker"] for f in rep["folds"]] == ["s0", "s1", "s2"]
     assert [f["n_test"] for f in rep["folds"]] == [8, 8, 8]  # clips, not units
     uars = [f["uar"] for f in rep["folds"]]
@@ -133,8 +133,7 @@ def test_cross_validate_writes_one_model_per_fold_and_the_report(tones: str,
     assert m.meta["split"]["test_speakers"] == ["s1"] and m.meta["split"]["val_speakers"] == [
         "s2"]
     # resume reads finished folds back instead of training again
-    again = cross_validate(tones, cfg, out=tmp_path / "cv", workers=1,
-                           cache=tmp_path / "cache", resume=True, progress=False)
+    again = cross_validate(corpus, cfg, out=tmp_path / "cv", resume=True, progress=False)
     assert [f["uar"] for f in again["folds"]] == uars
 
 

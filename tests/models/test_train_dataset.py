@@ -22,7 +22,7 @@ from bsx.audio import Frontend
 from bsx.datasets.base import Clip
 from bsx.models.checkpoint import load_model
 from bsx.models.recipe import TrainConfig
-from bsx.models.train import train_dataset
+from bsx.models.train import Corpus, train_dataset
 from bsx.plugins import Spec, get_registry
 
 LABELS = ("pure", "rich", "noisy")
@@ -74,8 +74,8 @@ def tones(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 
 def test_train_dataset_writes_report_and_loadable_checkpoint(tones: str, tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=6, batch_size=6, lr=3e-3, frontend=SMALL, device="cpu")
-    run = train_dataset(tones, cfg, out=tmp_path / "run", workers=1, cache=tmp_path / "cache",
-                        progress=False)
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    run = train_dataset(corpus, cfg, out=tmp_path / "run", progress=False)
     rep = json.loads((tmp_path / "run" / "report.json").read_text())
     assert rep["labels"] == ["pure", "rich", "noisy"]  # 'calm' has no clips: dropped
     assert sum(rep["split"]["counts"].values()) == 36 and rep["test"]["n"] == 9

@@ -11,6 +11,7 @@ from bsx.cli.common import parse_options
 
 if TYPE_CHECKING:
     from bsx.models.recipe import TrainConfig
+    from bsx.models.train import Corpus
 
 
 def train(
@@ -83,14 +84,17 @@ def train(
     config = TrainConfig.loso(**given) if cv is not None else TrainConfig(**given)
     seed_list = _seeds(seeds) if seeds else [config.seed]
     base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if config.cv else ''}"
-    data = {"data_root": data_root, "workers": workers, "resume": resume, "progress": not quiet,
-            "dataset_options": parse_options(dataset_option, "dataset option")}
+    from bsx.models.train import Corpus
+
+    corpus = Corpus(dataset, data_root=data_root, workers=workers,
+                    options=parse_options(dataset_option, "dataset option"))
+    run = {"resume": resume, "progress": not quiet}
     for s in seed_list:
         folder = base / f"seed-{s}" if seeds else base
         if config.cv:
-            _train_cv(dataset, config.replace(seed=s), folder, data)
+            _train_cv(corpus, config.replace(seed=s), folder, run)
         else:
-            _train_one(dataset, config.replace(seed=s), folder, data)
+            _train_one(corpus, config.replace(seed=s), folder, run)
 
 
 def _seeds(text: str) -> list[int]:
@@ -105,26 +109,26 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
-def _train_cv(dataset: str, config: TrainConfig, folder: Path, data: dict[str, Any]) -> None:
+def _train_cv(corpus: Corpus, config: TrainConfig, folder: Path, run: dict[str, bool]) -> None:
     from bsx.cli.console import out as console
     from bsx.models.crossval import cross_validate, cv_table
 
-    rep = cross_validate(dataset, config, out=folder, **data)
+    rep = cross_validate(corpus, config, out=folder, **run)
     console.print(cv_table(rep))
     console.print(f"report {folder / 'cv.json'}, {folder / 'cv.csv'}; "
                   f"one model per fold under {folder}/fold-<speaker>/")
 
 
-def _train_one(dataset: str, config: TrainConfig, folder: Path, data: dict[str, Any]) -> None:
+def _train_one(corpus: Corpus, config: TrainConfig, folder: Path, opts: dict[str, bool]) -> None:
     from bsx.cli.console import err
     from bsx.cli.console import out as console
     from bsx.models.train import report_table, train_dataset
 
-    run = train_dataset(dataset, config, out=folder, **data)
+    run = train_dataset(corpus, config, out=folder, **opts)
     rep = run.report
     if rep["skipped"]:
         err.print(f"skipped {len(rep['skipped'])} unreadable clip(s); see report.json")
-    console.print(report_table(rep["test"], title=f"{dataset} test split, {config.model}"))
+    console.print(report_table(rep["test"], title=f"{corpus.dataset} test split, {config.model}"))
     console.print(
         f"best epoch {rep['train']['best_epoch']} of {rep['train']['epochs_run']}; "
         f"checkpoint {run.checkpoint}; report {folder / 'report.json'}"

@@ -24,7 +24,7 @@ from bsx.errors import BsxError
 from bsx.models.checkpoint import jsonable
 from bsx.models.metrics import classification_report
 from bsx.models.recipe import TrainConfig
-from bsx.models.train import plot_confusion, stack_units
+from bsx.models.train import Corpus, begin, plot_confusion, stack_units
 
 CV_MODES = ("loso",)
 
@@ -82,18 +82,8 @@ def mean_ci(values: list[float] | np.ndarray, level: float = 0.95) -> tuple[floa
     return m, m - half, m + half
 
 
-def cross_validate(
-    dataset: str = "emodb",
-    config: TrainConfig | None = None,
-    *,
-    out: Path,
-    data_root: Path | None = None,
-    dataset_options: dict[str, Any] | None = None,
-    workers: int = 2,
-    cache: Path | None = None,
-    resume: bool = False,
-    progress: bool = True,
-) -> dict[str, Any]:
+def cross_validate(corpus: str | Corpus = "emodb", config: TrainConfig | None = None, *,
+                   out: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """LOSO on a dataset plugin: per fold fit -> out/fold-<speaker>/model.pt + fold.json; then
     out/cv.json, out/cv.csv and out/confusion.png. Returns the report (cv.json's content).
 
@@ -101,21 +91,13 @@ def cross_validate(
     `resume`: folds whose fold.json exists are read back, not retrained; a fold interrupted
     mid-way continues from its last.pt.
     """
-    from bsx.audio import get_frontend
-    from bsx.datasets.cache import prepare_many
-    from bsx.device import resolve_device
-    from bsx.models.train import labelled_clips
-
-    config = config or TrainConfig.loso()
-    dev = resolve_device(config.device)
-    fe = get_frontend(config.frontend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ds_opts, clips, labels = labelled_clips(dataset, data_root, dataset_options)
+    corpus, config = Corpus.of(corpus), config or TrainConfig.loso()
+    dev, fe, out = begin(config, out)
+    clips, labels = corpus.labelled_clips()
     plan = loso_folds(clips, list(config.folds) or None)
-    prepared, skipped = prepare_many(clips, fe, workers=workers, cache=cache, progress=progress)
-    runner = _FoldRunner(dataset, ds_opts, config, fe, labels, dev,
-                         {c.id: p for c, p in zip(clips, prepared, strict=True)})
+    by_id, skipped = corpus.prepare(clips, fe, progress=progress)
+    dataset = corpus.dataset
+    runner = _FoldRunner(corpus, config, fe, labels, dev, by_id)
     rows = []
     for k, fold in enumerate(plan):
         done = out / f"fold-{fold.test_speaker}" / "fold.json"
@@ -138,8 +120,7 @@ class _FoldRunner:
     """Trains and scores one fold: fit on its train speakers, best epoch on its val speaker,
     UAR on its test speaker; writes the fold's checkpoint and fold.json."""
 
-    dataset: str
-    ds_opts: dict[str, Any]
+    corpus: Corpus
     config: TrainConfig
     frontend: Any
     labels: tuple[str, ...]
@@ -198,10 +179,11 @@ class _FoldRunner:
                             "test": len(fold.test)}}
         save_checkpoint(folder / "model.pt", res.state_dict, model_name=cfg.model,
                         model_options=opts, labels=self.labels, frontend=self.frontend,
-                        dataset=self.dataset, split=split,
+                        dataset=self.corpus.dataset, split=split,
                         metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
                         epoch=res.best_epoch,
-                        extra={"dataset_options": self.ds_opts, "train": train})
+                        extra={"dataset_options": self.corpus.dataset_options(),
+                               "train": train})
 
 
 def _cv_report(dataset: str, config: TrainConfig, fe: Any, labels: tuple[str, ...], dev: Any,

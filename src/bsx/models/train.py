@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +26,10 @@ from torch import Tensor, nn
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.models.metrics import classification_report, confusion_matrix, uar
 from bsx.models.recipe import TrainConfig
+
+if TYPE_CHECKING:
+    from bsx.audio import Frontend
+    from bsx.datasets.base import Clip
 
 LAST = "last.pt"
 
@@ -536,22 +540,63 @@ def report_table(report: dict[str, Any], title: str = "test split") -> Any:
     return table
 
 
-def labelled_clips(dataset: str, data_root: Path | None,
-                   dataset_options: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any],
-                                                                    tuple[str, ...]]:
-    """A dataset plugin's clips whose label it trains on, and those labels that occur, in the
-    plugin's order; with the dataset options used (data_root folded in)."""
-    from bsx.plugins import build
+@dataclass(frozen=True)
+class Corpus:
+    """The clips to train on: a dataset plugin with its options and folder, and how their
+    spectrograms are prepared (worker processes, cache folder). A plain name is a Corpus
+    with the defaults."""
 
-    ds_opts = dict(dataset_options or {})
-    if data_root is not None:
-        ds_opts["data_root"] = Path(data_root)
-    ds = build("dataset", dataset, options=ds_opts)
-    clips = [c for c in ds.clips() if c.label in ds.labels]
-    if not clips:
-        raise BsxError(f"dataset '{dataset}' has no clips with labels {', '.join(ds.labels)}")
-    present = {c.label for c in clips}
-    return ds_opts, clips, tuple(lab for lab in ds.labels if lab in present)
+    dataset: str = "synth"
+    data_root: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    workers: int = 2
+    cache: Path | None = None
+
+    @classmethod
+    def of(cls, corpus: str | Corpus) -> Corpus:
+        return corpus if isinstance(corpus, Corpus) else cls(corpus)
+
+    def dataset_options(self) -> dict[str, Any]:
+        """The plugin's options, with data_root folded in (what sidecars record)."""
+        opts = dict(self.options)
+        if self.data_root is not None:
+            opts["data_root"] = Path(self.data_root)
+        return opts
+
+    def labelled_clips(self) -> tuple[list[Clip], tuple[str, ...]]:
+        """The clips whose label the plugin trains on, and those labels that occur, in the
+        plugin's order."""
+        from bsx.plugins import build
+
+        ds = build("dataset", self.dataset, options=self.dataset_options())
+        clips = [c for c in ds.clips() if c.label in ds.labels]
+        if not clips:
+            raise BsxError(f"dataset '{self.dataset}' has no clips with labels "
+                           f"{', '.join(ds.labels)}")
+        present = {c.label for c in clips}
+        return clips, tuple(lab for lab in ds.labels if lab in present)
+
+    def prepare(self, clips: list[Clip], fe: Frontend, *,
+                progress: bool) -> tuple[dict[str, Any], list[Any]]:
+        """Clip id -> prepared spectrogram units (None when unreadable), and the skips."""
+        from bsx.datasets.cache import prepare_many
+
+        prepared, skipped = prepare_many(clips, fe, workers=self.workers, cache=self.cache,
+                                         progress=progress)
+        return {c.id: p for c, p in zip(clips, prepared, strict=True)}, skipped
+
+
+def begin(config: TrainConfig, out: Path) -> tuple[torch.device, Frontend, Path]:
+    """The device and front-end a recipe names (checked before the slow part), and the
+    output folder, made."""
+    from bsx.audio import get_frontend
+    from bsx.device import resolve_device
+
+    dev = resolve_device(config.device)
+    fe = get_frontend(config.frontend)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return dev, fe, out
 
 
 Part = tuple[np.ndarray, np.ndarray, np.ndarray | None]
@@ -578,14 +623,10 @@ def _split_arrays(dataset: str, split: dict[str, Any], prepared: dict[str, Any],
 
 
 def train_dataset(
-    dataset: str = "synth",
+    corpus: str | Corpus = "synth",
     config: TrainConfig | None = None,
     *,
     out: Path,
-    data_root: Path | None = None,
-    dataset_options: dict[str, Any] | None = None,
-    workers: int = 2,
-    cache: Path | None = None,
     resume: bool = False,
     progress: bool = True,
 ) -> TrainRun:
@@ -596,27 +637,20 @@ def train_dataset(
     A whole-utterance front-end trains on one random unit per clip per epoch and scores
     clips by their units' mean logits (fit).
     """
-    from bsx.audio import get_frontend
-    from bsx.datasets.cache import prepare_many
     from bsx.datasets.splits import load_or_make_split
-    from bsx.device import resolve_device
 
-    config = config or TrainConfig()
-    dev = resolve_device(config.device)
-    fe = get_frontend(config.frontend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ds_opts, clips, labels = labelled_clips(dataset, data_root, dataset_options)
+    corpus, config = Corpus.of(corpus), config or TrainConfig()
+    dev, fe, out = begin(config, out)
+    clips, labels = corpus.labelled_clips()
     split = load_or_make_split(clips, out / "split.json", mode=config.split_mode,
                                seed=config.split_seed)
     order = [c for part in ("train", "val", "test") for c in split[part]]
-    prepared, skipped = prepare_many(order, fe, workers=workers, cache=cache, progress=progress)
-    by_id = {c.id: p for c, p in zip(order, prepared, strict=True)}
-    parts = _split_arrays(dataset, split, by_id, labels, len(skipped))
+    by_id, skipped = corpus.prepare(order, fe, progress=progress)
+    parts = _split_arrays(corpus.dataset, split, by_id, labels, len(skipped))
     (Xtr, ytr, gtr), (Xva, yva, gva) = parts["train"], parts["val"]
     data = TrainData(Xtr, ytr, Xva, yva, len(labels), groups_train=gtr, groups_val=gva)
     res = fit(data, config, out=out, resume=resume, progress=progress)
-    run = _RunOutputs(dataset, ds_opts, config, fe, labels, out)
+    run = _RunOutputs(corpus, config, fe, labels, out)
     return run.write(split, parts, res, skipped, dev)
 
 
@@ -624,8 +658,7 @@ def train_dataset(
 class _RunOutputs:
     """What train_dataset writes under `out` once fit is done."""
 
-    dataset: str
-    ds_opts: dict[str, Any]
+    corpus: Corpus
     config: TrainConfig
     frontend: Any
     labels: tuple[str, ...]
@@ -638,14 +671,14 @@ class _RunOutputs:
         from bsx.models.checkpoint import jsonable, save_checkpoint
         from bsx.plugins import lookup
 
-        cfg = self.config
+        cfg, dataset, ds_opts = self.config, self.corpus.dataset, self.corpus.dataset_options()
         test = evaluate(res.net, parts["test"][0], parts["test"][1], self.labels,
                         groups=parts["test"][2])
         val = evaluate(res.net, parts["val"][0], parts["val"][1], self.labels,
                        groups=parts["val"][2])
         split_info = {  # the split's speakers (clip ids for random) go to the sidecar
             **split_record(split, mode=cfg.split_mode, seed=cfg.split_seed,
-                           dataset_options=self.ds_opts),
+                           dataset_options=ds_opts),
             "file": "split.json",
             "counts": {k: len(split[k]) for k in ("train", "val", "test")},
             "used": {k: len(parts[k][1]) for k in ("train", "val", "test")},
@@ -654,14 +687,14 @@ class _RunOutputs:
         train = train_record(cfg, dev, res)
         ckpt = save_checkpoint(
             self.out / "model.pt", res.state_dict, model_name=cfg.model, model_options=opts,
-            labels=self.labels, frontend=self.frontend, dataset=self.dataset, split=split_info,
+            labels=self.labels, frontend=self.frontend, dataset=dataset, split=split_info,
             metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")},
                      "val": {k: val[k] for k in ("accuracy", "uar", "macro_f1")}},
             epoch=res.best_epoch,
-            extra={"dataset_options": self.ds_opts, "train": train},
+            extra={"dataset_options": ds_opts, "train": train},
         )
         report = {
-            "dataset": self.dataset, "dataset_options": self.ds_opts, "model": cfg.model,
+            "dataset": dataset, "dataset_options": ds_opts, "model": cfg.model,
             "model_options": opts, "frontend": self.frontend.model_dump(),
             "labels": list(self.labels), "split": split_info, "train": train,
             "history": res.history, "test": test, "val": val,
@@ -672,5 +705,5 @@ class _RunOutputs:
             json.dumps(jsonable(report), indent=1, allow_nan=False) + "\n"
         )
         plot_confusion(np.array(test["confusion"]), self.labels, self.out / "confusion.png",
-                       title=f"{self.dataset} test, {cfg.model}: UAR {test['uar']:.3f}")
+                       title=f"{dataset} test, {cfg.model}: UAR {test['uar']:.3f}")
         return TrainRun(checkpoint=ckpt, report=report, result=res)
