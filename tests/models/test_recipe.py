@@ -135,6 +135,11 @@ def test_loso_preset_and_replace() -> None:
             "training setting 'augment.noise_p' = 2: Input should be less than or equal to 1",
         ),
         ({"epoch": 3}, "no training setting 'epoch'; known: model, "),
+        ({"augment": {"gain": 3}}, "training setting 'augment' has no option 'gain'"),
+        (
+            {"frontend": {"name": "x", "n_melz": 3}},
+            "training setting 'frontend' has no option 'n_melz'",
+        ),
     ],
 )
 def test_a_bad_field_is_one_sentence_naming_it(changes: dict, words: str) -> None:

@@ -147,17 +147,30 @@ class TrainConfig(BaseModel):
 
 def _one_sentence(exc: ValidationError) -> str:
     """A ValidationError's first problem as one sentence naming the field."""
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"] if not isinstance(p, int)) or "recipe"
+    errors = exc.errors()
+    field = errors[0]["loc"][:1]
+    # a union field reports one error per member: the deepest one says what is wrong
+    first = max((e for e in errors if e["loc"][:1] == field), key=lambda e: len(e["loc"]))
+    where = ".".join(str(p) for p in first["loc"] if not _member_tag(p)) or "recipe"
     where = where.split(".")[0] if first["type"] == "literal_error" else where
     if first["type"] == "literal_error" and where in TrainConfig.model_fields:
         accepted = ", ".join(map(str, _literals(TrainConfig.model_fields[where].annotation)))
         return f"training setting '{where}' = {first['input']!r}: accepted: {accepted}"
+    if first["type"] == "extra_forbidden" and "." in where:
+        outer, name = where.rsplit(".", 1)
+        return f"training setting '{outer}' has no option '{name}'"
     if first["type"] == "extra_forbidden":
         known = ", ".join(TrainConfig.model_fields)
         return f"no training setting '{where}'; known: {known}"
     msg = str(first["msg"]).removeprefix("Value error, ")
     return f"training setting '{where}' = {first.get('input')!r}: {msg}"
+
+
+def _member_tag(part: Any) -> bool:
+    """A loc entry naming a union member ('str', 'Frontend', "literal['a']"), not a field."""
+    return isinstance(part, int) or bool(
+        re.fullmatch(r"[A-Z]\w*|\w+\[.*\]|str|int|float|bool", str(part))
+    )
 
 
 def _literals(tp: Any) -> list[Any]:
