@@ -1,4 +1,5 @@
-"""nox sessions: tests, lint, typecheck, bench (the benchmarks print 'ours vs baseline' lines)."""
+"""nox sessions: tests (fast set), slow, lint, typecheck, docs, bench (benchmarks print
+'ours vs baseline' lines)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     session.install("-e", ".[test,ray]", "-e", "./plugins/bsx-example")
-    session.run("python", "-m", "pytest", "-q", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-m", "not slow", *session.posargs)
 
 
 @nox.session
@@ -33,3 +34,17 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         session.run("python", str(script))
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """The slow tests the README's test command deselects (end-to-end runs, faults, Ray)."""
+    session.install("-e", ".[test,ray]", "-e", "./plugins/bsx-example")
+    session.run("python", "-m", "pytest", "-q", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, built offline with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})

@@ -54,9 +54,28 @@ def test_writes_every_output_file(run: tuple[Path, dict]) -> None:  # type: igno
     # original timeline = model timeline + trim offset (the synth clips need no padding)
     trim = clips.loc[wins["clip_id"], "trim_offset_s"].to_numpy()
     inside = wins["model_end_s"] <= clips.loc[wins["clip_id"], "content_s"].to_numpy()
-    assert np.allclose((wins["start_s"] - wins["model_start_s"])[inside], trim[inside])
+    assert np.allclose((wins["start_s"] - wins["model_start_s"])[inside], trim[inside],
+                       atol=2e-3)  # each written to 1 ms
+    # times to the millisecond, no float noise; clips named relative to the corpus root
+    for col in ("start_s", "end_s", "model_start_s", "model_end_s"):
+        assert np.array_equal(wins[col], wins[col].round(3)), col
+    csv_paths = pd.read_csv(out / "results.csv")["path"].astype(str)
+    assert not csv_paths.str.startswith("/").any()
+    assert all(Path(a).as_posix().endswith("/" + b)
+               for a, b in zip(res["path"], csv_paths, strict=True))
+    assert all(Path(p).is_file() for p in res["path"].unique())  # the Parquet keeps it whole
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "gradcam" in html
+    # each method's window time split into padding, pauses and speech (docs/controls.md)
+    shares = summary["window_shares"]
+    assert set(shares) == {"gradcam", "crp", "random"}
+    for method, s in shares.items():
+        g = wins[wins["method"] == method]
+        span = g["model_end_s"] - g["model_start_s"]
+        assert s["pauses"] == pytest.approx((span * g["pause_share"]).sum() / span.sum(),
+                                            abs=1e-4)
+        assert s["padding"] + s["pauses"] + s["speech"] == pytest.approx(1.0, abs=1e-3)
+        assert s["n_windows"] == len(g)
 
 
 def test_model_is_far_above_chance_on_the_tiny_set(run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

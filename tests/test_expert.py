@@ -10,8 +10,8 @@ from bsx.expert import CUE_MAP, BadExpertTable, load_expert
 def test_packaged_table_matches_the_theory() -> None:
     t = load_expert()
     assert set(t.emotions) == {"angry", "happy", "sad", "fear", "disgust", "surprise",
-                               "boredom"}
-    assert len(t.cells) == 7 * len(CUE_MAP)
+                               "boredom", "calm"}
+    assert len(t.cells) == 8 * len(CUE_MAP)
     assert all(src for _, src, _ in t.cells.values())
     assert t.expected("anger", "Pitch_lvl").expected == 1          # alias of angry
     assert t.expected("sadness", "Loudness").expected == -1
@@ -21,7 +21,7 @@ def test_packaged_table_matches_the_theory() -> None:
     assert t.expected("fear", "Loudness").direction == "mixed"
     eq = t.expected("disgust", "Pitch_var")
     assert eq.direction == "equal" and eq.definite and eq.expected == 0
-    assert t.expectations("neutral") == [] and t.expectations("calm") == []
+    assert t.expectations("neutral") == []
 
 
 def test_boredom_is_low_arousal_with_its_sources() -> None:
@@ -36,6 +36,39 @@ def test_boredom_is_low_arousal_with_its_sources() -> None:
                                                "Breathiness"))
     assert all("Banse & Scherer 1996" in x.source or "Scherer 2003" in x.source
                for x in bored.values())
+
+
+def test_calm_is_low_arousal_after_tenderness_with_its_sources() -> None:
+    """Juslin & Laukka 2003 Table 11, tenderness (the low-arousal positive state standing in
+    for calm): quieter, lower and flatter F0, less HF energy; microstructural regularity is
+    weak evidence and HNR not reported, so neither counts."""
+    t = load_expert()
+    calm = {x.cue: x for x in t.expectations("calm")}
+    down = ("Loudness", "Pitch_lvl", "Pitch_var", "Shrillness")
+    assert {c: (calm[c].expected, calm[c].definite) for c in down} == dict.fromkeys(
+        down, (-1, True))
+    assert not any(calm[c].definite for c in ("Freq_var", "Amp_var", "Breathiness"))
+    assert all("Juslin & Laukka 2003" in x.source and "tenderness" in x.source
+               for x in calm.values())
+    assert all(t.cells[("calm", cue)][2] for cue in CUE_MAP)  # every cell says why
+
+
+def test_every_builtin_corpus_class_has_expert_rows() -> None:
+    """Each class of every built-in corpus but the neutral reference has a row per theory
+    cue, and falls in one arousal group or is named as left out (disgust)."""
+    from bsx.datasets.corpora import CremaD, EmoDb, Ravdess, Savee, Tess
+    from bsx.datasets.synth_options import SYNTH_EMOTIONS
+    from bsx.scoring.claims import AROUSAL
+
+    t = load_expert()
+    grouped = {e for g in AROUSAL.values() for e in g}
+    for labels in (Tess.labels, CremaD.labels, Ravdess.labels, Savee.labels, EmoDb.labels,
+                   SYNTH_EMOTIONS):
+        for emo in labels:
+            if emo == "neutral":
+                continue
+            assert all((emo, cue) in t.cells for cue in CUE_MAP), emo
+            assert emo in grouped or emo == "disgust", emo
 
 
 def test_user_table_overrides(tmp_path) -> None:

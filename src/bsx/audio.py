@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from bsx.errors import BadAudio, UnknownName, did_you_mean
+from bsx.features import FeatureKind
 
 TrimRule = Literal["relative-dbfs", "fixed-dbfs", "top-db", "none"]
 InputKind = Literal["logmel", "waveform"]
@@ -28,7 +29,8 @@ Keep = Literal["first-interval", "whole"]
 
 # Fields added after the paper presets: left out of canonical_json while at their defaults, so
 # the presets' digests (cache keys, leaderboard hashes) are what they were.
-_NEW_FIELDS: dict[str, object] = {"input": "logmel", "keep": "first-interval", "chunk_hop": None}
+_NEW_FIELDS: dict[str, object] = {"input": "logmel", "keep": "first-interval", "chunk_hop": None,
+                                   "features": "librosa"}
 
 # `bsx explain` and evaluate warn when a front-end keeps less than this share of a clip's speech.
 KEPT_SHARE_WARNING = 0.8
@@ -50,6 +52,9 @@ class Frontend(BaseModel):
     keep: "first-interval" (the paper: the first non-silent interval, cut to n_samples) or
     "whole" (first to last non-silent sample, cut into units of n_samples every chunk_hop
     samples when longer; chunk_hop None = half a unit, rounded down to whole frames).
+    features: how a logmel unit is computed: "librosa" (bsx's log-mel), or a model family's
+    own features, "ast-fbank" or "whisper-logmel" (bsx.features: the HF feature extractor's
+    numbers on bsx's centred grid; the fixed window's padding gets no relevance).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +75,7 @@ class Frontend(BaseModel):
     input: InputKind = "logmel"
     keep: Keep = "first-interval"
     chunk_hop: int | None = Field(default=None, gt=0)
+    features: FeatureKind = "librosa"
 
     @property
     def n_frames(self) -> int:
@@ -190,6 +196,19 @@ class Prepared:
         """Frames of the clip's relevance grid: centred at f * hop_length on the timeline."""
         return 1 + len(self.waveform) // self.frontend.hop_length
 
+    def content_frames(self, start_sample: int = 0, n_frames: int | None = None
+                       ) -> tuple[int, int]:
+        """Frames [lo, hi) of the relevance grid whose centres lie in the real content (not
+        the front-end's padding). `start_sample`, `n_frames`: a unit's own grid (a unit that
+        starts at that sample of the model timeline); default the clip's whole grid."""
+        hop = self.frontend.hop_length
+        t = self.n_frames if n_frames is None else n_frames
+        a = self.pad_offset_s * self.frontend.sample_rate - start_sample
+        b = a + self.content_s * self.frontend.sample_rate
+        lo = min(max(0, int(np.ceil(a / hop - 1e-9))), t)
+        hi = min(max(lo, int(np.ceil(b / hop - 1e-9))), t)
+        return lo, hi
+
     @property
     def kept_share(self) -> float:
         """Share of the file's speech span that the model saw (1.0 for a whole utterance)."""
@@ -207,7 +226,9 @@ class Prepared:
             y = self.waveform if waveform is None else waveform
             return [y[s:s + n] for s in self.unit_starts]
         if waveform is not None:
-            return [logmel(waveform[s:s + n], fe) for s in self.unit_starts]
+            end = round((self.pad_offset_s + self.content_s) * fe.sample_rate)
+            return [logmel(waveform[s:s + n], fe, n_real=max(0, end - s))
+                    for s in self.unit_starts]
         return [self.logmel] if self.logmel.ndim == 2 else list(self.logmel)
 
 
@@ -222,6 +243,10 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     """
     import librosa
     import soundfile as sf
+    from audioread.exceptions import DecodeError
+
+    # what a decoder raises for a file it cannot read or that is cut short (not bsx's bugs)
+    undecodable = (DecodeError, sf.SoundFileError, EOFError, OSError, ValueError)
 
     path = Path(path)
     if path.is_dir():
@@ -241,12 +266,12 @@ def load_audio(path: str | Path, sample_rate: int) -> tuple[np.ndarray, float]:
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
         y = data.mean(axis=1)
-    except Exception:
+    except (sf.SoundFileError, OSError, ValueError):
         try:  # formats libsndfile lacks: librosa falls back to audioread
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 y, sr = librosa.load(str(path), sr=None, mono=True)
-        except Exception:
+        except undecodable:
             raise BadAudio(f"{path}: not a readable audio file, or cut short (accepted: "
                            f"{READABLE_AUDIO})") from None
     if y.size == 0:
@@ -335,8 +360,11 @@ def trim_bounds(y: np.ndarray, fe: Frontend) -> tuple[int, int]:
     return whole if fe.keep == "whole" else first
 
 
-def logmel(y: np.ndarray, fe: Frontend) -> np.ndarray:
+def logmel(y: np.ndarray, fe: Frontend, n_real: int | None = None) -> np.ndarray:
     """(n_mels, frames) log-mel: librosa mel power spectrogram, power_to_db(ref=max).
+
+    A front-end with a model family's own features computes those instead (bsx.features);
+    n_real: the samples of y that are content, not padding (the AST filterbank pads itself).
 
     librosa.feature.melspectrogram's own steps (|STFT|^2 with its defaults, then the mel
     filterbank product), with two changes for speed and none in the numbers (bit-identical,
@@ -344,6 +372,14 @@ def logmel(y: np.ndarray, fe: Frontend) -> np.ndarray:
     cost of a 2 s log-mel, which cue ablation computes 13 times per clip and method), and the
     product is a matmul where librosa's einsum takes numpy's batched path, 20-50x slower with
     multithreaded BLAS on a busy CPU (0.4 vs 9-20 ms measured on 2 cores)."""
+    if fe.features == "ast-fbank":
+        from bsx.features import ast_fbank
+
+        return ast_fbank(y, fe.n_mels, fe.sample_rate, fe.hop_length, n_real)
+    if fe.features == "whisper-logmel":
+        from bsx.features import whisper_logmel
+
+        return whisper_logmel(y, fe.n_mels, fe.sample_rate, fe.n_fft, fe.hop_length)
     import librosa
 
     power = np.abs(librosa.stft(y, n_fft=fe.n_fft, hop_length=fe.hop_length,
@@ -397,8 +433,9 @@ def prepare_waveform(
         left = (length - len(seg)) // 2 if fe.pad == "center" else 0
         out = np.zeros(length, dtype=np.float32)
         out[left : left + len(seg)] = seg
-        mel = (logmel(out, fe) if len(starts) == 1
-               else np.stack([logmel(out[s:s + n], fe) for s in starts]))
+        end = left + len(seg)
+        mel = (logmel(out, fe, n_real=end) if len(starts) == 1
+               else np.stack([logmel(out[s:s + n], fe, n_real=end - s) for s in starts]))
     return Prepared(
         waveform=out,
         logmel=mel,

@@ -62,6 +62,14 @@ def first_problem(exc: Exception, default: str = "options") -> tuple[str, str]:
     return ".".join(str(p) for p in first["loc"]) or default, str(first["msg"])
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a pydantic ValidationError's first problem, else its text."""
+    if hasattr(exc, "errors") and callable(exc.errors):
+        where, msg = first_problem(exc)  # type: ignore[arg-type]
+        return f"{where}: {msg}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def did_you_mean(name: str, known: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
     """The " (did you mean 'x'?)" suffix for an unknown name, or "" when nothing is close.
 

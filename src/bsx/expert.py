@@ -2,7 +2,9 @@
 
 The table ships as package data (bsx/data/expert_cues.csv, one row per emotion x theory cue,
 from Juslin & Laukka 2003, Scherer 2003, Banse & Scherer 1996, Murray & Arnott 1993;
-boredom from Banse & Scherer 1996 and Scherer 2003); users
+boredom from Banse & Scherer 1996 and Scherer 2003; calm, which none of these studies by
+name, from Juslin & Laukka's tenderness, the low-arousal positive state, with Scherer's
+low-arousal pattern: every class of the built-in corpora but neutral has a row); users
 pass their own CSV with the same columns (emotion, theory_cue, direction, source[, note]).
 Directions compare an emotion with the same speaker's neutral speech. Only up / down / equal
 are evidence; weak-up, weak-down, unknown and mixed cells never count either way.

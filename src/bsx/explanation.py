@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 class Explanation:
     """One clip's explanation; `to_json` gives what `bsx explain --json` prints.
 
-    probabilities: softmax of the clip's logits, in `labels` order. windows_model: the salient
+    probabilities: softmax of the clip's logits, in `labels` order (empty for a regression
+    model, whose outputs are `values`, one per dimension, and whose `predicted` is None).
+    windows_model: the salient
     windows on the model timeline; windows_original: the same on the original audio's
     timeline (seconds into the file or array given). relevance: (F, T) on the original
     timeline at the front-end's hop (frame t centred at t * frame_s seconds; F = n_mels for
@@ -47,7 +49,7 @@ class Explanation:
     model_name: str
     labels: tuple[str, ...]
     probabilities: tuple[float, ...]
-    predicted: int
+    predicted: int | None
     target: int
     windows_model: tuple[Window, ...]
     windows_original: tuple[Window, ...]
@@ -55,15 +57,19 @@ class Explanation:
     frame_s: float
     cues: CueProfile | None = None
     files: Mapping[str, str] = field(default_factory=dict)
+    task: str = "classification"
+    values: tuple[float, ...] | None = None  # a regression model's outputs, per dimension
 
     @property
     def label(self) -> str:
-        """The predicted label."""
-        return self.labels[self.predicted]
+        """The predicted label (a regression model: the explained dimension)."""
+        return self.labels[self.target if self.predicted is None else self.predicted]
 
     @property
     def prediction(self) -> dict[str, float]:
-        """{label: probability}."""
+        """{label: probability}; for a regression model {dimension: value}."""
+        if self.values is not None:
+            return dict(zip(self.labels, self.values, strict=True))
         return dict(zip(self.labels, self.probabilities, strict=True))
 
     @property
@@ -83,14 +89,19 @@ class Explanation:
             "windows_model": [asdict(w) for w in self.windows_model],
             "windows_original": [asdict(w) for w in self.windows_original],
             "files": dict(self.files),
+            "task": self.task,
+            "values": None if self.values is None else list(self.values),
         }
 
 
-def parse_target(value: str, labels: tuple[str, ...], predicted: int) -> int:
-    """'predicted', a class index, or a label name -> class index; BsxError otherwise."""
+def parse_target(value: str, labels: tuple[str, ...], predicted: int | None) -> int:
+    """'predicted', a class index, or a label name -> class index; BsxError otherwise.
+
+    A regression model has no predicted class (predicted None): 'predicted' is its first
+    dimension, and an index or a dimension name picks another."""
     key = value.strip().lower()
     if key in ("predicted", "pred", ""):
-        return predicted
+        return 0 if predicted is None else predicted
     if key.lstrip("-").isdigit():
         idx = int(key)
         if not 0 <= idx < len(labels):
@@ -110,13 +121,13 @@ def parse_target(value: str, labels: tuple[str, ...], predicted: int) -> int:
 
 def original_audio(path: Path, fallback_sr: int) -> tuple[np.ndarray, int]:
     """The original file, mono, at its own sample rate when soundfile can read it."""
+    import soundfile as sf
+
     from bsx.audio import load_audio
 
     try:
-        import soundfile as sf
-
         sr = int(sf.info(str(path)).samplerate)
-    except Exception:
+    except (sf.SoundFileError, OSError):  # a format only audioread reads: the model's rate
         sr = fallback_sr
     y, _ = load_audio(path, sr)
     return y, sr
@@ -187,8 +198,15 @@ def explain_prepared(
     progress_status(f"explaining {Path(prep.source).name} with {method}")
     dev = next(iter(loaded.net.parameters()), torch.empty(0)).device
     units = stack_units([prep], dev)
-    probs = torch.softmax(clip_logits(loaded.net, units), dim=1)[0].cpu()
-    predicted = int(probs.argmax())
+    outputs = clip_logits(loaded.net, units)[0].cpu()
+    regression = loaded.meta.get("task") == "regression"
+    values: tuple[float, ...] | None = None
+    predicted: int | None = None
+    if regression:  # dimensions (e.g. arousal): values, no class
+        values, probs = tuple(float(v) for v in outputs), torch.zeros(0)
+    else:
+        probs = torch.softmax(outputs, dim=0)
+        predicted = int(probs.argmax())
     tgt = parse_target(target, loaded.labels, predicted)
     explainer = build("method", method, loaded.net, options=method_options)
     rel = attribute(explainer, units, np.array([tgt]), [prep]).clips[0]
@@ -207,6 +225,8 @@ def explain_prepared(
         windows_original=tuple(orig),
         relevance=on_original(rel, prep),
         frame_s=fe.frame_s,
+        task="regression" if regression else "classification",
+        values=values,
     ), rel
 
 

@@ -1,10 +1,11 @@
 """Honest runs: say when a result should not be trusted as it looks.
 
-Two checks the CLI and the engine run: a model evaluated outside its training corpus (the
+Checks the CLI and the engine run: a model evaluated outside its training corpus (the
 packaged model learnt synthetic speech; on a recorded clip it still answers with confident
-probabilities), and clips too short to explain (a 5 ms clip gets a prediction, but no window
-of 150 ms fits in it). Each returns a sentence (or None) so the caller decides whether it is
-a warning line or a skip reason.
+probabilities), a checkpoint that does not say which clips it was trained on (its clips may
+be training data: docs/controls.md), and clips too short to explain (a 5 ms clip gets a
+prediction, but no window of 150 ms fits in it). Each returns a sentence (or None) so the
+caller decides whether it is a warning line or a skip reason.
 """
 
 from __future__ import annotations
@@ -46,6 +47,33 @@ def domain_warning(meta: dict[str, Any], evaluated: str | None, *, source: str =
     return (f"the model was trained on '{trained}' but is evaluated on '{evaluated}': "
             "scores measure transfer to another corpus, and wrong predictions are explained "
             "as if they were right")
+
+
+TRAINING_DATA_WARNING = (
+    "{what} carries no split information (no bsx sidecar naming its training speakers or "
+    "clips), so the clips of '{dataset}' may include its training data: accuracy can be far "
+    "above a held-out figure and misclassified clips are few; state the split with "
+    "--trained-on-split (a JSON file of its training speakers, or 'none' if the model never "
+    "saw this corpus)")
+
+
+def knows_split(meta: dict[str, Any]) -> bool:
+    """Whether the checkpoint's sidecar says which clips of `evaluated` it was trained on:
+    a stored split, or a training corpus (another corpus: no clip can be training data; the
+    same corpus without a stored split: bsx rebuilds the split from its seed)."""
+    return training_corpus(meta) is not None
+
+
+def training_data_warning(meta: dict[str, Any], evaluated: str, stated: Any = None, *,
+                          source: str = "") -> str | None:
+    """One sentence when a checkpoint without split information is evaluated on a corpus
+    (the paper's plain state dicts: their clips were almost surely training data, accuracy
+    0.94 on the corpus against far less held out); None when the sidecar or the user's
+    `stated` split (--trained-on-split) says which clips it learnt from."""
+    if stated is not None or knows_split(meta):
+        return None
+    what = f"the checkpoint {source}" if source else "the checkpoint"
+    return TRAINING_DATA_WARNING.format(what=what, dataset=evaluated)
 
 
 def too_short(content_s: float, *, source: str = "", min_s: float = MIN_CONTENT_S

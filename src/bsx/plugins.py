@@ -85,11 +85,20 @@ def lazy(target: str) -> Callable[..., Any]:
 
 @dataclass(frozen=True)
 class Broken:
-    """A plugin that failed to import or register, and why."""
+    """A plugin that failed to import or register, and why (its traceback kept for its author:
+    `bsx plugins list --traceback`)."""
 
     dist: str
     entry_point: str
     error: str
+    traceback: str = field(default="", compare=False)
+
+    @classmethod
+    def of(cls, dist: str, entry_point: str, exc: BaseException) -> Broken:
+        import traceback
+
+        return cls(dist, entry_point, f"{type(exc).__name__}: {exc}",
+                   "".join(traceback.format_exception(exc)))
 
 
 @dataclass
@@ -128,7 +137,7 @@ class Registry:
         names = ", ".join(f"{b.dist} ({b.error})" for b in self.broken[:3])
         more = f" and {len(self.broken) - 3} more" if len(self.broken) > 3 else ""
         return (f"; {len(self.broken)} plugin(s) failed to load and may have provided it: "
-                f"{names}{more} (see `bsx plugins list`)")
+                f"{names}{more} (see `bsx plugins list --traceback`)")
 
     def names(self, kind: Kind) -> list[str]:
         return sorted(s.name for s in self.specs[kind].values())
@@ -191,16 +200,16 @@ def collect(
     for dist, ver, name, plugin in plugins:
         try:
             pm.register(plugin, name=name)
-        except Exception as exc:
+        except Exception as exc:  # the plugin's bug: recorded with its traceback, carry on
             if pm.has_plugin(name):
                 pm.unregister(name=name)
-            registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))
+            registry.broken.append(Broken.of(dist, name, exc))
             continue
         try:
             pending = _specs_of(plugin, dist, ver)
-        except Exception as exc:
+        except Exception as exc:  # the plugin's bug: recorded with its traceback, carry on
             pm.unregister(name=name)
-            registry.broken.append(Broken(dist, name, f"{type(exc).__name__}: {exc}"))
+            registry.broken.append(Broken.of(dist, name, exc))
             continue
         for spec in pending:
             registry.add(spec)
@@ -225,8 +234,8 @@ def _entry_point_plugins() -> tuple[list[tuple[str, str, str, Any]], list[Broken
             continue
         try:
             plugin = ep.load()
-        except Exception as exc:  # the plugin's bug: record it, carry on
-            broken.append(Broken(dist, ep.name, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the plugin's bug: recorded with its traceback, carry on
+            broken.append(Broken.of(dist, ep.name, exc))
             continue
         found.append((dist, ver, f"{dist}:{ep.name}", plugin))
     return found, broken

@@ -85,7 +85,7 @@ def beside(fn: Callable[..., Any], *args: Any) -> Future[Any]:
     done: Future[Any] = Future()
     try:
         done.set_result(fn(*args))
-    except Exception as exc:
+    except Exception as exc:  # handed on whole, traceback included, as a pool's future would
         done.set_exception(exc)
     return done
 

@@ -18,23 +18,40 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bsx.errors import BsxError
+
 
 class ResultWriter:
     """Append-only parts under out/parts/; tables: 'results' (long rows), 'profiles',
-    'windows', 'clips'."""
+    'windows', 'clips'. corpus_root: the dataset's folder; results.csv and clips.csv name
+    each clip's file relative to it (the Parquet files keep the absolute path the report
+    reads the audio from)."""
 
-    def __init__(self, out: Path, *, resume: bool) -> None:
+    def __init__(self, out: Path, *, resume: bool, corpus_root: Path | None = None) -> None:
         self.out = Path(out)
+        self.corpus_root = corpus_root
         self.parts = self.out / "parts"
         if not resume and self.parts.exists():
             for f in self.parts.glob("*.parquet"):
                 f.unlink()
         self.parts.mkdir(parents=True, exist_ok=True)
-        self._n = len(list(self.parts.glob("clips-*.parquet")))
+        done = {_number(f) for f in self.parts.glob("clips-*.parquet")}
+        self._n = max(done, default=0)
+        if resume:
+            self._drop_unfinished(done)
+
+    def _drop_unfinished(self, done: set[int]) -> None:
+        """Remove what a killed run left of batches it did not finish: temp files, and parts
+        whose batch has no 'clips' part (written last); their clips are redone."""
+        for f in self.parts.glob(".*.tmp"):
+            f.unlink(missing_ok=True)
+        for f in self.parts.glob("*-*.parquet"):
+            if _number(f) >= 0 and _number(f) not in done:
+                f.unlink(missing_ok=True)
 
     def done_clips(self) -> set[str]:
         """Clip ids whose batch was completely written (the 'clips' part is written last)."""
-        frames = [pd.read_parquet(f, columns=["clip_id"])
+        frames = [_read_part(f, columns=["clip_id"])
                   for f in sorted(self.parts.glob("clips-*.parquet"))]
         return set(pd.concat(frames)["clip_id"]) if frames else set()
 
@@ -52,7 +69,7 @@ class ResultWriter:
 
     def read(self, name: str) -> pd.DataFrame:
         """All parts of one table as one frame (columns a part lacks are filled with nulls)."""
-        parts = [pq.read_table(f) for f in sorted(self.parts.glob(f"{name}-*.parquet"))]
+        parts = [_read_part(f, table=True) for f in sorted(self.parts.glob(f"{name}-*.parquet"))]
         parts = [t for t in parts if t.num_rows]
         if not parts:
             return pd.DataFrame()
@@ -77,17 +94,58 @@ class ResultWriter:
                      for name in ("profiles", "clips", "windows")}}
         if not results.empty:
             results.to_parquet(self.out / "results.parquet", index=False)
-            results.to_csv(self.out / "results.csv", index=False)
+            relative_paths(results, self.corpus_root).to_csv(self.out / "results.csv",
+                                                              index=False)
         if not tables["profiles"].empty:
             tables["profiles"].to_parquet(self.out / "profiles.parquet", index=False)
         if not tables["clips"].empty:
-            tables["clips"].to_csv(self.out / "clips.csv", index=False)
+            relative_paths(tables["clips"], self.corpus_root).to_csv(self.out / "clips.csv",
+                                                                      index=False)
         if not tables["windows"].empty:
             tables["windows"].to_csv(self.out / "windows.csv", index=False)
         return tables
 
 
+def _number(part: Path) -> int:
+    """The batch number of a part (results-000007.parquet: 7; -1 for a foreign name)."""
+    number = part.stem.rsplit("-", 1)[-1]
+    return int(number) if number.isdigit() else -1
+
+
+def _read_part(path: Path, *, columns: list[str] | None = None, table: bool = False) -> Any:
+    """One part (a pyarrow Table, or a frame of `columns`); BsxError naming it when damaged."""
+    try:
+        t = pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError, KeyError) as exc:  # ArrowInvalid: not Parquet, cut
+        batch = f"{path.parent}/*-{_number(path):06d}.parquet"
+        raise BsxError(
+            f"{path}: a damaged results part ({' '.join(str(exc).split())[:120]}); delete "
+            f"{batch} to redo that batch with --resume, or start again with --overwrite"
+        ) from None
+    return t if table else t.to_pandas()
+
+
 TIME_PREFIX = "time-"
+
+
+def relative_paths(table: pd.DataFrame, root: Path | None) -> pd.DataFrame:
+    """The table with its `path` column relative to the corpus root (POSIX separators), so a
+    CSV names 'Actor_01/03-01-05-01-01-01-01.wav', not a cache folder of one machine; a path
+    outside the root (or without a root) stays as it is."""
+    if root is None or table.empty or "path" not in table:
+        return table
+    base = Path(root).expanduser().resolve()
+
+    def rel(p: object) -> object:
+        if not isinstance(p, str) or not p:
+            return p
+        try:
+            return Path(p).expanduser().resolve().relative_to(base).as_posix()
+        except ValueError:
+            return p
+
+    unique = {p: rel(p) for p in table["path"].dropna().unique()}
+    return table.assign(path=table["path"].map(lambda p: unique.get(p, p)))
 
 
 def split_timings(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -176,6 +176,15 @@ def to_original(windows: list[Window], prepared: Prepared) -> list[Window]:
     return out
 
 
+SECONDS_DECIMALS = 3  # times written to files: 1 ms, far below a 10 ms frame
+
+
+def file_seconds(x: float) -> float:
+    """Seconds as written to windows.csv and clips.csv: rounded to 1 ms, so a file holds
+    17.1, not the float noise 17.099999999999998 (computations keep the full value)."""
+    return round(float(x), SECONDS_DECIMALS)
+
+
 def padding_share(model: Window, original: Window) -> float:
     """Share of a window's model-timeline span that lies in the front-end's padding (1.0: the
     model attends to silence the front-end added; its original span is then zero-length)."""

@@ -229,9 +229,11 @@ def test_rank_correlation_is_spearman_of_the_two_models_gradcam_profiles(
     main, other = load_model(None), load_model(models["perturbed"])
     checked = 0
     for clip_id, value in rho.items():
-        x = torch.from_numpy(prepare(clips.loc[clip_id, "path"], main.frontend).logmel)[None, None]
+        p = prepare(clips.loc[clip_id, "path"], main.frontend)
+        x = torch.from_numpy(p.logmel)[None, None]
         target = torch.tensor([main.labels.index(clips.loc[clip_id, "target"])])
-        a, b = (build("method", "gradcam", m.net).attribute(x, target)[0].sum(0).numpy()
+        lo, hi = p.content_frames()  # compared over content only, never the padding
+        a, b = (build("method", "gradcam", m.net).attribute(x, target)[0].sum(0).numpy()[lo:hi]
                 for m in (main, other))
         expected = spearmanr(a, b).statistic  # NaN where a profile is constant (no relevance)
         if math.isfinite(expected):

@@ -204,12 +204,73 @@ def test_delta_random_is_paired_by_clip_with_a_clustered_ci(tmp_path: Path) -> N
     assert math.isnan(t.loc["gradcam", "vs_random_ci_low"])
 
 
-def test_heatmap_colours_by_value_with_direction() -> None:
-    from bsx.leaderboard.show import value_scores
+def _board(rows: list[tuple[str, str, str, float, float, float]]) -> pd.DataFrame:
+    """(method, metric, direction, mean, ci_low, ci_high) rows -> a ranked leaderboard."""
+    df = pd.DataFrame([dict(dataset="d", model="m", metric=metric, cues="", against="",
+                            category="x", direction=d, method=method, mean=mean, ci_low=lo,
+                            ci_high=hi, n=10)
+                       for method, metric, d, mean, lo, hi in rows])
+    return leaderboard_table(df)
 
-    t = pd.DataFrame({"column": ["a"] * 3 + ["b"] * 3 + ["c"] * 2,
-                      "mean": [0.9, 0.8, 0.0, 3.0, 5.0, 9.0, 1.0, 1.0],
-                      "direction": ["higher"] * 3 + ["lower"] * 3 + ["higher"] * 2})
-    s = value_scores(t).round(6).tolist()
-    # a near-tie stays near (0.9 vs 0.8), where ranks would put it a full step apart
-    assert s == [1.0, pytest.approx(0.888889), 0.0, 1.0, pytest.approx(4 / 6), 0.0, 0.5, 0.5]
+
+def test_heatmap_colours_sit_on_the_scores_fixed_range_not_min_max() -> None:
+    from bsx.leaderboard.show import range_scores
+
+    t = _board([("crp", "pointing-game", "higher", 0.72, 0.60, 0.84),
+                ("gradcam", "pointing-game", "higher", 0.67, 0.55, 0.79),
+                ("random", "pointing-game", "higher", 0.20, 0.10, 0.30),
+                ("crp", "sparseness", "lower", 0.25, 0.2, 0.3),  # lower: turned, 1 = best
+                ("crp", "faithfulness-correlation", "higher", 0.0, -0.1, 0.1),
+                ("crp", "complexity", "lower", 9.0, 8.0, 10.0)])  # unbounded: no colour
+    got = dict(zip(t["metric"] + "/" + t["method"], range_scores(t), strict=True))
+    # 0.72 vs 0.67 on a 0-1 score stay 0.72 vs 0.67 (min-max made them 1.00 vs 0.41)
+    assert got["pointing-game/crp"] == pytest.approx(0.72)
+    assert got["pointing-game/gradcam"] == pytest.approx(0.67)
+    assert got["sparseness/crp"] == pytest.approx(0.75)
+    assert got["faithfulness-correlation/crp"] == pytest.approx(0.5)
+    assert math.isnan(got["complexity/crp"])
+
+
+def test_heatmap_is_viridis_with_a_colour_bar_and_outlines_ties_by_ci() -> None:
+    import matplotlib.pyplot as plt
+
+    from bsx.leaderboard.show import heatmap_figure, tied_with_best
+
+    t = _board([("crp", "pointing-game", "higher", 0.72, 0.60, 0.84),
+                ("gradcam", "pointing-game", "higher", 0.67, 0.55, 0.79),   # overlaps crp
+                ("random", "pointing-game", "higher", 0.20, 0.10, 0.30)])   # does not
+    ties = dict(zip(t["method"], tied_with_best(t.assign(column=t["metric"])), strict=True))
+    assert ties == {"crp": True, "gradcam": True, "random": False}
+    fig = heatmap_figure(t)
+    ax, bar = fig.axes
+    (im,) = ax.get_images()
+    assert im.get_cmap().name.startswith("viridis") and im.get_clim() == (0.0, 1.0)
+    assert "fixed range" in bar.get_ylabel() and "1 = best" in bar.get_ylabel()
+    rows = [lab.get_text() for lab in ax.get_yticklabels()]
+    assert rows == ["crp", "gradcam", "random"]
+    cells = np.asarray(im.get_array()).ravel()
+    assert cells == pytest.approx([0.72, 0.67, 0.20])
+    outlined = {round(p.get_y() + p.get_height() / 2) for p in ax.patches
+                if p.get_gid() == "tie"}
+    assert outlined == {0, 1}  # crp and gradcam rows; random's CI lies below crp's
+    texts = [x.get_text() for x in ax.texts]
+    assert "0.720\n[0.600, 0.840]" in texts  # mean and CI with the same decimals
+    plt.close(fig)
+
+
+def test_html_leaderboard_embeds_the_heatmap_with_its_legend() -> None:
+    from bsx.leaderboard.show import to_html
+
+    t = _board([("crp", "pointing-game", "higher", 0.72, 0.60, 0.84),
+                ("random", "pointing-game", "higher", 0.20, 0.10, 0.30)])
+    page = to_html(t)
+    assert page.count("data:image/png;base64,") == 1
+    assert "one colour scale for every score and direction" in page
+    assert "0.720 [0.600, 0.840]" in page
+
+
+def test_html_of_an_empty_board_has_no_figure() -> None:
+    from bsx.leaderboard.show import COLUMNS, to_html
+
+    page = to_html(pd.DataFrame(columns=COLUMNS))
+    assert "<table>" in page and "data:image/png" not in page

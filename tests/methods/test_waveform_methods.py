@@ -25,7 +25,7 @@ from bsx.models.hf import build_config, new_classifier
 from bsx.plugins import build
 from bsx.testing import SpanWaveNet, SpotNet
 
-TYPES = ("wav2vec2", "hubert", "wavlm")
+TYPES = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech-sat")
 SPAN = (8000, 12000)
 
 
@@ -196,7 +196,7 @@ def test_methods_refuse_the_other_input_kind_by_name():
     for name in ("attnlrp", "attention-rollout", "input-x-gradient"):
         with pytest.raises(BsxError, match=rf"method '{name}' explains waveform models"):
             build("method", name, mel)
-    with pytest.raises(BsxError, match="no wav2vec2, HuBERT or WavLM self-attention"):
+    with pytest.raises(BsxError, match="Data2VecAudio or UniSpeechSat self-attention layer"):
         AttnLrp(wave).attribute(_waves(1), torch.tensor([1]))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +169,117 @@ def test_egemaps_units_name_the_columns_the_extractor_reads() -> None:
         assert cue_unit("egemaps", cue).feature == column
     assert cue_unit("egemaps", "F1frequency_sma3nz").unit == "Hz"
     assert cue_unit("some-plugin", "X").unit == ""
+
+
+def _one_method(metric: str, mean: float, lo: float, hi: float,
+                direction: str = "higher") -> pd.DataFrame:
+    return pd.DataFrame([dict(method="gradcam", cues="", metric=metric, against="expert-cues",
+                              direction=direction, category="localisation", mean=mean,
+                              ci_low=lo, ci_high=hi)])
+
+
+def _panel(fig) -> object:  # type: ignore[no-untyped-def]
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    return ax
+
+
+def test_a_bounded_score_is_drawn_on_its_whole_range_even_with_one_method() -> None:
+    # pointing-game 0.96-1.04 on a 0-1 score: matplotlib alone zooms to ~0.95-1.05
+    ax = _panel(metric_figure(_one_method("pointing-game", 1.0, 0.96, 1.0)))
+    lo, hi = ax.get_ylim()
+    assert lo == pytest.approx(-0.04) and hi == pytest.approx(1.04)
+    assert "hit rate (0-1)" in ax.get_ylabel()
+    # a correlation-bounded score on -1..1
+    ax = _panel(metric_figure(_one_method("faithfulness-correlation", 0.1, 0.08, 0.12)))
+    assert ax.get_ylim() == pytest.approx((-1.08, 1.08))
+
+
+def test_unit_and_bounds_come_from_the_metric_spec() -> None:
+    from bsx.report import figures
+    from bsx.scoring.specs import METRICS
+
+    assert not hasattr(figures, "METRIC_UNITS")  # one place for units: the specs
+    for name, spec in METRICS.items():
+        fig = metric_figure(_one_method(name, 0.5, 0.4, 0.6, spec.direction))
+        ax = _panel(fig)
+        assert ax.get_ylabel().startswith(spec.unit), name
+        if spec.bounds is None:  # unbounded: matplotlib's range around the data
+            lo, hi = ax.get_ylim()
+            assert 0.3 < lo < 0.4 and 0.6 < hi < 0.7, name
+        else:
+            assert ax.get_ylim()[0] < spec.bounds[0] and ax.get_ylim()[1] > spec.bounds[1]
+        plt.close(fig)
+    gain = _panel(metric_figure(_one_method("ablation-gain", 0.01, 0.0, 0.02)))
+    assert "per dB" in gain.get_ylabel()
+
+
+def test_an_unknown_plugin_metric_says_score_and_keeps_the_data_range() -> None:
+    ax = _panel(metric_figure(_one_method("my-plugin-score", 10.0, 9.0, 11.0)))
+    assert ax.get_ylabel().startswith("score\n")
+    lo, hi = ax.get_ylim()
+    assert 8.0 < lo < 9.0 and 11.0 < hi < 12.0
+
+
+def _extents(fig, texts) -> list:  # type: ignore[no-untyped-def]
+    r = fig.canvas.get_renderer()
+    return [t.get_window_extent(r) for t in texts if t.get_text()]
+
+
+def _overlapping(boxes: list) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i].overlaps(boxes[j])]
+
+
+def test_example_spectrogram_is_readable_at_1280_px_and_its_labels_do_not_overlap() -> None:
+    from bsx.report.explain_figures import DPI
+
+    sr = 16000
+    y = np.random.default_rng(0).normal(0, 0.1, 3 * sr)
+    # four windows side by side and one narrow pair: rank labels would sit on one another
+    spans = [(0.50, 0.56), (0.56, 0.62), (0.62, 0.68), (0.68, 0.74), (2.0, 2.5)]
+    wins = [Window(0, 0, a, b, 1.0, 1.0) for a, b in spans]
+    fig = clip_spectrogram_figure(y, sr, wins, title="gradcam: salient windows")
+    ax = fig.axes[0]
+    width_px = fig.get_figwidth() * DPI
+    assert 900 <= width_px <= 1100  # shown 1:1 in report.html's single column at 1280 px
+    # text at least 9 pt at that dpi: >= 12 px on screen
+    for t in [*ax.get_yticklabels(), *ax.get_xticklabels(), ax.xaxis.label, ax.yaxis.label]:
+        assert t.get_fontsize() >= 9
+    assert ax.get_xlabel() == "time in the original file (s)"
+    assert ax.get_ylabel() == "frequency (Hz, mel-spaced)"
+    fig.canvas.draw()
+    assert _overlapping(_extents(fig, ax.get_yticklabels())) == []
+    ranks = [t for t in ax.texts if t.get_text().startswith("#")]
+    assert [t.get_text() for t in ranks] == ["#1", "#2", "#3", "#4", "#5"]
+    assert _overlapping(_extents(fig, ranks)) == []
+    # every window outlined, at its own time
+    outlines = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert [(round(p.get_x(), 2), round(p.get_x() + p.get_width(), 2)) for p in outlines] \
+        == spans
+    plt.close(fig)
+
+
+def test_hz_ticks_keep_a_gap_so_100_and_250_hz_do_not_collide() -> None:
+    fig = spectrogram_figure(np.zeros((128, 300)), [], 0.01, mel_sr=16000)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "100" in labels and "250" not in labels and "1000" in labels and "4000" in labels
+    ticks = np.diff(ax.get_yticks())
+    assert ticks.min() >= 0.07 * 128
+    plt.close(fig)
+
+
+def test_breathiness_says_it_is_hnr_and_that_higher_is_less_breathy() -> None:
+    from bsx.cues.units import cue_unit
+
+    rows = []
+    for i, label in enumerate(["angry", "neutral", "sad"] * 3):
+        rows.append(dict(clip_id=f"c{i}", method="gradcam", cues="egemaps", cue="Breathiness",
+                         label=label, salient_mean=10.0 + i, whole_mean=9.0 + i))
+    fig = cue_profile_figure(pd.DataFrame(rows), "gradcam", "egemaps")
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    assert ax.get_ylabel() == "Breathiness (dB)\nHNR: higher = less breathy"
+    assert "HNRdBACF_sma3nz" in ax.get_title()
+    assert cue_unit("praat", "Breathiness").reading == "HNR: higher = less breathy"
+    assert cue_unit("egemaps", "Loudness").reading == ""
+    plt.close(fig)

@@ -160,9 +160,101 @@ def test_only_the_first_methods_cue_profiles_are_open(tmp_path: Path) -> None:
         p = tmp_path / f"{n}.png"
         p.write_bytes(b"\x89PNG fake")
         paths.append(p)
-    html = figures_html(paths)
+    html = figures_html(paths, has_random=True)
     opened, folded = html.split("<details>")
     assert 'alt="metrics"' in opened and 'alt="cue_profile_crp_praat"' in opened
     assert 'alt="cue_profile_crp_egemaps"' in opened
     assert 'alt="cue_profile_random_egemaps"' in folded
     assert 'alt="cue_profile_gradcam_egemaps"' in folded and "(2 figures)" in folded
+
+
+def test_example_spectrograms_fill_one_column_at_readable_width(run_dir: Path) -> None:
+    from PIL import Image
+
+    html = _write(run_dir)
+    assert ".examples{display:grid;grid-template-columns:1fr;" in html  # one per row
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(pngs) == 6
+    for b64 in pngs:
+        w, h = Image.open(io.BytesIO(base64.b64decode(b64))).size
+        assert 900 <= w <= 1100 and h < w / 2  # ~1000 px: shown 1:1 in a 1280 px window
+    assert "(frequency in Hz, mel-spaced; time in seconds)" in html
+
+
+def test_metric_caption_names_the_random_line_only_when_the_run_draws_one(
+        tmp_path: Path) -> None:
+    from bsx.report.figures import metric_comparison
+
+    config = {"config": {"dataset": "synth", "split": "test", "methods": ["m"]}}
+    summary = {"model": {}, "n_clips": 3, "skipped": []}
+
+    def caption(methods: list[str]) -> tuple[str, str]:
+        table = pd.DataFrame([_metric(m, 0.5, 0.4, 0.6) for m in methods])
+        out = tmp_path / "+".join(methods)
+        out.mkdir()
+        png = metric_comparison(table, out / "metrics.png")
+        html = write_report(out, summary, table, [png], config).read_text()
+        (cap,) = re.findall(r"<figcaption>(.*?)</figcaption>", html)
+        from matplotlib.image import imread
+
+        assert imread(png).shape[1] > 100
+        return cap, html
+
+    cap, _ = caption(["m"])
+    assert "random" not in cap.replace("no random baseline in this run (add --method random)",
+                                       "")
+    assert "dashed" not in cap and "no random baseline in this run" in cap
+    cap, _ = caption(["m", "random"])
+    assert "dashed grey line: random baseline (band: its 95% CI)" in cap
+
+
+def test_metric_figure_title_says_no_random_line_when_none_is_drawn() -> None:
+    from bsx.report.figures import metric_figure
+
+    fig = metric_figure(pd.DataFrame([_metric("m", 0.5, 0.4, 0.6)]))
+    (ax,) = [a for a in fig.axes if a.get_title()]
+    assert not [ln for ln in ax.get_lines() if ln.get_label() == "random baseline"]
+    assert "dashed" not in fig._suptitle.get_text()
+    assert "no random baseline" in fig._suptitle.get_text()
+
+
+def test_means_and_cis_print_with_the_same_decimals_in_report_and_leaderboard(
+        run_dir: Path) -> None:
+    from bsx.leaderboard.show import leaderboard_table, render
+    from bsx.report.html import scores_table
+
+    table = pd.DataFrame([_metric("m", 0.72, 0.65, 0.79), _metric("random", 0.5, 0.4, 0.6)])
+    cells = scores_table(table)
+    assert cells.loc[0, "m"] == "0.720 [0.650, 0.790]"  # was "0.720 [0.65, 0.79]"
+    html = _write(run_dir)
+    board = leaderboard_table(table.assign(dataset="d", model="x"))
+    for text in (html, render(board, "markdown"), render(board, "html")):
+        triples = re.findall(r"([+-]?\d+\.(\d+)) \[([+-]?\d+\.(\d+)), ([+-]?\d+\.(\d+))\]", text)
+        assert triples, text[:200]
+        assert {(len(t[1]), len(t[3]), len(t[5])) for t in triples} == {(3, 3, 3)}
+
+
+def test_agreement_table_says_higher_hnr_is_less_breathy() -> None:
+    from bsx.report.html import cue_readings
+
+    t = pd.DataFrame({"cues": ["egemaps", "egemaps"], "cue": ["Breathiness", "Loudness"]})
+    assert cue_readings(t)["cue"].tolist() == [
+        "Breathiness (HNR: higher = less breathy)", "Loudness"]
+
+
+def test_window_shares_arousal_groups_and_training_warning_are_reported(run_dir: Path) -> None:
+    from bsx.scoring.claims import arousal_groups
+
+    html = _write(
+        run_dir,
+        window_shares={"random": {"padding": 0.0, "pauses": 0.102, "speech": 0.898,
+                                  "n_windows": 5, "n_clips": 3},
+                       "m": {"padding": 0.047, "pauses": 0.123, "speech": 0.83,
+                             "n_windows": 4, "n_clips": 3}},
+        arousal_groups=arousal_groups("emodb", ["angry", "angry", "sad"]),
+        training_data={"split_from": "unknown", "warning": "its clips may include training data"},
+    )
+    assert "<td>random</td><td>0.0%</td><td>10.2%</td><td>89.8%</td>" in html
+    assert "<td>m</td><td>4.7%</td><td>12.3%</td>" in html
+    assert "arousal groups on emodb: high angry (n=2); low sad (n=1)" in html
+    assert "Warning: its clips may include training data" in html

@@ -103,6 +103,18 @@ def test_summary_holds_fdr_adjusted_agreement_and_the_claims() -> None:
     import json
 
     json.dumps(out["claims"], allow_nan=False)  # NaN became null
+    assert out["arousal_groups"]["groups"]["high"]["n"] == 8  # angry
+    assert out["arousal_groups"]["groups"]["low"]["n"] == 8   # sad
+    # a checkpoint without split information: recorded, and claim (c) says so
+    from bsx.scoring.claims import TRAINING_CAVEAT
+
+    training = {"split_from": "unknown", "stated": None, "warning": "may include ..."}
+    warned = summarise({"results": results, "clips": clips, "agreement": agree}, cfg=None,
+                       metrics={}, skipped=[], training=training)
+    assert warned["training_data"] == training
+    for plain, caveat in zip(out["claims"], warned["claims"], strict=True):
+        want = plain["verdict"] + (TRAINING_CAVEAT if plain["claim"] == "c" else "")
+        assert caveat["verdict"] == want
 
 
 def test_metric_table_pairs_each_method_with_random_by_clip() -> None:

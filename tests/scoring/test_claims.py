@@ -239,3 +239,21 @@ def test_claim_b_names_speakers_without_both_groups() -> None:
     b = claim(claims_summary(agree), "b", "m")
     assert b["status"] == "untestable" and b["n_clusters"] == 0
     assert "no speaker has clips of both groups" in b["verdict"]
+
+
+def test_arousal_groups_count_clips_per_group_on_a_corpus() -> None:
+    """RAVDESS-like labels: calm now joins sad in the low group; neutral and disgust are in no
+    group, each with its reason; n by true label and by explained (predicted) emotion."""
+    from bsx.scoring.claims import arousal_groups, arousal_line
+
+    labels = ["angry"] * 3 + ["calm"] * 2 + ["sad"] + ["neutral"] * 2 + ["disgust"]
+    explained = ["angry"] * 2 + ["calm"] * 4 + ["neutral"] * 3
+    g = arousal_groups("ravdess", labels, explained)
+    assert g["corpus"] == "ravdess"
+    assert g["groups"]["high"] == {"emotions": ["angry"], "n": 3, "n_explained": 2}
+    assert g["groups"]["low"] == {"emotions": ["sad", "calm"], "n": 3, "n_explained": 4}
+    assert g["groups"]["ungrouped"]["emotions"] == ["disgust", "neutral"]
+    assert g["groups"]["ungrouped"]["n"] == 3
+    assert "reference" in g["groups"]["ungrouped"]["why"]["neutral"]
+    assert arousal_line(g) == ("arousal groups on ravdess: high angry (n=3); low sad, calm "
+                               "(n=3); ungrouped disgust, neutral (n=3)")

@@ -82,7 +82,8 @@ def cue_report(path: Path, cues: str, windows: str | None, frontend: str,
         report["extractors"][name] = [
             {**{k: _clean(v) for k, v in row.items()},
              "unit": cue_unit(name, str(row["cue"])).unit,
-             "feature": cue_unit(name, str(row["cue"])).feature}
+             "feature": cue_unit(name, str(row["cue"])).feature,
+             "reading": cue_unit(name, str(row["cue"])).reading}
             for row in profile.rows() if wins or row["region"] == "whole"
         ]
         if table is not None:
@@ -159,7 +160,9 @@ def cues_command(
                     {True: "yes", False: "no", None: "-"}[a["agrees_vs_rest"]],
                 ]
             first = next(iter(regs.values()))
-            table.add_row(cue, escape(first.get("unit") or "?"),
+            unit = (first.get("unit") or "?") + (f"; {first['reading']}"
+                                                 if first.get("reading") else "")
+            table.add_row(cue, escape(unit),
                           escape(first.get("feature") or ""), *cells)
         out.print(table)
 

@@ -58,6 +58,9 @@ def evaluate(
         help="The same model trained with other seeds: checkpoint files (comma-separated) or "
         "the --out folder of `bsx train --seeds`; adds seed-rank-correlation and "
         "seed-window-iou (how much their explanations agree with --checkpoint's)")] = None,
+    trained_on_split: Annotated[str | None, typer.Option(
+        help="The checkpoint's split where it has no sidecar: a JSON file of its train / val /"
+             " test speakers, or 'none' if it never saw this corpus")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -82,6 +85,9 @@ def evaluate(
             lookup("method", m)
         for c in cue_sets:
             lookup("cue", c)
+        from bsx.models.hf_config import check_family
+
+        check_family(checkpoint)  # an unsupported HF family is refused before torch loads
         from bsx.evaluation import EvalConfig, run_evaluation
         from bsx.scoring.specs import get_metric
 
@@ -125,7 +131,10 @@ def evaluate(
             method_options=method_options, window_options=parse_options(window_opt, "--window-opt"),
             split_mode=split_mode, ablation_cue=ablation_cue,  # type: ignore[arg-type]
             baseline=baseline, baseline_snr_db=baseline_snr_db,  # type: ignore[arg-type]
-            seed_checkpoints=split_list(seed_checkpoints),
+            seed_checkpoints=split_list(seed_checkpoints),  # type: ignore[arg-type]
+            trained_on_split=(None if trained_on_split is None else "none"
+                              if trained_on_split.strip().lower() == "none"
+                              else Path(trained_on_split)),
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)
@@ -167,6 +176,16 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     for key in sorted(cells, key=lambda k: (k[3], k[0], k[1], k[2])):
         table.add_row(key[0], key[1], key[2], *[cells[key].get(mth, "") for mth in methods])
     out.print(table)
+    if summary.get("arousal_groups"):
+        from bsx.scoring.claims import arousal_line
+
+        out.print(arousal_line(summary["arousal_groups"]), highlight=False)
+    for method, sh in summary.get("window_shares", {}).items():
+        pad, pause = sh.get("padding"), sh.get("pauses")
+        if pad is not None:
+            out.print(f"{method}: salient-window time in padding {pad:.1%}"
+                      + (f", in pauses {pause:.1%}" if pause is not None else ""),
+                      highlight=False)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
                   "(listed in summary.json)")

@@ -33,13 +33,20 @@ def print_explanation(e: Explanation) -> None:
     from bsx.windows import padding_share
 
     pred = Table(title=f"{Path(e.source).name}: prediction ({e.model_name})")
-    pred.add_column("class")
-    pred.add_column("probability", justify="right")
-    pred.add_column("")
-    for i in np.argsort(e.probabilities)[::-1]:
-        mark = " ".join(m for m, on in (("predicted", i == e.predicted),
-                                        ("explained", i == e.target)) if on)
-        pred.add_row(e.labels[i], f"{e.probabilities[i]:.3f}", mark)
+    if e.values is not None:  # a regression model: one value per dimension, in output order
+        pred.add_column("dimension")
+        pred.add_column("value", justify="right")
+        pred.add_column("")
+        for i, v in enumerate(e.values):
+            pred.add_row(e.labels[i], f"{v:.3f}", "explained" if i == e.target else "")
+    else:
+        pred.add_column("class")
+        pred.add_column("probability", justify="right")
+        pred.add_column("")
+        for i in np.argsort(e.probabilities)[::-1]:
+            mark = " ".join(m for m, on in (("predicted", i == e.predicted),
+                                            ("explained", i == e.target)) if on)
+            pred.add_row(e.labels[i], f"{e.probabilities[i]:.3f}", mark)
     out.print(pred)
     win = Table(title=f"salient windows ({e.method}, '{e.labels[e.target]}'), original file "
                 "timeline")
@@ -49,7 +56,7 @@ def print_explanation(e: Explanation) -> None:
         pad = padding_share(m, w)
         win.add_row(str(rank), f"{w.start_s:.3f}", f"{w.end_s:.3f}",
                     f"{m.start_frame}-{m.end_frame}", f"{w.share:.1%}",
-                    f"{pad:.0%}" if pad > 0 else "")
+                    f"{pad:.0%}" if pad >= 0.005 else "")
     out.print(win)
     if not e.windows_model:
         out.print("no window holds positive relevance for this class")
@@ -73,7 +80,8 @@ def explain(
         help="What of the clip the model sees: whole (the whole utterance, in 2 s units "
         "every ~1 s) or first-interval (the paper); default: the model's front-end.")] = None,
     target: Annotated[str, typer.Option(
-        help="Class to explain: predicted, an index, or a label.")] = "predicted",
+        help="Class to explain: predicted, an index, or a label; for a regression model a "
+        "dimension (an index or its name; predicted: the first).")] = "predicted",
     k: Annotated[int, typer.Option("--k", help="How many salient windows.")] = 5,
     attenuate_db: Annotated[float, typer.Option(
         help="Attenuation outside the windows in the listenable WAV (dB).")] = 20.0,
@@ -94,6 +102,9 @@ def explain(
     with reporting(err, enabled=not as_json, first="bsx explain: starting"), \
             printed_warnings(err):
         check_file_request(file, method, k, attenuate_db)
+        from bsx.models.hf_config import check_family
+
+        check_family(checkpoint)  # an unsupported HF family is refused before torch loads
         from bsx.device import resolve_device
         from bsx.models.checkpoint import load_model
 

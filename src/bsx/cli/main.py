@@ -65,9 +65,21 @@ def _interrupted(exc: BaseException) -> bool:
     return False
 
 
+def internal_error(exc: BaseException) -> None:
+    """A bug (anything not a BsxError): a short message, the traceback kept in a log file
+    (under --out when the run has one) and where it is; exit 1."""
+    from bsx.crash import internal_error_lines, keep_traceback, out_folder
+
+    log = keep_traceback(exc, out_folder(sys.argv[1:]))
+    for line in internal_error_lines(exc, log):
+        err.print(line, highlight=False, soft_wrap=True, markup=False)
+    sys.exit(1)
+
+
 def run() -> None:
     """Console entry point: bad input is one sentence on stderr and exit code 2; Ctrl-C keeps
-    what was written and says so (exit 130)."""
+    what was written and says so (exit 130); a bug is a short message and a kept traceback
+    (exit 1)."""
     from bsx.errors import install_warning_lines
 
     install_warning_lines()
@@ -84,3 +96,5 @@ def run() -> None:
             err.print("interrupted; results written so far are kept")
             sys.exit(130)
         raise
+    except Exception as exc:  # a bug: said in two lines, its traceback kept (bsx.crash)
+        internal_error(exc)

@@ -100,7 +100,7 @@ def _region_stats(values: np.ndarray, use: np.ndarray, voiced: np.ndarray,
         mean = np.where(w, x, 0.0).sum(axis=2) / n
         dev = np.where(w, x - mean[:, :, None], 0.0)
         sd = np.sqrt((dev * dev).sum(axis=2) / (n - 1))
-    any_frame = region.any(axis=1)
+    any_frame: np.ndarray = np.asarray(region.any(axis=1))
     out: list[dict[str, RegionStats]] = []
     for c, kind in enumerate(kinds):
         need = MIN_VOICED if (kind == "voiced" or spread[c]) else 1

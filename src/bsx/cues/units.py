@@ -12,16 +12,24 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class CueUnit:
     """unit: short unit for tables and axes ("dB", "st re 27.5 Hz"); feature: the tool's own
-    name of the measure, so a reader can look it up."""
+    name of the measure, so a reader can look it up; reading: how to read the number when
+    the cue's name points the other way (Breathiness holds HNR: higher is LESS breathy)."""
 
     unit: str
     feature: str
     quantity: str = ""
+    reading: str = ""
 
     def axis(self, cue: str) -> str:
-        """An axis label: 'Loudness (dB)'; 'Loudness (a.u.)' when the unit is arbitrary."""
-        return f"{cue} ({self.unit})" if self.unit else cue
+        """An axis label: 'Loudness (dB)'; 'Loudness (a.u.)' when the unit is arbitrary; the
+        reading on a second line where there is one."""
+        label = f"{cue} ({self.unit})" if self.unit else cue
+        return f"{label}\n{self.reading}" if self.reading else label
 
+
+# The paper's "Breathiness" is the harmonics-to-noise ratio itself: a breathy voice has MORE
+# noise, so a LOWER value.
+HNR_READING = "HNR: higher = less breathy"
 
 UNITS: dict[tuple[str, str], CueUnit] = {
     # openSMILE eGeMAPSv02 LLDs (Eyben et al. 2016)
@@ -35,7 +43,7 @@ UNITS: dict[tuple[str, str], CueUnit] = {
                                      "local jitter, share of the mean period"),
     ("egemaps", "Amp_var"): CueUnit("dB", "shimmerLocaldB_sma3nz", "local shimmer"),
     ("egemaps", "Breathiness"): CueUnit("dB", "HNRdBACF_sma3nz",
-                                        "harmonics-to-noise ratio (HNR)"),
+                                        "harmonics-to-noise ratio (HNR)", HNR_READING),
     ("egemaps", "Shrillness"): CueUnit("dB/Hz", "slope500-1500_sma3",
                                        "spectral slope 500-1500 Hz"),
     # Praat through parselmouth (Boersma & Weenink)
@@ -49,7 +57,7 @@ UNITS: dict[tuple[str, str], CueUnit] = {
                                    "local jitter, share of the mean period"),
     ("praat", "Amp_var"): CueUnit("dB", "Get shimmer (local_dB)", "local shimmer"),
     ("praat", "Breathiness"): CueUnit("dB", "Harmonicity (cc)",
-                                      "harmonics-to-noise ratio (HNR)"),
+                                      "harmonics-to-noise ratio (HNR)", HNR_READING),
     # librosa
     ("librosa", "Loudness"): CueUnit("dBFS", "feature.rms, 20 log10", "RMS level"),
     ("librosa", "Pitch_lvl"): CueUnit("st re 27.5 Hz", "pyin, in semitones", "F0 in semitones"),

@@ -17,7 +17,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import zipfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -83,8 +86,8 @@ def load_prepared(path: Path, fe: Frontend) -> Prepared | None:
                 unit_starts=tuple(int(u) for u in z["unit_starts"]),
                 speech_s=None if speech != speech else speech,
             )
-    except Exception:  # a truncated or foreign file: recompute it
-        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+        return None  # a truncated or foreign file: recompute it
 
 
 def _work(source: str, fe_json: str, out: str) -> tuple[Prepared | None, str]:
@@ -95,11 +98,8 @@ def _work(source: str, fe_json: str, out: str) -> tuple[Prepared | None, str]:
     fe = Frontend(**json.loads(fe_json))
     try:
         p = prepare(source, fe)
-    except BsxError as exc:
+    except BsxError as exc:  # bad audio (load_audio names what decoders raise); else a bug
         return None, str(exc)
-    except Exception as exc:  # a corrupt file can fail deep inside a decoder
-        detail = f": {exc}" if str(exc) else ""
-        return None, f"{source}: could not be decoded as audio{detail}"
     save_prepared(p, Path(out))
     return p, ""
 
@@ -291,7 +291,7 @@ def prepare_many(
                     entry = futures[fut]
                     try:
                         p, why = fut.result()
-                    except Exception as exc:  # a worker died (e.g. a decoder crash)
+                    except BrokenProcessPool as exc:  # a worker died (e.g. a decoder crash)
                         why = f"{clips[todo[entry][0]].path}: worker failed ({exc!r})"
                         done(entry, None, why, "failed")  # retried on the next run
                         continue

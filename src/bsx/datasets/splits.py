@@ -300,3 +300,31 @@ def select_split(
         return make_split(clips, mode=use_mode, seed=seed)[split]  # type: ignore[arg-type]
     except BadDataset as exc:
         raise BadDataset(f"{exc}; or evaluate every clip with --split all") from None
+
+
+def read_stated_split(path: Path, dataset: str) -> dict[str, Any]:
+    """A user's statement of a checkpoint's split (--trained-on-split FILE): JSON in the
+    sidecar's "split" shape, {"mode": "speaker", "speakers": {"train": [...], "val": [...],
+    "test": [...]}} or {"mode": "random", "clips": {...}}; a bare {"train": [...], ...} is read
+    as speakers. Returned as select_split's split_meta for `dataset`. BadDataset naming the
+    file when it is missing or has no "train" list."""
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise BadDataset(f"{p}: no such split file (--trained-on-split takes a JSON file or "
+                         "'none')")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadDataset(f"{p}: not a readable JSON split file ({exc})") from None
+    if isinstance(data, dict) and "train" in data and not {"speakers", "clips"} & set(data):
+        data = {"mode": "speaker", "speakers": data}
+    mode = data.get("mode", "speaker") if isinstance(data, dict) else None
+    key = "speakers" if mode == "speaker" else "clips"
+    parts = data.get(key) if isinstance(data, dict) else None
+    if mode not in ("speaker", "random") or not isinstance(parts, dict) or not isinstance(
+            parts.get("train"), list):
+        raise BadDataset(f"{p}: a split file needs a \"train\" list of {key} (under "
+                         f"\"{key}\", mode \"speaker\" or \"random\")")
+    return {"mode": mode, key: {k: [str(x) for x in v] for k, v in parts.items()
+                                if isinstance(v, list)}, "dataset": dataset}

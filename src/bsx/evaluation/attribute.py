@@ -27,6 +27,9 @@ class Units:
 
     clip_of: (U,) the clip each unit belongs to; groups: (unit indices, stacked inputs on the
     device) per input shape; (B, 1, n_mels, T) for log-mel models, (B, N) for waveform ones.
+    content: (U, 2) int frames [lo, hi) of each unit's real content on its own time axis
+    (log-mel frames; samples for waveform units, which the front-end never pads): what a
+    ContentAware method and the removal metrics are told (docs/controls.md).
     """
 
     clip_of: np.ndarray
@@ -34,6 +37,11 @@ class Units:
     n_clips: int
     kind: str
     hop_length: int
+    content: np.ndarray | None = None
+
+    def content_of(self, idx: np.ndarray) -> np.ndarray | None:
+        """(len(idx), 2) content bounds of the units `idx` (None when unknown)."""
+        return None if self.content is None else self.content[idx]
 
     @property
     def single(self) -> bool:
@@ -53,10 +61,13 @@ def stack_units(prepared: list[Prepared], device: torch.device, *,
     kind = prepared[0].frontend.input
     units: list[np.ndarray] = []
     clip_of: list[int] = []
+    content: list[tuple[int, int]] = []
     for i, p in enumerate(prepared):
         us = p.units(None if waveforms is None else waveforms[i])
         units += us
         clip_of += [i] * len(us)
+        content += [(0, u.shape[-1]) if kind == "waveform" else p.content_frames(s, u.shape[-1])
+                    for s, u in zip(p.unit_starts, us, strict=True)]
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for j, u in enumerate(units):
         by_shape.setdefault(u.shape, []).append(j)
@@ -70,7 +81,8 @@ def stack_units(prepared: list[Prepared], device: torch.device, *,
             x = x.contiguous(memory_format=torch.channels_last)
         groups.append((np.asarray(idx), x))
     return Units(clip_of=np.asarray(clip_of), groups=groups, n_clips=len(prepared), kind=kind,
-                 hop_length=prepared[0].frontend.hop_length)
+                 hop_length=prepared[0].frontend.hop_length,
+                 content=np.asarray(content, dtype=np.int64).reshape(-1, 2))
 
 
 def clip_logits(net: nn.Module, units: Units, *, batch_size: int | None = None) -> Tensor:
@@ -113,12 +125,20 @@ class Attributions:
 
 
 def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]:
-    """The method's relevance for each unit, explaining its clip's target, in (F, T) form."""
+    """The method's relevance for each unit, explaining its clip's target, in (F, T) form.
+    A ContentAware method is told each unit's content bounds (Units.content)."""
+    from bsx.methods.base import ContentAware
+
     out: list[np.ndarray | None] = [None] * len(units.clip_of)
     for idx, x in units.groups:
         t = torch.as_tensor(target[units.clip_of[idx]], dtype=torch.long, device=x.device)
-        rel = method.attribute(x, t).detach().float().cpu().numpy()
-        for j, r in zip(idx, rel, strict=True):
+        content = units.content_of(idx)
+        if isinstance(method, ContentAware) and content is not None:
+            rel = method.attribute_content(x, t, content)
+        else:
+            rel = method.attribute(x, t)
+        maps = rel.detach().float().cpu().numpy()
+        for j, r in zip(idx, maps, strict=True):
             out[j] = r
     if units.kind == "waveform":  # per-sample relevance summed into the frames
         return [to_grid(o, units.hop_length) for o in out]  # type: ignore[arg-type]
@@ -127,11 +147,29 @@ def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]
 
 def to_clip_maps(maps: list[np.ndarray], units: Units,
                  prepared: list[Prepared]) -> list[np.ndarray]:
-    """Unit maps stitched onto each clip's timeline (docs/model-contract.md)."""
+    """Unit maps stitched onto each clip's timeline (docs/model-contract.md).
+
+    A model family's fixed window (AST, Whisper: bsx.features) pads short content far past the
+    file; those frames are not the file, so their relevance is dropped (windows stay inside)."""
     out = []
     for i, p in enumerate(prepared):
         mine = [maps[j] for j in np.flatnonzero(units.clip_of == i)]
-        out.append(stitch(mine, p.unit_starts, p.frontend.hop_length, p.n_frames))
+        m = stitch(mine, p.unit_starts, p.frontend.hop_length, p.n_frames)
+        if p.frontend.features != "librosa":
+            m = content_only(m, p)
+        out.append(m)
+    return out
+
+
+def content_only(m: np.ndarray, p: Prepared) -> np.ndarray:
+    """The (F, T) map with frames outside the real content set to 0: frame f holds the samples
+    nearest its centre (relevance.to_grid), so it is kept when one of those is content."""
+    hop, sr = p.frontend.hop_length, p.frontend.sample_rate
+    a = round(p.pad_offset_s * sr)
+    b = a + round(p.content_s * sr)
+    first, last = (a + hop // 2) // hop, (b - 1 + hop // 2) // hop
+    out = np.zeros_like(m)
+    out[:, first:last + 1] = m[:, first:last + 1]
     return out
 
 

@@ -56,9 +56,9 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     from bsx.evaluation.cue_scores import write_profiles
     from bsx.evaluation.groundtruth import planted_masks
     from bsx.evaluation.prepare import submit_cues
-    from bsx.evaluation.salient import salient_windows, window_rows
+    from bsx.evaluation.salient import pause_shares, salient_windows, window_rows
     from bsx.methods.base import SharesForward
-    from bsx.windows import for_method
+    from bsx.windows import file_seconds, for_method
 
     cfg, loaded = ctx.cfg, ctx.loaded
     fe = loaded.frontend
@@ -94,7 +94,8 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     } for i, c in enumerate(clips)]
     rec = Records(base, ctx.metrics)
     rec.clips = [{**b, **{f"p_{lab}": float(probs[i, j]) for j, lab in enumerate(loaded.labels)},
-                  "trim_offset_s": p.trim_offset_s, "content_s": p.content_s,
+                  "trim_offset_s": file_seconds(p.trim_offset_s),
+                  "content_s": file_seconds(p.content_s),
                   "units": len(p.unit_starts), "kept_share": p.kept_share}
                  for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
     for mname, method in ctx.methods.items():
@@ -119,7 +120,8 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
         wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, mopts)
         rec.emit_all(mname, "", "time-attribution", [attr.seconds] * n, attr.seconds)
-        rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig)
+        rec.windows += window_rows([c.id for c in clips], mname, wins, wins_orig,
+                                   pause_shares(wins, prepared, next(iter(tracks.values()), None)))
         write_profiles(rec, mname, clips, prepared, wins, target_labels, tracks, cue_seconds,
                        seed=cfg.seed)
         mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,

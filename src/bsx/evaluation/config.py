@@ -14,7 +14,7 @@ Baseline = Literal["silence", "noise"]
 # defaults, so an existing run's config.json still matches on --resume and a leaderboard
 # cell's hash is what it was (as bsx.audio does for the front-end's new fields).
 _NEW_FIELDS: dict[str, object] = {"baseline": "silence", "baseline_snr_db": 20.0,
-                                   "seed_checkpoints": None}
+                                   "seed_checkpoints": None, "trained_on_split": None}
 
 
 class EvalConfig(BaseModel):
@@ -28,6 +28,11 @@ class EvalConfig(BaseModel):
     seed_checkpoints: the same model trained with other seeds (checkpoint files, or the --out
     folder of `bsx train --seeds`); given, the run scores how much their explanations agree
     with the main model's (bsx.evaluation.seeds).
+    trained_on_split: what the user states about the checkpoint's training data where its
+    sidecar does not (a plain state dict): a JSON split file (its training speakers or clips,
+    bsx.datasets.splits.read_stated_split; --split then selects its held-out part), or "none"
+    (the model never saw this corpus). None: the sidecar's split, else a warning that the
+    clips may include training data (bsx.honesty.training_data_warning).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -61,6 +66,7 @@ class EvalConfig(BaseModel):
     baseline: Baseline = "silence"
     baseline_snr_db: float = 20.0
     seed_checkpoints: list[Path] | None = None
+    trained_on_split: Literal["none"] | Path | None = None
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -84,3 +90,13 @@ def window_options(cfg: EvalConfig) -> Any:
         where, msg = first_problem(exc)
         raise BadOptions(f"window option '{where}': {msg}; accepted: "
                          f"{', '.join(WindowOptions.model_fields)}") from None
+
+
+def stated_split(cfg: EvalConfig) -> dict[str, Any] | None:
+    """The split meta the user stated with trained_on_split (None: none stated, or "none":
+    the model never saw the corpus, so there is no split to apply)."""
+    if cfg.trained_on_split is None or cfg.trained_on_split == "none":
+        return None
+    from bsx.datasets.splits import read_stated_split
+
+    return read_stated_split(Path(cfg.trained_on_split), cfg.dataset)

@@ -35,15 +35,17 @@ def quantus(ctx: Any, mb: Any, rec: Records, specs: list[Any]) -> None:
     names = [s.name for s in specs]
     vals = {name: np.full(len(units.clip_of), np.nan) for name in names}
     seconds = dict.fromkeys(names, 0.0)
-    explain = explain_fn(mb.method, cfg.method_options.get(mb.method))
     for idx, x in units.groups:
         maps = np.stack([attr.units[j] for j in idx])
         spent: dict[str, float] = {}
+        content = None if waveform else units.content_of(idx)  # a waveform is never padded
+        explain = explain_fn(mb.method, cfg.method_options.get(mb.method), content)
         scores = quantus_scores(
             ctx.loaded.net, x.detach().cpu().numpy(), mb.batch.target[units.clip_of[idx]],
             maps, names, baseline=cfg.baseline, snr_db=cfg.baseline_snr_db,
             fe=ctx.loaded.frontend, device=ctx.device, seed=cfg.seed, explain_fn=explain,
-            hop_length=units.hop_length if waveform else None, seconds=spent)
+            hop_length=units.hop_length if waveform else None, seconds=spent,
+            content=content)
         for name in names:
             vals[name][idx] = scores[name]
             seconds[name] += spent.get(name, 0.0)
@@ -80,18 +82,23 @@ def score_ablation(rec: Records, method: str, net: Any, prepared: list[Any],
         rec.emit_all(method, "", "ablation-gain", res.gain_per_db, dt, cue)
 
 
-def explain_fn(method: str, options: dict[str, Any] | None) -> Callable[..., np.ndarray]:
-    """A Quantus explain_func that rebuilds the bsx method on the model it is given."""
+def explain_fn(method: str, options: dict[str, Any] | None,
+               content: np.ndarray | None = None) -> Callable[..., np.ndarray]:
+    """A Quantus explain_func that rebuilds the bsx method on the model it is given; a
+    ContentAware method is told `content` ((B, 2) frames, row i = clip i of the batch)."""
 
     def explain(model: Any, inputs: Any, targets: Any, **_: Any) -> np.ndarray:
         import torch
 
+        from bsx.methods.base import ContentAware
         from bsx.plugins import build
 
         dev = next(model.parameters()).device
         xb = torch.as_tensor(np.asarray(inputs), dtype=torch.float32, device=dev)
         tb = torch.as_tensor(np.asarray(targets), dtype=torch.long, device=dev)
         m = build("method", method, model, options=options)
+        if isinstance(m, ContentAware) and content is not None and len(content) == len(xb):
+            return m.attribute_content(xb, tb, content).detach().cpu().numpy()[:, None]
         return m.attribute(xb, tb).detach().cpu().numpy()[:, None]
 
     return explain

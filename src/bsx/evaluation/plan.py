@@ -95,11 +95,19 @@ def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any
     clips = select_clips(dataset.clips(), cfg, labels, split_meta)
     previous = out / "config.json"
     if resume and previous.is_file():
-        old = json.loads(previous.read_text())
+        try:
+            old = json.loads(previous.read_text())
+        except (OSError, ValueError):  # JSONDecodeError, bad UTF-8
+            raise BsxError(f"{previous}: not readable JSON, so this run's settings are unknown; "
+                           "start again with --overwrite or choose another --out") from None
+        if not isinstance(old, dict):
+            old = {}
         if old.get("config") != json.loads(cfg.model_dump_json()):
             raise BsxError(f"{previous}: was written by a run with other settings; resume it "
                            "with the same options or choose another --out")
-    writer = ResultWriter(out, resume=resume)
+    root = getattr(dataset, "root", None)  # the CSVs name clips relative to it
+    writer = ResultWriter(out, resume=resume,
+                          corpus_root=Path(root) if root is not None else None)
     done = writer.done_clips() if resume else set()
     plan = Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
                 writer=writer, todo=[c for c in clips if c.id not in done])
@@ -150,7 +158,7 @@ def early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
         meta = json.loads(sidecar_path(path).read_text())
         labels = tuple(meta["labels"])
         fe = with_keep(get_frontend(dict(meta["frontend"])), cfg.keep)
-    except Exception:  # load_model will say what is wrong, if anything
+    except (OSError, ValueError, KeyError, TypeError, BsxError):  # load_model says why
         return None
     plan = make_plan(cfg, out, labels, fe, split_meta(meta), resume=resume)
     n = min(len(plan.todo), EARLY_CLIPS_PER_WORKER * cfg.workers)

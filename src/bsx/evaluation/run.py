@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bsx.audio import KEPT_SHARE_WARNING
-from bsx.evaluation.config import EvalConfig, window_options
+from bsx.errors import BadCheckpoint
+from bsx.evaluation.config import EvalConfig, stated_split, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+from bsx.locks import hold_folder
 from bsx.progress import status as progress_status
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     seed_paths(cfg)
     specs = {s.name: s for s in map(get_metric, metrics)}  # canonical names, as emitted
     window_options(cfg)
+    stated_split(cfg)  # a bad --trained-on-split file fails before anything starts
     for m in cfg.methods:
         lookup("method", m)
     # Cue workers next: they import openSMILE & co. while this process imports torch.
@@ -56,15 +59,16 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         start_workers(ext, workers=cfg.workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    progress_status(f"reading the dataset '{cfg.dataset}'")
-    early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
-    progress_status("importing torch and loading the model")
-    from bsx.device import resolve_device  # imports torch: only now
+    with hold_folder(out, "bsx evaluate"):  # before any part is read, written or deleted
+        progress_status(f"reading the dataset '{cfg.dataset}'")
+        early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
+        progress_status("importing torch and loading the model")
+        from bsx.device import resolve_device  # imports torch: only now
 
-    device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
-    with _torch_threads(device, cfg.workers):
-        return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                    progress=progress, on_batch=on_batch, record=record, loaded=loaded)
+        device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
+        with _torch_threads(device, cfg.workers):
+            return _run(cfg, out, device, specs, extractors, early, resume=resume,
+                        progress=progress, on_batch=on_batch, record=record, loaded=loaded)
 
 
 def _device_of(net: Any) -> Any:
@@ -122,6 +126,11 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     if loaded is None:
         loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                             label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
+    if loaded.meta.get("task") == "regression":
+        raise BadCheckpoint(
+            f"{cfg.checkpoint}: is a regression model (outputs {', '.join(loaded.labels)}); "
+            "bsx evaluate scores classifiers, so explain it per dimension with bsx explain "
+            "--target DIMENSION (docs/hf-models.md)")
     seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
     if channels_last(device, loaded.net):
         import torch
@@ -132,7 +141,11 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     mismatch = domain_warning(loaded.meta, cfg.dataset)
     if mismatch:
         warnings.warn(mismatch, stacklevel=2)
-    smeta = split_meta(loaded.meta)
+    stated = stated_split(cfg)
+    training = training_data(loaded.meta, cfg)
+    if training["warning"]:
+        warnings.warn(training["warning"], stacklevel=2)
+    smeta = stated if stated is not None else split_meta(loaded.meta)
     plan = early
     if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
             tuple(loaded.labels), fe, smeta):
@@ -199,10 +212,24 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     if not agree.empty:
         agree.to_parquet(out / "agreement.parquet", index=False)
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
-                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result())
+                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result(),
+                        training=training)
     write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures, examples)
     return summary
+
+
+def training_data(meta: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
+    """summary["training_data"]: where the run's knowledge of the checkpoint's training
+    clips comes from ("sidecar", "stated" by --trained-on-split, or "unknown") and the
+    warning line when unknown (bsx.honesty.training_data_warning)."""
+    from bsx.honesty import knows_split, training_data_warning
+
+    stated = None if cfg.trained_on_split is None else str(cfg.trained_on_split)
+    source = "stated" if stated is not None else "sidecar" if knows_split(meta) else "unknown"
+    where = f"'{cfg.checkpoint}'" if cfg.checkpoint else ""
+    return {"split_from": source, "stated": stated,
+            "warning": training_data_warning(meta, cfg.dataset, stated, source=where)}
 
 
 def raise_no_usable_clips(n_clips: int, skipped: list[tuple[str, str]]) -> None:

@@ -7,7 +7,8 @@ explain the main model's target class, so every map of a clip explains one class
 input; maps are stitched and windowed exactly as the main model's (evaluation/attribute.py,
 evaluation/salient.py, the method's sign rule). Per clip, bsx.scoring.reliability
 .seed_agreement gives the mean over all model pairs (main included) of the maps' rank
-correlation and of the window IoU (seconds on the original file).
+correlation (over the clip's content frames, not the padding) and of the window IoU
+(seconds on the original file).
 
 One exception to "the same options": a method whose options carry a `seed` (random) draws
 with seed + k on the k-th other model. Its noise ignores the model, so with one seed every
@@ -189,8 +190,11 @@ def score_seeds(rec: Any, method: str, seeds: SeedModels, units: Any, target: np
         maps.append(clips)
         windows.append(salient_windows(clips, prepared, frame_s, opts)[1])
     seconds = (time.perf_counter() - t0) / len(prepared)
-    for i in range(len(prepared)):
+    for i, p in enumerate(prepared):
         spans = [[(w.start_s, w.end_s) for w in ws[i]] for ws in windows]
-        scores = seed_agreement([m[i] for m in maps], spans)
+        # maps compared over the content frames only: zeros shared in the padding would
+        # correlate any two maps (the fair random control, docs/controls.md)
+        lo, hi = p.content_frames()
+        scores = seed_agreement([m[i][..., lo:hi] if hi > lo else m[i] for m in maps], spans)
         for metric in wanted:
             rec.emit(i, method, "", metric, scores[metric], seconds)

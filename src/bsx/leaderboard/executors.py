@@ -45,7 +45,7 @@ class InlineExecutor:
         for i, job in enumerate(jobs):
             try:
                 result = fn(*job)
-            except Exception as exc:
+            except Exception as exc:  # the cell failed: handed on whole, the run records it
                 yield i, None, exc
             else:
                 yield i, result, None
@@ -115,7 +115,7 @@ class RayExecutor:
                 for ref in done:
                     try:
                         result = ray.get(ref)
-                    except Exception as exc:
+                    except Exception as exc:  # the cell failed: handed on, the run records it
                         yield refs[ref], None, _unwrap(exc)
                     else:
                         yield refs[ref], result, None

@@ -20,6 +20,7 @@ from bsx.evaluation.config import EvalConfig
 from bsx.leaderboard.config import STORE_NAME, Cell, load_config
 from bsx.leaderboard.executors import make_executor
 from bsx.leaderboard.store import Store
+from bsx.locks import hold_folder
 
 CellRunner = Callable[[EvalConfig, Path], dict[str, Any]]
 
@@ -97,6 +98,12 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
     board = load_config(config_path)
     out = Path(out)
     (out / "cells").mkdir(parents=True, exist_ok=True)
+    with hold_folder(out, "bsx leaderboard"):
+        return _run_board(board, config_path, out, executor, workers, runner, progress)
+
+
+def _run_board(board: Any, config_path: Path | str, out: Path, executor: str, workers: int,
+               runner: CellRunner | None, progress: bool) -> RunReport:
     ex = make_executor(executor, workers)
     store = Store(out / STORE_NAME)
     try:
@@ -120,8 +127,7 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
             for i, result, error in ex.run(run_cell, jobs):
                 cell = todo[i]
                 if error is not None:
-                    msg = (str(error) if isinstance(error, BsxError)  # already one sentence
-                           else f"{type(error).__name__}: {error}")
+                    msg = str(error) if isinstance(error, BsxError) else _bug(error, jobs[i][1])
                     store.fail_cell(cell.hash, msg)
                     report.failed.append((cell, msg))
                 else:
@@ -135,6 +141,16 @@ def run_leaderboard(config_path: Path | str, out: Path | str, executor: str = "l
         return report
     finally:
         store.close()
+
+
+def _bug(error: BaseException, cell_out: str) -> str:
+    """A cell's internal error as one line, its traceback kept in a log in the cell's folder."""
+    from bsx.crash import keep_traceback
+
+    log = keep_traceback(error, Path(cell_out))
+    detail = " ".join(str(error).split())
+    where = f" (internal error; traceback in {log})" if log else " (internal error)"
+    return f"{type(error).__name__}: {detail}{where}"
 
 
 def _export(store: Store, run_id: str, out: Path) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from bsx.report.numbers import mean_ci, num, signed
 from bsx.scoring.inference import STATUS_WORDS, judge
 from bsx.scoring.stats import Estimate, fdr, paired_difference
 
@@ -172,15 +173,15 @@ def mean_ranks(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _f(v: float) -> str:
-    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
+    return num(v, missing="-")
 
 
 def _ci(r: pd.Series) -> str:
-    return f"{_f(r['mean'])} [{_f(r['ci_low'])}, {_f(r['ci_high'])}]"
+    return mean_ci(r["mean"], r["ci_low"], r["ci_high"], missing="-")
 
 
 def _signed(v: float) -> str:
-    return f"{0.0 if abs(v) < 5e-4 else v:+.3f}"
+    return signed(v, missing="-")
 
 
 def _delta(r: pd.Series) -> str:
@@ -229,9 +230,13 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def to_html(table: pd.DataFrame, title: str = "bsx leaderboard") -> str:
-    """A self-contained HTML page with the ranking; the random baseline in grey."""
+    """A self-contained HTML page: the heatmap (embedded, with its legend), then the ranking,
+    the random baseline in grey."""
     header, rows, base = _text_rows(table)
     esc = html.escape
+    figure = "" if table.empty else (
+        f"<figure><img src='{heatmap_uri(table)}' alt='leaderboard heatmap' "
+        f"style='max-width:100%'><figcaption>{esc(HEATMAP_LEGEND)}</figcaption></figure>\n")
     body = "".join(
         "<tr" + (' class="baseline"' if b else "") + ">"
         + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>\n"
@@ -241,7 +246,7 @@ def to_html(table: pd.DataFrame, title: str = "bsx leaderboard") -> str:
         "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:3px 8px}tr.baseline{color:#888;font-style:italic}"
         "</style></head><body>\n"
-        f"<h1>{esc(title)}</h1>\n<table>\n<tr>"
+        f"<h1>{esc(title)}</h1>\n{figure}<table>\n<tr>"
         + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>\n" + body
         + "</table>\n</body></html>\n")
 
@@ -294,28 +299,61 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def value_scores(table: pd.DataFrame, column: str = "column") -> pd.Series:
-    """Each mean scaled within its `column` group to [0, 1] with the direction (1 = best,
-    0 = worst; 0.5 where all methods tie; NaN stays NaN): colours that show how far apart
-    methods are, not only their order."""
-    v = table["mean"].astype(float)
-    sign = np.where(table["direction"] == "lower", -1.0, 1.0)
-    x = pd.Series(v.to_numpy() * sign, index=table.index)
-    g = x.groupby(table[column])
-    lo, hi = g.transform("min"), g.transform("max")
-    span = hi - lo
-    out = (x - lo) / span.where(span > 0)
-    return out.where(~(span == 0) | x.isna(), 0.5)
+def range_scores(table: pd.DataFrame) -> pd.Series:
+    """Each mean's place on its metric's fixed range (the spec's bounds), turned with the
+    direction so that 1 is the best end and 0 the worst; NaN for a score without a fixed
+    range (or an unknown metric). One scale for every bounded score: 0.72 and 0.67 on a
+    0-1 score stay 0.72 and 0.67, where min-max scaling per metric made them 1.00 and 0.41."""
+    from bsx.scoring.specs import known_metric
+
+    out = pd.Series(np.nan, index=table.index, dtype=float)
+    for i, (metric, mean, direction) in enumerate(zip(
+            table["metric"], table["mean"], table["direction"], strict=True)):
+        spec = known_metric(str(metric))
+        if spec is None or spec.bounds is None or mean is None or pd.isna(mean):
+            continue
+        lo, hi = spec.bounds
+        pos = min(max((float(mean) - lo) / (hi - lo), 0.0), 1.0)
+        out.iat[i] = pos if direction == "higher" else 1.0 - pos
+    return out
 
 
-def heatmap(table: pd.DataFrame, path: Path) -> Path:
-    """PNG heatmap, methods x metrics: colour = the mean scaled per metric column with its
-    direction (value_scores; green best, red worst), text = mean. Scaling puts metrics of any
-    unit or direction on one colour scale, and unlike ranks it shows near-ties as near."""
+def tied_with_best(table: pd.DataFrame, column: str = "column") -> pd.Series:
+    """True where a method's 95% CI overlaps that of the best method of its `column` group
+    (rank 1; the best itself too): within those, the data cannot order the methods. Without
+    CIs, only an equal mean ties."""
+    out = pd.Series(False, index=table.index)
+    for _, g in table.groupby(column, sort=False):
+        finite = g[g["mean"].notna()]
+        if finite.empty:
+            continue
+        best = finite.sort_values("rank", kind="stable").iloc[0]
+        blo, bhi = float(best["ci_low"]), float(best["ci_high"])
+        for idx, r in finite.iterrows():
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            if any(math.isnan(v) for v in (lo, hi, blo, bhi)):
+                out[idx] = float(r["mean"]) == float(best["mean"])
+            else:
+                out[idx] = lo <= bhi and blo <= hi
+    return out
+
+
+HEATMAP_CMAP = "viridis"  # perceptually uniform, readable with colour-vision deficiencies
+HEATMAP_LEGEND = ("Colour: each mean on its score's fixed range (from the metric spec), "
+                  "turned so that 1 (yellow) is the best end and 0 (dark blue) the worst, on "
+                  "one colour scale for every score and direction; grey: a score without a "
+                  "fixed range (text only). Outlined: the method's 95% CI overlaps the best "
+                  "method's, so the two are not told apart by this run. Text: mean [95% CI].")
+
+
+def heatmap_figure(table: pd.DataFrame) -> Any:
+    """Methods (mean rank order) x metrics: colour = range_scores (viridis, 0 to 1, with a
+    colour bar), outline = tied_with_best, text = mean and 95% CI (bsx.report.numbers)."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
 
     many = table[["dataset", "model"]].drop_duplicates().shape[0] > 1
 
@@ -326,27 +364,66 @@ def heatmap(table: pd.DataFrame, path: Path) -> Path:
         return f"{r['dataset']}/{r['model']}: {label}" if many else label
 
     t = table.assign(column=table.apply(col, axis=1))
-    t = t.assign(score=value_scores(t))
+    t = t.assign(score=range_scores(t), tie=tied_with_best(t))
     order = mean_ranks(table)["method"].tolist()
     cols = list(dict.fromkeys(t["column"]))
-    score = t.pivot(index="method", columns="column", values="score").reindex(
-        index=order, columns=cols)
-    means = t.pivot(index="method", columns="column", values="mean").reindex(
-        index=order, columns=cols)
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(cols), 0.9 + 0.45 * len(order)))
-    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#dddddd")
-    ax.imshow(np.ma.masked_invalid(score.to_numpy(dtype=float)), cmap=cmap, vmin=-0.2,
-              vmax=1.2, aspect="auto")
+
+    def grid(value: str) -> pd.DataFrame:
+        return t.pivot(index="method", columns="column", values=value).reindex(
+            index=order, columns=cols)
+
+    score, tie = grid("score"), grid("tie")
+    means, lows, highs = grid("mean"), grid("ci_low"), grid("ci_high")
+    fig, ax = plt.subplots(figsize=(2.6 + 1.35 * len(cols), 1.3 + 0.62 * len(order)))
+    cmap = plt.get_cmap(HEATMAP_CMAP).with_extremes(bad="#e4e4e4")
+    im = ax.imshow(np.ma.masked_invalid(score.to_numpy(dtype=float)), cmap=cmap, vmin=0.0,
+                   vmax=1.0, aspect="auto")
     for i in range(len(order)):
         for j in range(len(cols)):
             v = means.iat[i, j]
-            ax.text(j, i, "" if pd.isna(v) else f"{v:.2f}", ha="center", va="center", fontsize=8)
+            if pd.isna(v):
+                continue
+            s = score.iat[i, j]
+            text = num(v)
+            if pd.notna(lows.iat[i, j]) and pd.notna(highs.iat[i, j]):
+                text += f"\n[{num(lows.iat[i, j])}, {num(highs.iat[i, j])}]"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7.5,
+                    color="white" if pd.notna(s) and s < 0.55 else "black")
+            if bool(tie.iat[i, j]):
+                for colour, lw in (("white", 3.2), ("black", 1.4)):
+                    ax.add_patch(Rectangle((j - 0.46, i - 0.44), 0.92, 0.88, fill=False,
+                                           edgecolor=colour, lw=lw, gid="tie"))
     ax.set_xticks(np.arange(len(cols)), labels=cols, rotation=35, ha="right", fontsize=8)
     ax.set_yticks(np.arange(len(order)), labels=order, fontsize=9)
-    ax.set_title("leaderboard: methods (mean rank order) x metrics; colour = value scaled per "
-                 "metric, green = best", fontsize=9)
+    bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label("place on the score's fixed range\n(0 = worst end, 1 = best end)",
+                  fontsize=8)
+    ax.set_title("leaderboard: methods (mean rank order) x scores; outlined: 95% CI overlaps "
+                 "the best's (a tie);\ngrey: no fixed range, text only", fontsize=9)
+    return fig
+
+
+def heatmap(table: pd.DataFrame, path: Path) -> Path:
+    """heatmap_figure saved as a PNG."""
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(table)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def heatmap_uri(table: pd.DataFrame) -> str:
+    """heatmap_figure as a PNG data URI, for to_html (the page stays one file)."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig = heatmap_figure(table)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

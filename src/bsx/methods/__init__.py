@@ -35,7 +35,7 @@ def register_methods(register):  # type: ignore[no-untyped-def]
          "Attention rollout (Abnar & Zuidema 2020) spread over each token's samples "
          "(waveform transformers)", o.AttentionRolloutOptions),
         ("attnlrp", "attnlrp:AttnLrp",
-         "AttnLRP / CP-LRP on the waveform (wav2vec2, HuBERT, WavLM)", o.AttnLrpOptions),
+         "AttnLRP / CP-LRP on waveform transformers (wav2vec2 family)", o.AttnLrpOptions),
     ):
         register(Spec(name=name, kind="method", description=desc,
                       factory=lazy(f"bsx.methods.{target}"), options=opts))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -30,6 +31,31 @@ class SharesForward(Protocol):
     def attribute_predicted(self, batch: Tensor) -> tuple[Tensor, Tensor]:
         """(B, 1, 128, T) in; ((B, 128, T) relevance for the argmax class, (B, C) logits)."""
         ...
+
+
+@runtime_checkable
+class ContentAware(Protocol):
+    """Optional: a method that is told where each clip's real content lies, so what it
+    produces stays out of the front-end's padding (the fair random control, docs/controls.md).
+    The engine calls attribute_content instead of attribute when a method provides it."""
+
+    def attribute_content(self, batch: Tensor, target: Tensor, content: np.ndarray) -> Tensor:
+        """As attribute; content: (B, 2) int frames [lo, hi) of each row's content on its
+        time axis (the rest is padding)."""
+        ...
+
+
+def content_mask(content: np.ndarray | None, n: int, n_frames: int) -> np.ndarray:
+    """(n, n_frames) bool, True on each row's content frames; all True when content is None.
+    A BsxError when content is not one (lo, hi) pair per row."""
+    if content is None:
+        return np.ones((n, n_frames), dtype=bool)
+    c = np.asarray(content)
+    if c.shape != (n, 2):
+        raise BsxError(f"content must hold one (lo, hi) frame pair per clip: shape ({n}, 2), "
+                       f"got {c.shape}")
+    f = np.arange(n_frames)[None, :]
+    return (f >= c[:, :1]) & (f < c[:, 1:])
 
 
 @contextmanager

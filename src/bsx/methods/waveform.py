@@ -43,7 +43,7 @@ def require_kind(model: nn.Module | None, kind: str, method: str) -> None:
             f"one of {', '.join(WAVEFORM_METHODS)}"
         )
     raise BsxError(
-        f"method '{method}' explains waveform models (wav2vec2, HuBERT, WavLM); this model "
+        f"method '{method}' explains waveform models (the wav2vec2 family); this model "
         "takes a log-mel spectrogram: use integrated-gradients, saliency, occlusion-time, "
         "gradcam, lrp, crp or random"
     )

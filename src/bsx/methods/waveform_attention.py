@@ -1,4 +1,5 @@
-"""Self-attention of wav2vec2, HuBERT and WavLM written out, so methods can see and steer it.
+"""Self-attention of the wav2vec2 family (wav2vec2, HuBERT, WavLM, Data2VecAudio,
+UniSpeechSat) written out, so methods can see and steer it.
 
 transformers runs these layers through fused kernels (SDPA; torch's multi_head_attention_
 forward for WavLM) that neither return per-head weights nor let a rule change the backward
@@ -89,7 +90,7 @@ def attend(
 def _w2v_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
     """Wav2Vec2Attention / HubertAttention.forward (self-attention, eval mode)."""
 
-    def forward(self: nn.Module, hidden_states: Tensor, key_value_states: Tensor | None = None,
+    def forward(self: Any, hidden_states: Tensor, key_value_states: Tensor | None = None,
                 attention_mask: Tensor | None = None, output_attentions: bool | None = False,
                 **kwargs: Any) -> tuple[Tensor, Tensor | None]:
         if key_value_states is not None:
@@ -108,7 +109,7 @@ def _w2v_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
 def _wavlm_forward(rule: Rule, record: list[Tensor] | None) -> Callable[..., Any]:
     """WavLMAttention.forward: gated relative position bias, then attention (eval mode)."""
 
-    def forward(self: nn.Module, hidden_states: Tensor, attention_mask: Tensor | None = None,
+    def forward(self: Any, hidden_states: Tensor, attention_mask: Tensor | None = None,
                 position_bias: Tensor | None = None, index: int = 0,
                 **kwargs: Any) -> tuple[Tensor, Tensor | None, Tensor]:
         bsz, tgt_len, _ = hidden_states.size()
@@ -139,7 +140,8 @@ def _forward_for(module: nn.Module) -> Callable[[Rule, list[Tensor] | None], Any
     name = type(module).__name__
     if name == "WavLMAttention":
         return _wavlm_forward
-    if name in ("Wav2Vec2Attention", "HubertAttention"):
+    if name in ("Wav2Vec2Attention", "HubertAttention", "Data2VecAudioAttention",
+                "UniSpeechSatAttention"):  # the same module, copied per family
         return _w2v_forward
     return None
 
@@ -148,7 +150,7 @@ def _forward_for(module: nn.Module) -> Callable[[Rule, list[Tensor] | None], Any
 def attention_rules(
     net: nn.Module, rule: Rule = "none", record: list[Tensor] | None = None
 ) -> Iterator[int]:
-    """Swap every wav2vec2/HuBERT/WavLM attention forward in `net` for the written-out one
+    """Swap every wav2vec2-family attention forward in `net` for the written-out one
     under `rule` for the block; yields how many layers were swapped (BsxError if none)."""
     swapped: list[nn.Module] = []
     try:
@@ -162,8 +164,9 @@ def attention_rules(
             swapped.append(m)
         if not swapped:
             raise BsxError(
-                "this waveform model has no wav2vec2, HuBERT or WavLM self-attention layer, so "
-                "attention rollout and AttnLRP do not apply to it"
+                "this waveform model has no wav2vec2, HuBERT, WavLM, Data2VecAudio or "
+                "UniSpeechSat self-attention layer, so attention rollout and AttnLRP do not "
+                "apply to it"
             )
         yield len(swapped)
     finally:

@@ -24,5 +24,9 @@ def last_conv_block(model: nn.Module) -> nn.Module:
         return model.get_submodule(layer)
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
-        raise ValueError("model has no Conv2d layer to explain")
+        from bsx.errors import BsxError
+
+        raise BsxError(
+            f"{type(model).__name__} has no Conv2d layer for Grad-CAM to hook (e.g. Whisper's "
+            "encoder convolves in time only); use saliency, integrated-gradients or occlusion")
     return convs[-1]

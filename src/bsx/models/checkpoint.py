@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from bsx import __version__
 from bsx.audio import Frontend, get_frontend
 from bsx.device import resolve_device
-from bsx.errors import BadCheckpoint, BsxError
+from bsx.errors import BadCheckpoint, BsxError, one_line
 from bsx.labels import resolve_labels
 from bsx.paths import DEFAULT_MODEL_FILE, sha256_file, sidecar_path
 
@@ -145,13 +145,9 @@ def _read_meta(path: Path) -> dict[str, Any] | None:
 
 
 def _read_state(path: Path, device: torch.device) -> dict[str, Tensor]:
-    try:
-        obj = torch.load(path, map_location=device, weights_only=True)
-    except Exception:
-        raise BadCheckpoint(
-            f"{path}: not a readable PyTorch state dict (a .pt/.pth file of tensors); "
-            "bsx loads tensors only (weights_only)"
-        ) from None
+    from bsx.models.torch_files import load_tensors
+
+    obj = load_tensors(path, map_location=device)
     if isinstance(obj, Mapping) and not all(isinstance(v, Tensor) for v in obj.values()):
         nested = [v for k, v in obj.items() if k in ("state_dict", "model_state_dict", "model")]
         if len(nested) == 1 and isinstance(nested[0], Mapping):
@@ -288,9 +284,9 @@ def load_model(
             final_labels = user_labels
         try:
             saved_fe = get_frontend(dict(meta["frontend"]))
-        except Exception as exc:
+        except (ValueError, TypeError, KeyError, BsxError) as exc:  # ValidationError: a ValueError
             raise BadCheckpoint(
-                f"{sidecar_path(path)}: its front-end config is not valid ({exc})"
+                f"{sidecar_path(path)}: its front-end config is not valid ({one_line(exc)})"
             ) from None
         fe = saved_fe
         if user_fe is not None and not _same_frontend(user_fe, saved_fe):

@@ -1,15 +1,20 @@
-"""HuggingFace audio classifiers (wav2vec2, HuBERT, WavLM) as bsx waveform models.
+"""HuggingFace audio classifiers as bsx models (docs/hf-models.md).
 
-`load_hf(DIR)` reads what `save_pretrained` wrote, offline only, and wraps the network in
-`HfAudioClassifier`: raw waveform (B, N) at the feature extractor's sampling rate in, (B, C)
-logits out, with the feature extractor's zero-mean/unit-variance normalisation done inside
-forward in torch, so gradients and LRP reach the raw samples (docs/model-contract.md).
+`load_hf(DIR)` reads what `save_pretrained` wrote, offline only. The waveform families
+(wav2vec2, HuBERT, WavLM, Data2VecAudio, UniSpeechSat) are wrapped in `HfAudioClassifier`:
+raw waveform (B, N) at the feature extractor's sampling rate in, (B, C) logits out, with the
+feature extractor's zero-mean/unit-variance normalisation done inside forward in torch, so
+gradients and LRP reach the raw samples (docs/model-contract.md). AST and Whisper's audio
+classifier take their own features (bsx.features), wrapped in `HfFeatureClassifier`.
+A regression head (problem_type "regression") gives one output per dimension.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import pickle
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,9 +25,12 @@ from torch import Tensor, nn
 from bsx.audio import Frontend
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.models.hf_config import (
+    FEATURE_TYPES,
+    dimension_labels,
     emotion_labels,
     hf_dir,
     hf_frontend,
+    is_regression,
     preprocessor,
     read_config,
     token_stride,
@@ -30,6 +38,7 @@ from bsx.models.hf_config import (
 from bsx.models.options import HfOptions
 
 NORM_EPS = 1e-7  # Wav2Vec2FeatureExtractor.zero_mean_unit_var_norm: x / sqrt(var + 1e-7)
+AST_MEAN, AST_STD = -4.2677393, 4.5689974  # ASTFeatureExtractor's defaults (AudioSet)
 
 
 class WaveformNorm(nn.Module):
@@ -68,9 +77,9 @@ class HfAudioClassifier(nn.Module):
 
     input_kind = "waveform"
 
-    def __init__(self, model: nn.Module, *, sample_rate: int, do_normalize: bool) -> None:
+    def __init__(self, model: Any, *, sample_rate: int, do_normalize: bool) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a transformers model: its config and heads are dynamic
         self.norm = WaveformNorm(do_normalize)
         self.sample_rate = int(sample_rate)
         self.token_stride = token_stride(model.config.to_dict())
@@ -88,6 +97,38 @@ class HfAudioClassifier(nn.Module):
                 f"field ({self.min_samples} samples at {self.sample_rate} Hz)"
             )
         return self.model(input_values=self.norm(x)).logits
+
+
+class HfFeatureClassifier(nn.Module):
+    """(B, 1, n_mels, T) features of bsx.features -> (B, C) logits of an AST or Whisper audio
+    classifier. T is the model's fixed window on bsx's grid (1 + n_samples // hop).
+
+    AST: the extractor's (x - mean) / (2 std) is done here, so relevance is on the filterbank;
+    Whisper: the last frame (kept by bsx's grid, dropped by the extractor) is dropped here.
+    """
+
+    input_kind = "logmel"
+
+    def __init__(self, model: Any, *, sample_rate: int, mean: float = 0.0,
+                 std: float = 0.5, do_normalize: bool = False) -> None:
+        super().__init__()
+        self.model: Any = model  # a transformers model: its config and heads are dynamic
+        self.sample_rate = int(sample_rate)
+        self.whisper = model.config.model_type == "whisper"
+        self.mean, self.std, self.do_normalize = float(mean), float(std), bool(do_normalize)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, 1, F, T) -> (B, C)."""
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise BsxError(
+                f"a feature model takes a (B, 1, n_mels, T) batch, got shape {tuple(x.shape)}"
+            )
+        if self.whisper:
+            return self.model(input_features=x[:, 0, :, :-1]).logits
+        v = x[:, 0].transpose(1, 2)  # AST: (B, T, n_mels)
+        if self.do_normalize:
+            v = (v - self.mean) / (2.0 * self.std)
+        return self.model(input_values=v).logits
 
 
 @contextlib.contextmanager
@@ -133,11 +174,70 @@ def _weights_file(d: Path) -> str:
     )
 
 
+def _weight_files(d: Path, name: str) -> list[Path]:
+    """The files holding the weights: the one file, or every shard an index names (each
+    must be present)."""
+    if not name.endswith(".index.json"):
+        return [d / name]
+    index = d / name
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+        shards = sorted({str(v) for v in weight_map.values()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BadCheckpoint(
+            f"{index}: not a readable shard index ({type(exc).__name__}: {exc})") from None
+    missing = [s for s in shards if not (d / s).is_file()]
+    if missing:
+        raise BadCheckpoint(
+            f"{index}: names {len(missing)} shard(s) that are not in the directory "
+            f"({', '.join(missing)}); copy the whole save_pretrained directory")
+    return [d / s for s in shards]
+
+
+def check_weights(d: Path, name: str) -> None:
+    """Every safetensors file opens and every zip-format .bin has its zip directory (a
+    truncated copy fails here, named); what a .bin's pickle holds is checked when transformers
+    reads it with torch.load(weights_only=True) (see load_hf)."""
+    import zipfile
+
+    from safetensors import SafetensorError, safe_open
+
+    for f in _weight_files(d, name):
+        if f.suffix != ".safetensors":
+            with open(f, "rb") as fh:
+                zipped = fh.read(2) == b"PK"  # torch.save's format since torch 1.6
+            if zipped and not zipfile.is_zipfile(f):
+                raise BadCheckpoint(
+                    f"{f}: not a complete PyTorch weights file (its zip directory is missing); "
+                    "it is truncated or corrupt (a failed copy?): copy it again")
+            continue
+        try:
+            with safe_open(str(f), framework="pt"):
+                pass
+        except (SafetensorError, OSError) as exc:
+            raise BadCheckpoint(
+                f"{f}: not a complete safetensors file ({exc}); it is truncated or corrupt "
+                "(a failed copy?): copy it again") from None
+
+
+def _unsafe(exc: BaseException) -> bool:
+    """Whether torch.load(weights_only=True) refused a pickle for what it would run (a global
+    or an operation outside its allowlist), not for being cut short: anywhere in the chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if isinstance(seen, pickle.UnpicklingError) and ("unsupported" in text
+                                                         or "blocked" in text):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def load_hf(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",
     labels: Sequence[str] | None = None,
-) -> tuple[HfAudioClassifier, tuple[str, ...], Frontend]:
+) -> tuple[HfAudioClassifier | HfFeatureClassifier, tuple[str, ...], Frontend]:
     """A save_pretrained directory (None: the packaged waveform model) -> (net in eval mode
     on `device`, labels in class order, front-end).
 
@@ -146,17 +246,17 @@ def load_hf(
     emotion vocabulary unless `labels` are given. A directory whose classifier head is missing
     (e.g. a CTC or pretraining checkpoint) is refused rather than run with a random head.
     """
-    from transformers import AutoModelForAudioClassification
-
     from bsx.labels import parse_labels
 
     d = hf_dir(path)
-    cfg = read_config(d)
+    cfg = read_config(d)  # an unsupported family is refused here, before torch or transformers
     pre = preprocessor(d)
     fe = hf_frontend(d)
     n_classes = len(cfg.get("id2label") or {})
+    if labels is None and is_regression(cfg):
+        labels = dimension_labels(cfg.get("id2label") or {}, str(d / "config.json"))
     if labels is not None:
-        final = parse_labels(labels)
+        final = parse_labels(labels) if isinstance(labels, str) else tuple(labels)
         if len(final) != n_classes:
             raise BadCheckpoint(
                 f"{d}: its classifier has {n_classes} classes but {len(final)} labels were "
@@ -165,6 +265,9 @@ def load_hf(
     else:
         final = emotion_labels(cfg.get("id2label") or {}, str(d / "config.json"))
     weights = _weights_file(d)
+    check_weights(d, weights)
+    from transformers import AutoModelForAudioClassification
+
     try:
         with _offline(), _quiet():
             model, info = AutoModelForAudioClassification.from_pretrained(
@@ -172,7 +275,16 @@ def load_hf(
                 use_safetensors=weights.startswith("model.safetensors"),
                 output_loading_info=True,
             )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError, pickle.UnpicklingError) as exc:
+        if _unsafe(exc):
+            raise BadCheckpoint(
+                f"{d / weights}: refused for safety: it holds a pickle that would run code "
+                "when loaded (torch.load with weights_only=True rejected it); nothing in it "
+                "was run") from None
+        if isinstance(exc, pickle.UnpicklingError):
+            raise BadCheckpoint(
+                f"{d / weights}: not a readable PyTorch weights file ({exc}); it is truncated "
+                "or corrupt (a failed copy?): copy it again") from None
         raise BadCheckpoint(
             f"{d}: transformers could not load it ({type(exc).__name__}: {exc})"
         ) from None
@@ -182,12 +294,24 @@ def load_hf(
             f"{d}: {weights} lacks {len(missing)} weight(s) of an audio classifier (e.g. "
             f"'{sorted(missing)[0]}'); it is not a fine-tuned classification checkpoint"
         )
-    net = HfAudioClassifier(
-        model, sample_rate=pre["sampling_rate"], do_normalize=bool(pre.get("do_normalize", True))
-    )
+    net = wrap(model, pre)
     dev = torch.device(device) if isinstance(device, str) else device
     net.to(dev).eval()
     return net, final, fe
+
+
+def wrap(model: Any, pre: dict[str, Any]) -> HfAudioClassifier | HfFeatureClassifier:
+    """A transformers audio classifier as a bsx net, by its family's input kind."""
+    sr = int(pre.get("sampling_rate", 16000))
+    if model.config.model_type in FEATURE_TYPES:
+        return HfFeatureClassifier(
+            model, sample_rate=sr, mean=float(pre.get("mean", AST_MEAN)),
+            std=float(pre.get("std", AST_STD)),
+            do_normalize=model.config.model_type != "whisper"
+            and bool(pre.get("do_normalize", True)),
+        )
+    return HfAudioClassifier(model, sample_rate=sr,
+                             do_normalize=bool(pre.get("do_normalize", True)))
 
 
 def hf_model(n_classes: int | None = None, options: HfOptions | None = None) -> nn.Module:
@@ -217,59 +341,93 @@ def build_config(
     feat_extract_norm: str = "group",
     **extra: Any,
 ) -> Any:
-    """A small wav2vec2 / HuBERT / WavLM classification config (no weights, no download).
+    """A small classification config of a supported family (no weights, no download).
 
-    The default conv encoder keeps the 320-sample token stride of the released models in
-    three layers; dropout and SpecAugment masking are off unless given in `extra`.
+    Waveform families: the default conv encoder keeps the 320-sample token stride of the
+    released models in three layers. AST: 64 mel bins, 200 frames (2 s) unless given in
+    `extra`; Whisper: 80 mel bins, 1500 positions (the released 30 s window) unless given.
+    Dropout and SpecAugment masking are off unless given in `extra`.
     """
     from transformers import AutoConfig
 
-    if model_type not in ("wav2vec2", "hubert", "wavlm"):
-        raise BsxError(f"model_type '{model_type}': give wav2vec2, hubert or wavlm")
-    kw: dict[str, Any] = dict(
-        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-        intermediate_size=intermediate or 2 * hidden, conv_dim=tuple(conv_dim),
-        conv_kernel=tuple(conv_kernel), conv_stride=tuple(conv_stride),
-        num_conv_pos_embeddings=pos_kernel, num_conv_pos_embedding_groups=pos_groups,
-        feat_extract_norm=feat_extract_norm, classifier_proj_size=hidden,
-        num_labels=len(labels), id2label=dict(enumerate(labels)),
-        label2id={lab: i for i, lab in enumerate(labels)},
-        hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
-        feat_proj_dropout=0.0, final_dropout=0.0, layerdrop=0.0, mask_time_prob=0.0,
-        do_stable_layer_norm=feat_extract_norm == "layer",
-    )
-    if model_type == "wavlm":
-        kw.update(num_buckets=32, max_bucket_distance=64)
+    from bsx.models.hf_config import MODEL_TYPES
+
+    if model_type not in MODEL_TYPES:
+        raise BsxError(f"model_type '{model_type}': give one of {', '.join(MODEL_TYPES)}")
+    heads_kw = dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                    label2id={lab: i for i, lab in enumerate(labels)})
+    if model_type == "audio-spectrogram-transformer":
+        kw: dict[str, Any] = dict(
+            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+            intermediate_size=intermediate or 2 * hidden, num_mel_bins=64, max_length=200,
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, **heads_kw)
+    elif model_type == "whisper":
+        kw = dict(
+            d_model=hidden, encoder_layers=layers, decoder_layers=1,
+            encoder_attention_heads=heads, decoder_attention_heads=heads,
+            encoder_ffn_dim=intermediate or 2 * hidden, decoder_ffn_dim=intermediate or 2 * hidden,
+            num_mel_bins=80, max_source_positions=1500, classifier_proj_size=hidden,
+            dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, encoder_layerdrop=0.0,
+            mask_time_prob=0.0, **heads_kw)
+    else:
+        kw = dict(
+            hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+            intermediate_size=intermediate or 2 * hidden, conv_dim=tuple(conv_dim),
+            conv_kernel=tuple(conv_kernel), conv_stride=tuple(conv_stride),
+            num_conv_pos_embeddings=pos_kernel, num_conv_pos_embedding_groups=pos_groups,
+            feat_extract_norm=feat_extract_norm, classifier_proj_size=hidden,
+            hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
+            feat_proj_dropout=0.0, final_dropout=0.0, layerdrop=0.0, mask_time_prob=0.0,
+            do_stable_layer_norm=feat_extract_norm == "layer", **heads_kw)
+        if model_type == "wavlm":
+            kw.update(num_buckets=32, max_bucket_distance=64)
+        if model_type == "data2vec-audio":
+            kw.update(conv_pos_kernel_size=pos_kernel, num_conv_pos_embeddings=2)
     kw.update(extra)
     return AutoConfig.for_model(model_type, **kw)
 
 
-def new_classifier(config: Any, *, sample_rate: int = 16000, seed: int = 0) -> HfAudioClassifier:
+def _extractor(config: Any, sample_rate: int) -> Any:
+    """The feature extractor save_pretrained writes beside a model of this family."""
+    from transformers import ASTFeatureExtractor, Wav2Vec2FeatureExtractor, WhisperFeatureExtractor
+
+    if config.model_type == "audio-spectrogram-transformer":
+        return ASTFeatureExtractor(sampling_rate=sample_rate, num_mel_bins=config.num_mel_bins,
+                                   max_length=config.max_length)
+    if config.model_type == "whisper":
+        seconds, rest = divmod(2 * config.max_source_positions * 160, sample_rate)
+        if rest:
+            raise BsxError(f"max_source_positions {config.max_source_positions} is not a whole "
+                           f"number of seconds at {sample_rate} Hz")
+        return WhisperFeatureExtractor(feature_size=config.num_mel_bins,
+                                       sampling_rate=sample_rate, hop_length=160,
+                                       chunk_length=int(seconds), n_fft=400)
+    return Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=sample_rate, padding_value=0.0,
+                                    do_normalize=True, return_attention_mask=False)
+
+
+def new_classifier(config: Any, *, sample_rate: int = 16000, seed: int = 0) -> nn.Module:
     """A freshly initialised classifier for `config` (seeded), wrapped for bsx."""
     from transformers import AutoModelForAudioClassification
 
     torch.manual_seed(seed)
     model = AutoModelForAudioClassification.from_config(config)
-    return HfAudioClassifier(model, sample_rate=sample_rate, do_normalize=True).eval()
+    return wrap(model, _extractor(config, sample_rate).to_dict()).eval()
 
 
 def save_hf(
-    net: HfAudioClassifier, out: str | Path, frontend: dict[str, Any] | None = None
+    net: Any, out: str | Path, frontend: dict[str, Any] | None = None
 ) -> Path:
-    """Write `net` as a save_pretrained directory (safetensors + a Wav2Vec2FeatureExtractor),
-    plus bsx.json holding front-end fields when given; returns the directory."""
-    import json
-
-    from transformers import Wav2Vec2FeatureExtractor
-
+    """Write `net` as a save_pretrained directory (safetensors + its family's feature
+    extractor), plus bsx.json holding front-end fields when given; returns the directory."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with _quiet():
         net.model.save_pretrained(out)
-    Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=net.sample_rate, padding_value=0.0,
-        do_normalize=net.norm.enabled, return_attention_mask=False,
-    ).save_pretrained(out)
+    extractor = _extractor(net.model.config, net.sample_rate)
+    if isinstance(net, HfAudioClassifier):
+        extractor.do_normalize = net.norm.enabled
+    extractor.save_pretrained(out)
     if frontend:
         (out / "bsx.json").write_text(json.dumps({"frontend": frontend}, indent=1) + "\n")
     return out
@@ -285,19 +443,22 @@ def load_hf_model(
     """load_hf as bsx.models.checkpoint.LoadedModel, for load_model's `--model hf` branch.
 
     A front-end given here wins over the directory's, with a warning when it differs, but it
-    must make waveform input (load_model's input-kind rule).
+    must make the model's input kind (load_model's input-kind rule). meta["task"] is
+    "regression" for a regression head (labels are then its dimensions).
     """
     import warnings
 
     from bsx.models.checkpoint import LoadedModel
 
     net, final, fe = load_hf(checkpoint, device, labels=labels)
+    kind = type(net).input_kind
     if frontend is not None:
-        if frontend.input != "waveform":
+        if frontend.input != kind or frontend.features != fe.features:
+            what = f"{kind} input" + (f" ({fe.features} features)" if kind == "logmel" else "")
             raise BadCheckpoint(
-                f"{hf_dir(checkpoint)}: model 'hf' consumes waveform input but front-end "
+                f"{hf_dir(checkpoint)}: model 'hf' consumes {what} but front-end "
                 f"'{frontend.name}' makes {frontend.input}; give a front-end whose input is "
-                "waveform"
+                f"{kind}" + (f" with {fe.features} features" if kind == "logmel" else "")
             )
         if frontend.model_dump(exclude={"name"}) != fe.model_dump(exclude={"name"}):
             warnings.warn(
@@ -307,7 +468,9 @@ def load_hf_model(
         fe = frontend
     d = hf_dir(checkpoint)
     meta = {"format": "hf-save-pretrained", "source": str(d),
-            "model_type": net.model.config.model_type}
+            "model_type": net.model.config.model_type,
+            "task": "regression" if is_regression(net.model.config.to_dict())
+            else "classification"}
     report = d / "report.json"
     if report.is_file():  # a bsx training run's split and metrics (the packaged model)
         import json

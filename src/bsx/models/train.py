@@ -226,10 +226,13 @@ class _State:
     @classmethod
     def load(cls, path: Path, s: _Session, key: dict[str, Any]) -> _State:
         """Restore a run from last.pt (network, optimiser, scaler, RNG) if its key matches."""
+        from bsx.models.torch_files import load_tensors
+
+        st = load_tensors(path, "bsx epoch checkpoint (delete it to start afresh)",
+                          map_location="cpu")
         try:
-            st = torch.load(path, map_location="cpu", weights_only=True)
             saved = json.loads(st["config"])
-        except Exception as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise BadCheckpoint(
                 f"{path}: not a readable bsx epoch checkpoint ({type(exc).__name__}); "
                 "delete it to start afresh"

@@ -53,7 +53,7 @@ def cached_waveforms(clips: list[Any], fe: Any) -> dict[str, np.ndarray]:
         if len(units) != 1:
             raise ValueError(f"{c.path}: longer than one unit; train on shorter clips")
         out[c.id] = units[0].astype(np.float32)
-    np.savez(path, **out)
+    np.savez(path, **out)  # type: ignore[arg-type]
     return out
 
 
@@ -79,7 +79,7 @@ def pad(waves: list[np.ndarray], shifts: list[int] | None = None) -> torch.Tenso
 
 
 @torch.no_grad()
-def predict(net: nn.Module, waves: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
+def predict(net: Any, waves: list[np.ndarray], batch_size: int = 32) -> np.ndarray:
     """Logits (N, C) clip by clip length group, each clip unpadded where lengths allow."""
     net.eval()
     out = np.zeros((len(waves), net.model.config.num_labels), dtype=np.float32)

@@ -17,6 +17,12 @@ import numpy as np
 from bsx.windows import Window
 
 RAMP_S = 0.005  # fades at window edges: no clicks in the listenable WAV
+# Figures 10 in wide at 100 dpi: 1000 px, shown 1:1 in a 1280 px browser (report.html shows
+# one example per row), so 10 pt text is ~14 px; at 230 px wide it was ~5 px.
+WIDTH_IN = 10.0
+DPI = 100
+FONT_PT = 10.0
+MIN_TICK_GAP = 0.07  # y tick labels closer than this share of the axis height are dropped
 
 
 def _plt():  # type: ignore[no-untyped-def]
@@ -32,7 +38,7 @@ def _save(fig, path: Path) -> Path:  # type: ignore[no-untyped-def]
     """PNG at `path`, SVG beside it; closes the figure."""
     from bsx.report.figures import save
 
-    return save(fig, path, dpi=110)
+    return save(fig, path, dpi=DPI)
 
 
 def mel_band_hz(n_mels: int, mel_sr: int) -> np.ndarray:
@@ -43,39 +49,73 @@ def mel_band_hz(n_mels: int, mel_sr: int) -> np.ndarray:
 
 
 def hz_axis(ax, n_mels: int, mel_sr: int | None) -> None:  # type: ignore[no-untyped-def]
-    """Label the y axis of a (n_mels, T) image in Hz at the bands nearest round frequencies;
-    without a sample rate, in mel bands."""
+    """Label the y axis of a (n_mels, T) image in Hz at the bands nearest round frequencies,
+    dropping a tick closer than MIN_TICK_GAP of the axis to the one below it (100 and 250 Hz
+    lie 6 of 128 bands apart: their labels overlapped); without a sample rate, mel bands."""
     if not mel_sr:
         ax.set_ylabel("mel band")
         return
     centres = mel_band_hz(n_mels, mel_sr)
-    ticks, labels = [], []
+    ticks: list[float] = []
+    labels: list[str] = []
     for f in (100, 250, 500, 1000, 2000, 4000, 8000, 16000):
         if f <= centres[-1] * 1.02 and f >= centres[0]:
-            ticks.append(int(np.argmin(np.abs(centres - f))) + 0.5)
+            pos = int(np.argmin(np.abs(centres - f))) + 0.5
+            if ticks and pos - ticks[-1] < MIN_TICK_GAP * n_mels:
+                continue
+            ticks.append(pos)
             labels.append(f"{f:g}")
     ax.set_yticks(ticks, labels)
     ax.set_ylabel("frequency (Hz, mel-spaced)")
 
 
-def outline_windows(ax, windows: Sequence[Window], top: float) -> None:  # type: ignore[no-untyped-def]
-    """Salient windows as dashed outlines with their rank: the spectrogram stays visible."""
+def outline_windows(ax, windows: Sequence[Window], top: float) -> list:  # type: ignore[no-untyped-def]
+    """Salient windows as dashed outlines with their rank (the spectrogram stays visible);
+    returns the rank labels, for stack_labels once the layout is final."""
     from matplotlib.patches import Rectangle
 
+    texts = []
     for rank, w in enumerate(windows, 1):
         if w.end_s <= w.start_s:
             continue
         ax.add_patch(Rectangle((w.start_s, 0), w.end_s - w.start_s, top, fill=False,
-                               edgecolor="cyan", lw=1.3, ls="--"))
-        ax.text((w.start_s + w.end_s) / 2, top * 0.98, f"#{rank}", color="cyan",
-                ha="center", va="top", fontsize=8, fontweight="bold")
+                               edgecolor="cyan", lw=1.5, ls="--"))
+        texts.append(ax.text((w.start_s + w.end_s) / 2, top * 0.97, f"#{rank}", color="cyan",
+                             ha="center", va="top", fontsize=FONT_PT, fontweight="bold",
+                             clip_on=True))
+    return texts
+
+
+def stack_labels(fig, texts: list, pad_px: float = 2.0) -> None:  # type: ignore[no-untyped-def]
+    """Move each label down, a line at a time, until it overlaps no label placed before it
+    (adjacent or narrow windows put their ranks on top of each other). Call after the
+    layout is final: positions are measured on the figure's own renderer."""
+    if not texts:
+        return
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for t in texts:
+        ax = t.axes
+        x, y = t.get_position()
+        line = t.get_window_extent(renderer).height + pad_px
+        # a line's height in data units of the y axis
+        y0 = ax.transData.inverted().transform((0, 0))[1]
+        y1 = ax.transData.inverted().transform((0, line))[1]
+        step = abs(y1 - y0)
+        for _ in range(20):
+            box = t.get_window_extent(renderer).expanded(1.0, 1.0).padded(pad_px)
+            if not any(box.overlaps(b) for b in placed):
+                break
+            y -= step
+            t.set_y(y)
+        placed.append(t.get_window_extent(renderer))
 
 
 def attribution_figure(rel: np.ndarray, frame_s: float, title: str = "",
                        mel_sr: int | None = None):  # type: ignore[no-untyped-def]
     """(n_mels, T) map as an image; diverging colours when it holds both signs."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.6))
     lim = float(np.abs(rel).max()) or 1.0
     signed = bool((rel < 0).any() and (rel > 0).any())
     im = ax.imshow(rel, origin="lower", aspect="auto", cmap="bwr" if signed else "inferno",
@@ -102,14 +142,16 @@ def spectrogram_figure(logmel: np.ndarray, windows: Sequence[Window], frame_s: f
                        xlabel: str = "time on the model input (s)"):  # type: ignore[no-untyped-def]
     """A log-mel spectrogram (dB re its max) with the salient windows outlined and ranked."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    im = ax.imshow(logmel, origin="lower", aspect="auto", cmap="magma",
-                   extent=(0.0, logmel.shape[1] * frame_s, 0, logmel.shape[0]))
-    outline_windows(ax, windows, logmel.shape[0])
-    ax.set(xlabel=xlabel, title=title)
-    hz_axis(ax, logmel.shape[0], mel_sr)
-    fig.colorbar(im, ax=ax, label="power (dB re max)")
-    fig.tight_layout()
+    with plt.rc_context({"font.size": FONT_PT}):
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.6), dpi=DPI)
+        im = ax.imshow(logmel, origin="lower", aspect="auto", cmap="magma",
+                       extent=(0.0, logmel.shape[1] * frame_s, 0, logmel.shape[0]))
+        texts = outline_windows(ax, windows, logmel.shape[0])
+        ax.set(xlabel=xlabel, title=title)
+        hz_axis(ax, logmel.shape[0], mel_sr)
+        fig.colorbar(im, ax=ax, label="power (dB re max)", pad=0.015)
+        fig.tight_layout()
+        stack_labels(fig, texts)
     return fig
 
 
@@ -138,7 +180,7 @@ def waveform_figure(y: np.ndarray, sr: int, windows: Sequence[Window],
                     title: str = ""):  # type: ignore[no-untyped-def]
     """The ORIGINAL waveform, salient windows coloured (original timeline)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 2.6))
+    fig, ax = plt.subplots(figsize=(WIDTH_IN, 2.8))
     t = np.arange(y.size) / sr
     ax.plot(t, y, color="0.6", lw=0.5)
     colours = plt.get_cmap("tab10")
@@ -172,7 +214,7 @@ def window_gain(n: int, sr: int, windows: Sequence[Window], attenuate_db: float)
         a, b = max(int(round(w.start_s * sr)), 0), min(int(round(w.end_s * sr)), n)
         inside[a:b] = 1.0
     ramp = max(int(RAMP_S * sr), 1)
-    if ramp > 1:  # smooth the 0/1 edges with a short moving average
+    if 1 < ramp < n:  # smooth the 0/1 edges with a short moving average (clips longer than it)
         kernel = np.ones(ramp) / ramp
         inside = np.clip(np.convolve(inside, kernel, mode="same"), 0.0, 1.0)
         for w in windows:  # but keep the windows themselves at full level

@@ -15,32 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bsx.report.palette import RANDOM, method_colour
-
-# What a score's number is, for its axis (the metric specs say what it measures).
-METRIC_UNITS: dict[str, str] = {
-    "relevance-mass-accuracy": "share of relevance in mask (0-1)",
-    "relevance-rank-accuracy": "share of top bins in mask (0-1)",
-    "top-k-intersection": "share of top-k bins in mask (0-1)",
-    "auc": "ROC AUC (0.5 = chance)",
-    "pointing-game": "hit rate (0-1)",
-    "faithfulness-correlation": "Pearson r (-1 to 1)",
-    "region-perturbation": "AOPC, probability drop",
-    "road": "share of levels surviving (0-1)",
-    "random-logit": "SSIM (-1 to 1)",
-    "efficient-mprt": "relative entropy rise",
-    "max-sensitivity": "relative map change",
-    "local-lipschitz-estimate": "map change / input change",
-    "sparseness": "Gini index (0-1)",
-    "complexity": "entropy (nats)",
-    "cue-agreement-rest": "share of expectations met (0-1)",
-    "cue-agreement-neutral": "share of expectations met (0-1)",
-    "cue-effect-rest": "signed effect (SD, Cohen's d)",
-    "cue-effect-neutral": "signed effect (SD, z vs neutral)",
-    "gt-precision": "share of window time in spans (0-1)",
-    "gt-recall": "share of span time covered (0-1)",
-    "ablation-drop": "drop of target probability",
-    "ablation-gain": "drop minus random-window drop",
-}
+from bsx.scoring.specs import known_metric
 
 DIRECTION_TEXT = {"higher": "↑ higher is better", "lower": "↓ lower is better"}
 
@@ -64,9 +39,26 @@ def save(fig: Any, path: Path, dpi: int = 120) -> Path:
 
 
 def metric_axis_label(metric: str, direction: str) -> str:
-    """'share of relevance in mask (0-1)\n↑ higher is better'."""
-    unit = METRIC_UNITS.get(metric, "score")
+    """'share of relevance in mask (0-1)\n↑ higher is better': the unit from the spec."""
+    spec = known_metric(metric)
+    unit = spec.unit if spec is not None else "score"
     return f"{unit}\n{DIRECTION_TEXT.get(direction, '')}".strip()
+
+
+BOUND_MARGIN = 0.04  # share of a bounded range left beside it, so points on a bound show
+
+
+def bounded_ylim(ax: Any, metric: str) -> tuple[float, float] | None:
+    """Fix the y axis of a bounded score to its whole range (the spec's bounds, a 4% margin
+    each side): a 0.96-1.04 zoom on a 0-1 score makes one method's noise look like a
+    finding. Unbounded scores keep matplotlib's range; returns the limits set, or None."""
+    spec = known_metric(metric)
+    if spec is None or spec.bounds is None:
+        return None
+    lo, hi = spec.bounds
+    pad = BOUND_MARGIN * (hi - lo)
+    ax.set_ylim(lo - pad, hi + pad)
+    return lo - pad, hi + pad
 
 
 def _panel_names(table: pd.DataFrame) -> pd.Series:
@@ -77,6 +69,18 @@ def _panel_names(table: pd.DataFrame) -> pd.Series:
               + np.where((against != "") & (cues != ""), " ", "")
               + np.where(cues != "", "[" + cues + "]", ""))
     return table["metric"].astype(str) + np.where(second != "", "\n" + second, "")
+
+
+def metric_caption(has_random: bool, short: bool = False) -> str:
+    """What the metric figure draws, in words: its title (short) and report.html's caption.
+    The random line is named only when the run drew one (has_random)."""
+    text = "Explanation scores per method: mean with 95% bootstrap CI over clips"
+    text += ("; dashed grey line: random baseline (band: its 95% CI)" if has_random
+             else "; no random baseline in this run (add --method random)")
+    if short:
+        return text
+    return (text + ". Bounded scores are drawn on their whole range (0-1 or -1 to 1); axis "
+            "labels give the unit and which way is better.")
 
 
 def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
@@ -118,16 +122,14 @@ def metric_figure(table: pd.DataFrame, ncol: int = 4) -> Any:
         ax.set_xlabel("method", fontsize=8)
         ax.set_ylabel(metric_axis_label(str(spec["metric"]), str(spec["direction"])),
                       fontsize=7.5)
+        bounded_ylim(ax, str(spec["metric"]))
         ax.set_title(panel, fontsize=8.5)
         ax.tick_params(axis="y", labelsize=7.5)
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    has_random = RANDOM in set(table["method"])
-    fig.suptitle("Explanation scores per method: mean with 95% bootstrap CI over clips"
-                 + ("; dashed grey line: random baseline (band: its 95% CI)" if has_random
-                    else "; no random baseline in this run (add --method random)"),
-                 fontsize=10)
+    has_random = any(table.loc[table["method"] == RANDOM, "mean"].notna())
+    fig.suptitle(metric_caption(has_random, short=True), fontsize=10)
     # fixed margins in inches (tight_layout measured every label: half the figure's time)
     width, height = 3.6 * ncol, 2.9 * nrow + 0.9
     fig.subplots_adjust(left=0.95 / width, right=1 - 0.15 / width, bottom=0.75 / height,

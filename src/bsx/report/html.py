@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bsx.report.numbers import DECIMALS, mean_ci, num
 from bsx.report.palette import RANDOM, method_colour
 from bsx.report.summary import score_label
 from bsx.scoring.inference import STATUS_WORDS
@@ -43,7 +44,7 @@ img{max-width:100%;height:auto}
 figure{margin:1em 0}figcaption{font-size:.9em;color:#444}
 .swatch{display:inline-block;width:.8em;height:.8em;border-radius:50%;margin-right:.3em;
  vertical-align:middle}
-.examples{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:1em}
+.examples{display:grid;grid-template-columns:1fr;gap:1em}
 .example{border:1px solid #ddd;border-radius:6px;padding:.6em;min-width:0}
 .example h4{margin:.1em 0 .3em}
 audio{width:100%;max-width:100%}
@@ -64,7 +65,9 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _num(v: Any, digits: int = 3) -> str:
+def _num(v: Any, digits: int = DECIMALS) -> str:
+    """A float to `digits` decimals (scores: bsx.report.numbers.DECIMALS); other values
+    escaped as they are."""
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
     return f"{v:.{digits}f}" if isinstance(v, float | np.floating) else _e(v)
@@ -77,11 +80,12 @@ def _img(path: Path | None, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def _fig_uri(fig: Any, dpi: int = 80) -> str:
+def _fig_uri(fig: Any, dpi: int | None = None) -> str:
+    """The figure as a PNG data URI, at its own dpi unless given."""
     from bsx.report.figures import _plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    fig.savefig(buf, format="png", dpi=dpi if dpi is not None else fig.dpi)
     _plt().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
@@ -150,8 +154,33 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     if verdicts:
         parts.append(f"<details><summary>Every score against random</summary>"
                      f"{_table(versus_random_table(verdicts))}</details>")
+    parts.append(controls_html(summary))
     parts.append(claims_html(summary.get("claims") or []))
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
+
+
+def controls_html(summary: dict[str, Any]) -> str:
+    """Where each method's windows fall (padding / pauses / speech: a fair random control
+    keeps padding near 0) and the arousal grouping claim (b) uses, with n per group."""
+    parts = []
+    shares = summary.get("window_shares") or {}
+    if shares:
+        rows = [{"method": m, "padding": _pct(v.get("padding")), "pauses": _pct(v.get("pauses")),
+                 "speech": _pct(v.get("speech")), "windows": v.get("n_windows", ""),
+                 "clips": v.get("n_clips", "")} for m, v in shares.items()]
+        parts.append("<p class='meta'>Share of each method's salient-window time in the "
+                     "front-end's padding, in pauses inside the content, and in speech.</p>"
+                     + _table(pd.DataFrame(rows)))
+    grouping = summary.get("arousal_groups")
+    if grouping:
+        from bsx.scoring.claims import arousal_line
+
+        parts.append(f"<p class='meta'>{_e(arousal_line(grouping))}.</p>")
+    return "".join(parts)
+
+
+def _pct(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and not np.isfinite(v)) else f"{v:.1%}"
 
 
 def versus_random_table(verdicts: dict[str, dict[str, dict[str, list[str]]]]) -> pd.DataFrame:
@@ -182,8 +211,7 @@ def claims_html(claims: list[dict[str, Any]]) -> str:
                      f"<span class='meta'>effect: {_e(first.get('effect_name', ''))}</span></p>")
         table = pd.DataFrame([{
             "method": c.get("method", ""), "cues": c.get("cues", ""),
-            "effect [95% CI]": f"{_num(c.get('effect'))} [{_num(c.get('ci_low'))}, "
-                               f"{_num(c.get('ci_high'))}]",
+            "effect [95% CI]": mean_ci(c.get("effect"), c.get("ci_low"), c.get("ci_high")),
             "p": _num(c.get("p")), "p (FDR)": _num(c.get("p_fdr")),
             "n clips (clusters)": f"{c.get('n', '–')} ({c.get('n_clusters', '–')})",
             "verdict": c.get("verdict", ""),
@@ -205,6 +233,9 @@ def warnings_section(summary: dict[str, Any], config: dict[str, Any]) -> str:
             out.append(f'<div class="warn">Warning: {_e(w)}.</div>')
     for w in summary.get("warnings") or []:
         out.append(f'<div class="warn">Warning: {_e(w)}</div>')
+    training = (summary.get("training_data") or {}).get("warning")
+    if training:
+        out.append(f'<div class="warn">Warning: {_e(training)}</div>')
     skipped = summary.get("skipped") or []
     if skipped:
         out.append(f'<div class="warn">{len(skipped)} clips were skipped (listed at the end).'
@@ -219,11 +250,7 @@ def scores_table(table: pd.DataFrame) -> pd.DataFrame:
     t = table.copy()
     t["score"] = [score_label(r) for _, r in t.iterrows()]
     t["dir"] = t["direction"].map({"higher": "↑", "lower": "↓"}).fillna("")
-    t["cell"] = [
-        "–" if r["mean"] is None or pd.isna(r["mean"]) else
-        f"{r['mean']:.3f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
-        if pd.notna(r["ci_low"]) and pd.notna(r["ci_high"]) else f"{r['mean']:.3f}"
-        for _, r in t.iterrows()]
+    t["cell"] = [mean_ci(r["mean"], r["ci_low"], r["ci_high"]) for _, r in t.iterrows()]
     wide = t.pivot_table(index=["category", "score", "dir"], columns="method", values="cell",
                          aggfunc="first", sort=False).reset_index()
     wide.columns.name = None
@@ -241,7 +268,8 @@ def definitions_table(table: pd.DataFrame) -> pd.DataFrame:
         if spec is None:
             continue
         rows.append({"metric": spec.name, "category": spec.category,
-                     "better": f"{spec.direction} is better", "definition": spec.definition,
+                     "better": f"{spec.direction} is better", "unit": spec.unit,
+                     "definition": spec.definition,
                      "reference": spec.reference})
     return pd.DataFrame(rows)
 
@@ -279,7 +307,7 @@ def _example_html(out_dir: Path, method: str, which: str, row: Any, value: float
 
     path = Path(str(row["path"]))
     head = (f"<h4>{_e(which)}: {_e(path.name)}</h4><div class='meta'>label {_e(row['label'])}, "
-            f"predicted {_e(row['pred'])}; score {value:.3f}</div>")
+            f"predicted {_e(row['pred'])}; score {num(value)}</div>")
     if not path.is_file():
         return f"<div class='example'>{head}<p>(audio file not found)</p></div>"
     y, _ = load_audio(path, AUDIO_SR)
@@ -308,8 +336,10 @@ def examples_section(out_dir: Path) -> str:
     if not picks:
         return ""
     parts = ["<h2>Examples</h2><p>For each method, the clips with the best, median and worst "
-             "score; spectrogram of the original file with the salient windows outlined "
-             "(dashed, ranked), then the clip and its listenable explanation.</p>"]
+             "score, one per row: the log-mel spectrogram of the original file (frequency in "
+             "Hz, mel-spaced; time in seconds) with the salient windows outlined (dashed "
+             "cyan, ranked #1 = most relevant), then the clip and its listenable "
+             "explanation.</p>"]
     for method, (label, rows) in picks.items():
         dot = f'<span class="swatch" style="background:{method_colour(method)}"></span>'
         parts.append(f"<h3>{dot}{_e(method)} <span class='meta'>(by {_e(label)})</span></h3>"
@@ -320,14 +350,15 @@ def examples_section(out_dir: Path) -> str:
     return "".join(parts)
 
 
-def _figure_block(path: Path | None) -> str:
+def _figure_block(path: Path | None, has_random: bool) -> str:
+    """One figure with a caption that says what it draws (the random line only when drawn)."""
+    from bsx.report.figures import metric_caption
+
     if path is None or not Path(path).is_file():
         return ""
     name = Path(path).stem
     if name == "metrics":
-        cap = ("Scores per method: mean over clips with 95% bootstrap CI; dashed grey line: "
-               "random baseline (band: its CI). Axis labels give the unit and which way is "
-               "better.")
+        cap = metric_caption(has_random)
     elif name.startswith("cue_profile_"):
         cap = ("Cue profile: each cue in the salient windows, the whole clip and the neutral "
                "clips, per emotion; mean over clips, error bars 95% CI of the mean; units and "
@@ -339,9 +370,10 @@ def _figure_block(path: Path | None) -> str:
     return f"<figure>{_img(path, name)}<figcaption>{_e(cap)}{vec}</figcaption></figure>"
 
 
-def figures_html(figures: Sequence[Path | None]) -> str:
+def figures_html(figures: Sequence[Path | None], has_random: bool) -> str:
     """The metric figure and the first explaining method's cue profiles in full; the other
-    methods' cue profiles folded (one per method x cue set is a lot of figure)."""
+    methods' cue profiles folded (one per method x cue set is a lot of figure). has_random:
+    whether the metric figure draws a random line (its caption says so only then)."""
     shown = [f for f in figures if f is not None and Path(f).is_file()]
     profiles = [f for f in shown if Path(f).stem.startswith("cue_profile_")]
     lead = next((Path(f).stem.split("_")[2] for f in profiles
@@ -350,13 +382,32 @@ def figures_html(figures: Sequence[Path | None]) -> str:
     for f in shown:
         stem = Path(f).stem
         if stem.startswith("cue_profile_") and not stem.startswith(f"cue_profile_{lead}_"):
-            folded.append(_figure_block(f))
+            folded.append(_figure_block(f, has_random))
         else:
-            open_.append(_figure_block(f))
+            open_.append(_figure_block(f, has_random))
     if folded:
         open_.append(f"<details><summary>Cue profiles of the other methods ({len(folded)} "
                      "figures)</summary>" + "".join(folded) + "</details>")
     return "".join(open_)
+
+
+def cue_readings(table: pd.DataFrame) -> pd.DataFrame:
+    """The `cue` column with its reading where the name points the other way
+    ('Breathiness (HNR: higher = less breathy)'; bsx.cues.units)."""
+    from bsx.cues.units import cue_unit
+
+    if table.empty or "cue" not in table or "cues" not in table:
+        return table
+    labels = [f"{c} ({u.reading})" if (u := cue_unit(str(e), str(c))).reading else c
+              for e, c in zip(table["cues"], table["cue"], strict=True)]
+    return table.assign(cue=labels)
+
+
+def has_random(table: pd.DataFrame) -> bool:
+    """Whether the run scored the random baseline (the metric figure then draws its line)."""
+    if table.empty or "method" not in table:
+        return False
+    return bool(table.loc[table["method"] == RANDOM, "mean"].notna().any())
 
 
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
@@ -378,7 +429,7 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>bsx report</title><style>{STYLE}</style></head><body><main>",
         head, warnings_section(summary, config), summary_section(summary, table, config),
-        "<h2>Figures</h2>", figures_html(figures),
+        "<h2>Figures</h2>", figures_html(figures, has_random(table)),
         examples if examples is not None else examples_section(out),
         "<h2>Scores</h2><p>Mean over clips [95% bootstrap CI]; ↑ higher is better, ↓ lower "
         "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
@@ -391,7 +442,8 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
                             "agreement_vs_rest", "mean_effect_vs_rest", "agreement_vs_neutral",
                             "p_value") if c in agree]
         parts += ["<details><summary>Expert-cue agreement per emotion and cue "
-                  f"({len(agree)} rows)</summary>", _table(agree[keep]), "</details>"]
+                  f"({len(agree)} rows)</summary>", _table(cue_readings(agree[keep])),
+                  "</details>"]
     if summary.get("timing"):
         parts += ["<details><summary>Cost per clip (seconds; also timings.csv)</summary>",
                   _table(pd.DataFrame(summary["timing"])), "</details>"]

@@ -206,10 +206,13 @@ def agreement_summary(agree: pd.DataFrame) -> list[dict[str, Any]]:
 def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, Any],
               skipped: list[tuple[str, str]], expert: Any = None,
               agreement_rows: list[dict[str, Any]] | None = None,
-              claim_rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+              claim_rows: list[dict[str, Any]] | None = None,
+              training: dict[str, Any] | None = None) -> dict[str, Any]:
     """The summary.json of a run. `agreement_rows` / `claim_rows`: agreement_summary /
     claims_summary of tables["agreement"] when the caller computed them already (e.g. in a
-    spare worker); computed here otherwise."""
+    spare worker); computed here otherwise. `training`: what is known of the checkpoint's
+    training clips (evaluation.run.training_data); its warning is recorded and the claim on
+    misclassified clips repeats it."""
     results, clips = tables["results"], tables["clips"]
     agree = tables.get("agreement", pd.DataFrame())
     table = metric_table(results)
@@ -224,6 +227,17 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
     evidence = evidence_by_method(table)
     if evidence:
         out["headline"] = {m: headline(m, by_role) for m, by_role in evidence.items()}
+    if not clips.empty and "label" in clips:
+        from bsx.scoring.claims import arousal_groups
+
+        out["arousal_groups"] = arousal_groups(
+            str(getattr(cfg, "dataset", "")), clips["label"].astype(str).tolist(),
+            clips["target"].astype(str).tolist() if "target" in clips else None)
+    windows = tables.get("windows")
+    if windows is not None and not windows.empty:
+        from bsx.evaluation.salient import window_shares
+
+        out["window_shares"] = _json_safe_nested(window_shares(windows))
     if agreement_rows is None:
         agreement_rows = agreement_summary(agree)
     if agreement_rows:
@@ -232,7 +246,13 @@ def summarise(tables: dict[str, pd.DataFrame], *, cfg: Any, metrics: dict[str, A
         from bsx.scoring.claims import claims_summary
 
         claim_rows = claims_summary(agree)
+    if training is not None:
+        out["training_data"] = training
     if claim_rows:
+        if training is not None and training.get("warning"):
+            from bsx.scoring.claims import with_training_caveat
+
+            claim_rows = with_training_caveat(claim_rows)
         out["claims"] = _json_safe(claim_rows)
     return out
 
@@ -241,3 +261,8 @@ def _json_safe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """NaN -> None, so summary.json stays valid JSON."""
     return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
             for r in rows]
+
+
+def _json_safe_nested(by: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """NaN -> None one level down ({method: {field: value}})."""
+    return {k: _json_safe([v])[0] for k, v in by.items()}

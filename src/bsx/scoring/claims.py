@@ -51,6 +51,41 @@ AROUSAL: dict[str, tuple[str, ...]] = {
     "high": ("angry", "happy", "fear", "surprise"),
     "low": ("sad", "boredom", "calm"),
 }
+UNGROUPED_WHY = {"neutral": "the reference: carries no expectation",
+                 "disgust": "placed differently by the sources (see AROUSAL)"}
+
+
+def arousal_groups(corpus: str, labels: Sequence[str], explained: Sequence[str] | None = None
+                   ) -> dict[str, Any]:
+    """The arousal grouping claim (b) uses on one corpus, with n per group: the emotions of
+    each group that occur, n clips by true label and n by explained emotion (the grouping
+    claim (b) tests), and the emotions in no group with the reason."""
+    from bsx.expert import canonical_emotion
+
+    lab = [canonical_emotion(x) for x in labels]
+    exp = [canonical_emotion(x) for x in explained] if explained is not None else None
+    groups: dict[str, Any] = {}
+    grouped = {e for g in AROUSAL.values() for e in g}
+    for name, emotions in AROUSAL.items():
+        present = [e for e in emotions if e in lab or (exp is not None and e in exp)]
+        groups[name] = {"emotions": present, "n": sum(x in emotions for x in lab),
+                        "n_explained": (sum(x in emotions for x in exp) if exp is not None
+                                        else None)}
+    other = sorted({e for e in lab if e not in grouped})
+    groups["ungrouped"] = {"emotions": other, "n": sum(x in other for x in lab),
+                           "why": {e: UNGROUPED_WHY.get(e, "no arousal placement in bsx")
+                                   for e in other}}
+    return {"corpus": corpus, "groups": groups}
+
+
+def arousal_line(grouping: dict[str, Any]) -> str:
+    """One line: 'arousal groups on emodb: high angry, fear, happy (n=6); low ...'."""
+    g = grouping["groups"]
+    parts = [f"{k} {', '.join(g[k]['emotions']) or '-'} (n={g[k]['n']})"
+             for k in ("high", "low", "ungrouped")]
+    return f"arousal groups on {grouping['corpus']}: " + "; ".join(parts)
+
+
 RANDOM_REGIONS = {"random": "salient", "random_rest": "rest"}  # stored name -> profile role
 TITLES = {
     "a": "salient windows carry the expected cues more than random windows of the same "
@@ -209,6 +244,18 @@ def _group_reason(in_group: np.ndarray, spk: np.ndarray, names: tuple[str, str])
     if not both:
         return "no speaker has clips of both groups (the test pairs the groups within a speaker)"
     return f"{len(both)} of {np.unique(codes).size} speakers have clips of both groups"
+
+
+TRAINING_CAVEAT = (" Caution: the checkpoint does not say which clips it was trained on, so "
+                   "these clips may include its training data; misclassified training clips "
+                   "are few and atypical, and this comparison may not hold on held-out speech.")
+
+
+def with_training_caveat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claim (c) rows with TRAINING_CAVEAT added to their verdict (and a flag), for a run
+    whose checkpoint carries no split information (bsx.honesty.training_data_warning)."""
+    return [{**r, "verdict": r["verdict"] + TRAINING_CAVEAT, "may_include_training": True}
+            if r.get("claim") == "c" else r for r in rows]
 
 
 def claims_summary(agree: Any, *, arousal: Mapping[str, Sequence[str]] = AROUSAL,

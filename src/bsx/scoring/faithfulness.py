@@ -28,6 +28,10 @@ from Quantus' image defaults, and why:
   10 (T=134: 3 frames each side), so the first window covers frames 0-6.
 - random-logit, efficient-mprt and the robustness metrics compare the given maps with maps
   that explain_fn makes: pass maps made by the same method explain_fn wraps.
+- Given each clip's content frames (`content`), removal touches content only: region
+  perturbation and faithfulness-correlation never replace a padding frame (removing one is a
+  no-op), and ROAD's imputation is undone there (bsx.scoring.perturb.ContentGuard). ROAD's
+  percentages stay shares of the whole grid, as Quantus counts them.
 
 Directions live in bsx.scoring.specs; this module only returns numbers.
 """
@@ -46,7 +50,14 @@ import torch
 from torch import nn
 
 from bsx.audio import Frontend
-from bsx.scoring.perturb import Baseline, frame_gate, make_baseline, waveform_baseline
+from bsx.methods.base import content_mask
+from bsx.scoring.perturb import (
+    Baseline,
+    content_guard,
+    frame_gate,
+    make_baseline,
+    waveform_baseline,
+)
 from bsx.scoring.specs import METRICS, computed_by, get_metric
 
 # Derived from the metric specs (bsx.scoring.specs), never kept by hand: the Quantus
@@ -127,6 +138,7 @@ def quantus_scores(
     fe: Frontend | None = None,
     hop_length: int | None = None,
     seconds: dict[str, float] | None = None,
+    content: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Quantus scores per clip.
 
@@ -145,6 +157,9 @@ def quantus_scores(
             only WAVEFORM_METRICS run there.
         seconds: filled with the seconds each metric took, when given (one call serves the
             whole batch, timings.csv still reports each metric).
+        content: (B, 2) int frames [lo, hi) of each clip's real content on the map's time
+            axis; removal metrics then perturb content only (module docstring). None: the
+            whole grid is content.
 
     Returns:
         {name: (B,) float64}; NaN where Quantus gives none (a constant map, say).
@@ -177,10 +192,12 @@ def quantus_scores(
     a4 = maps[:, None]
     out: dict[str, np.ndarray] = {}
     gate = None
+    keep = None if content is None else content_mask(content, b, t)
     if {"faithfulness-correlation", "region-perturbation"} & set(metrics):
         base = (waveform_baseline(x, baseline, snr_db=snr_db, seed=seed) if waveform
                 else make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed))
-        gate = frame_gate(model, x, base, device, hop_length if waveform else None)
+        gate = frame_gate(model, x, base, device, hop_length if waveform else None,
+                          content=keep)
         g = np.ones((b, 1, 1, t), dtype=np.float32)
         a_frames = maps.sum(axis=1)[:, None, None, :]  # relevance per frame
     explain = _explain_wrapper(explain_fn, n_mels, t) if explain_fn is not None else None
@@ -212,7 +229,9 @@ def quantus_scores(
                                **call)
                     s = np.asarray(curves, dtype=np.float64).reshape(b, -1).mean(axis=1)
                 elif name == "road":
-                    s = _road(quantus, model, x, y, a4, common, call)
+                    guarded = (model if keep is None or waveform
+                               else content_guard(model, x, keep, device))
+                    s = _road(quantus, guarded, x, y, a4, common, call)
                 elif name == "random-logit":
                     m = quantus.RandomLogit(num_classes=_n_classes(model, x, device), seed=seed,
                                             abs=False, normalise=True,

@@ -13,6 +13,11 @@ On a power_to_db(ref=max, top_db=80) spectrogram, 0 dB is the clip's LOUDEST bin
 Regions are whole time frames across all mel bands (what a time window of audio is), or
 time x band tiles; `FrameGate` lets Quantus perturb such frames while it believes it is
 perturbing pixels of a (B, 1, 1, T) "image".
+
+Only content is removed: given each clip's content frames, FrameGate never replaces a
+padding frame and ContentGuard undoes any change a metric makes there (ROAD imputes pixels
+itself), so removing "padding" is a no-op and no score rewards a map for avoiding the silence
+the front-end added (docs/controls.md).
 """
 
 from __future__ import annotations
@@ -130,13 +135,21 @@ class FrameGate(nn.Module):
     x: Tensor
     base: Tensor
     sample_frame: Tensor
+    padding: Tensor
 
     def __init__(self, model: nn.Module, x: Tensor, baseline: Tensor,
-                 hop_length: int | None = None) -> None:
+                 hop_length: int | None = None, content: Tensor | None = None) -> None:
         super().__init__()
         self.model = model
         self.register_buffer("x", x)
         self.register_buffer("base", baseline)
+        t = x.shape[-1] if x.ndim == 4 else None
+        pad = torch.zeros((x.shape[0], 0), dtype=torch.bool)
+        if content is not None:  # (B, T) bool content frames: padding frames always kept
+            pad = ~content.to(torch.bool)
+            if t is not None and pad.shape[-1] != t:
+                raise ValueError(f"content has {pad.shape[-1]} frames, x has {t}")
+        self.register_buffer("padding", pad)
         frames = torch.zeros(0, dtype=torch.long)
         if x.ndim == 2:
             if hop_length is None:
@@ -152,6 +165,9 @@ class FrameGate(nn.Module):
                 f"FrameGate got {g.shape[0]} rows for {self.x.shape[0]} clips; "
                 "call Quantus with batch_size equal to the number of clips"
             )
+        if self.padding.shape[-1]:  # a padding frame is never removed
+            flat = g.reshape(g.shape[0], -1)
+            g = torch.where(self.padding, torch.ones_like(flat), flat).reshape(g.shape)
         if self.x.ndim == 2:  # waveform: each sample follows its frame's gate
             g = g.to(self.x.dtype).reshape(g.shape[0], -1)[:, self.sample_frame]
         else:
@@ -159,9 +175,43 @@ class FrameGate(nn.Module):
         return self.model(g * self.x + (1.0 - g) * self.base)
 
 
+class ContentGuard(nn.Module):
+    """A view of `model` that puts each clip's padding frames back as they were before
+    running it: whatever a metric does to x' there (ROAD's imputation) is undone, so only
+    content is perturbed. Row i of x' must be clip i (callers pass batch_size = B).
+
+    x: (B, 1, n_mels, T) log-mels; content: (B, T) bool, True on content frames."""
+
+    x: Tensor
+    padding: Tensor
+
+    def __init__(self, model: nn.Module, x: Tensor, content: Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("x", x)
+        self.register_buffer("padding", ~content.to(torch.bool)[:, None, None, :])
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[0] != self.x.shape[0]:
+            raise RuntimeError(f"ContentGuard got {x.shape[0]} rows for {self.x.shape[0]} "
+                               "clips; call Quantus with batch_size equal to the clips")
+        return self.model(torch.where(self.padding, self.x.to(x.dtype), x))
+
+
 def frame_gate(model: nn.Module, x: np.ndarray, baseline: np.ndarray,
-               device: torch.device | str = "cpu", hop_length: int | None = None) -> FrameGate:
-    """A FrameGate on `device`, in eval mode."""
+               device: torch.device | str = "cpu", hop_length: int | None = None,
+               content: np.ndarray | None = None) -> FrameGate:
+    """A FrameGate on `device`, in eval mode; `content`: (B, T) bool content frames (padding
+    frames are then never removed), None: every frame may be."""
     gate = FrameGate(model, torch.as_tensor(np.asarray(x, dtype=np.float32)),
-                     torch.as_tensor(np.asarray(baseline, dtype=np.float32)), hop_length)
+                     torch.as_tensor(np.asarray(baseline, dtype=np.float32)), hop_length,
+                     None if content is None else torch.as_tensor(np.asarray(content)))
     return gate.to(device).eval()
+
+
+def content_guard(model: nn.Module, x: np.ndarray, content: np.ndarray,
+                  device: torch.device | str = "cpu") -> ContentGuard:
+    """A ContentGuard on `device`, in eval mode."""
+    guard = ContentGuard(model, torch.as_tensor(np.asarray(x, dtype=np.float32)),
+                         torch.as_tensor(np.asarray(content, dtype=bool)))
+    return guard.to(device).eval()

@@ -300,9 +300,10 @@ def metric_specs() -> dict[str, MetricSpec]:
             if isinstance(s, MetricSpec)}
 
 
-def role_of(metric: str, category: str = "") -> Role:
-    """A scored metric's role: its spec's when registered, else its category's; a row of an
-    unknown metric (an old run's plugin) counts as a description, never as evidence."""
+def known_metric(metric: str) -> MetricSpec | None:
+    """A scored metric's spec, bsx's or a registered plugin's; None for a metric nobody
+    registers now (an old run's plugin). For tables and figures of finished runs, which
+    fall back rather than fail."""
     spec = METRICS.get(metric)
     if spec is None:
         from bsx.errors import BsxError
@@ -311,6 +312,13 @@ def role_of(metric: str, category: str = "") -> Role:
             spec = metric_specs().get(metric)
         except BsxError:  # a clash in the plugin registry must not stop a summary
             spec = None
+    return spec
+
+
+def role_of(metric: str, category: str = "") -> Role:
+    """A scored metric's role: its spec's when registered, else its category's; a row of an
+    unknown metric (an old run's plugin) counts as a description, never as evidence."""
+    spec = known_metric(metric)
     if spec is not None:
         return spec.evidence_role
     return ROLE_OF_CATEGORY.get(category, "description")

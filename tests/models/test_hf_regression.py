@@ -1,0 +1,123 @@
+"""Dimensional emotion: a wav2vec2 with a regression head (problem_type "regression", outputs
+arousal, dominance, valence) loads from its save_pretrained directory, reports values, not a
+class, and is explained per dimension (the target is the dimension's index)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from typer.testing import CliRunner
+
+from bsx.audio import prepare
+from bsx.cli.main import app
+from bsx.errors import BadCheckpoint
+from bsx.models.hf import build_config, load_hf, load_hf_model, new_classifier, save_hf
+from bsx.models.hf_config import dimension_labels
+
+DIMS = ("arousal", "dominance", "valence")
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def regression_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cfg = build_config("wav2vec2", ["Arousal", "Dominance", "Valence"], problem_type="regression")
+    return save_hf(new_classifier(cfg, seed=2), tmp_path_factory.mktemp("dims"))
+
+
+@pytest.fixture(scope="module")
+def wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    t = np.arange(int(1.5 * SR)) / SR
+    y = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    y = np.concatenate([np.zeros(SR // 2), y, np.zeros(SR // 2)]).astype(np.float32)
+    path = tmp_path_factory.mktemp("wav") / "clip.wav"
+    sf.write(path, y, SR)
+    return path
+
+
+def test_dimensions_load_by_name_without_emotion_mapping(regression_dir):
+    loaded = load_hf_model(regression_dir)
+    assert loaded.labels == DIMS and loaded.meta["task"] == "regression"
+    assert load_hf_model(regression_dir).net.model.config.problem_type == "regression"
+    with pytest.raises(BadCheckpoint, match="names an output twice"):
+        dimension_labels({"0": "arousal", "1": "Arousal"})
+    with pytest.raises(BadCheckpoint, match="must name outputs 0..C-1"):
+        dimension_labels({"0": "arousal", "2": "valence"})
+
+
+def _explain(wav: Path, d: Path, out: Path, *extra: str) -> dict:
+    res = CliRunner().invoke(
+        app,
+        [
+            "explain",
+            str(wav),
+            "--checkpoint",
+            str(d),
+            "--method",
+            "saliency",
+            "--json",
+            "--out",
+            str(out),
+            *extra,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout[res.stdout.index("{") :])
+
+
+def test_explain_reports_the_values_transformers_computes(regression_dir, wav, tmp_path):
+    from transformers import AutoModelForAudioClassification, Wav2Vec2FeatureExtractor
+
+    e = _explain(wav, regression_dir, tmp_path / "a")
+    _, _, fe = load_hf(regression_dir)
+    prep = prepare(wav, fe)  # the segment the model saw
+    extractor = Wav2Vec2FeatureExtractor.from_pretrained(regression_dir)
+    ref = AutoModelForAudioClassification.from_pretrained(regression_dir).eval()
+    with torch.no_grad():
+        x = extractor(prep.waveform, sampling_rate=SR, return_tensors="pt")["input_values"]
+        want = ref(x).logits[0].numpy()
+    assert e["task"] == "regression" and e["labels"] == list(DIMS)
+    assert e["probabilities"] == [] and e["predicted"] is None
+    np.testing.assert_allclose(e["values"], want, rtol=1e-4, atol=1e-6)
+    assert e["target"] == 0  # 'predicted' on a regression model: its first dimension
+    for w in e["windows_original"]:
+        assert 0.0 <= w["start_s"] < w["end_s"] <= 2.5
+    assert e["windows_original"]
+
+
+def test_each_dimension_is_explained_by_its_own_gradient(regression_dir, wav, tmp_path):
+    maps = {}
+    for i, dim in enumerate(DIMS):
+        e = _explain(wav, regression_dir, tmp_path / dim, "--target", dim)
+        assert e["target"] == i
+        for w in e["windows_original"]:
+            assert 0.0 <= w["start_s"] < w["end_s"] <= 2.5
+        maps[dim] = [(w["start_frame"], w["share"]) for w in e["windows_model"]]
+    assert len({tuple(m) for m in maps.values()}) == 3  # three outputs, three explanations
+    by_index = _explain(wav, regression_dir, tmp_path / "2", "--target", "2")
+    assert [(w["start_frame"], w["share"]) for w in by_index["windows_model"]] == maps["valence"]
+
+
+def test_evaluate_refuses_a_regression_model_in_one_sentence(regression_dir, tmp_path):
+    res = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--checkpoint",
+            str(regression_dir),
+            "--method",
+            "saliency",
+            "--dataset",
+            "synth",
+            "--limit",
+            "2",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert isinstance(res.exception, BadCheckpoint)  # the CLI's run() makes it exit 2
+    assert "is a regression model (outputs arousal, dominance, valence)" in str(res.exception)
