@@ -13,7 +13,8 @@ import time
 import numpy as np
 import torch
 
-from bsx.models.train import fit
+from bsx.models.recipe import TrainConfig
+from bsx.models.train import TrainData, fit
 from bsx.plugins import build
 
 
@@ -25,9 +26,10 @@ def data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 def ours(model: str, X: np.ndarray, y: np.ndarray) -> float:
     Xv, yv = X[:2], y[:2]
-    fit(X[:32], y[:32], Xv, yv, model_name=model, n_classes=7, epochs=1, progress=False)  # warm
+    cfg = TrainConfig(model=model, epochs=1, batch_size=32, device="cpu")
+    fit(TrainData(X[:32], y[:32], Xv, yv, 7), cfg, progress=False)  # warm
     t = time.perf_counter()
-    fit(X, y, Xv, yv, model_name=model, n_classes=7, epochs=1, batch_size=32, progress=False)
+    fit(TrainData(X, y, Xv, yv, 7), cfg, progress=False)
     return len(X) / (time.perf_counter() - t)
 
 

@@ -140,11 +140,13 @@ def test_trained_checkpoint_evaluated_with_other_options(tones: str, tmp_path: P
     from bsx.evaluation.config import EvalConfig
     from bsx.evaluation.plan import select_clips, split_meta
     from bsx.models.checkpoint import load_model
-    from bsx.models.train import train_dataset
+    from bsx.models.recipe import TrainConfig
+    from bsx.models.train import Corpus, train_dataset
     from bsx.plugins import build
 
-    run = train_dataset(tones, out=tmp_path / "run", epochs=1, batch_size=8, frontend=SMALL,
-                        device="cpu", workers=1, cache=tmp_path / "cache", progress=False)
+    cfg = TrainConfig(epochs=1, batch_size=8, frontend=SMALL, device="cpu")
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    run = train_dataset(corpus, cfg, out=tmp_path / "run", progress=False)
     side = json.loads(run.checkpoint.with_suffix(".json").read_text())
     stored = side["split"]["speakers"]
     assert set(stored) == {"train", "val", "test"} and side["split"]["dataset_options"] == {}

@@ -23,3 +23,9 @@ def tiny_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     Xt, yt = tone_span_data(48, 0)
     Xv, yv = tone_span_data(24, 1)
     return Xt, yt, Xv, yv
+
+
+@pytest.fixture(scope="session")
+def span_data():  # type: ignore[no-untyped-def]
+    """tone_span_data itself, for tests that make their own sizes."""
+    return tone_span_data

@@ -20,7 +20,8 @@ from bsx.datasets.base import Clip
 from bsx.errors import BsxError
 from bsx.models.checkpoint import load_model
 from bsx.models.crossval import cross_validate, loso_folds, mean_ci
-from bsx.models.train import _per_group, _Units, balanced_weights
+from bsx.models.recipe import TrainConfig
+from bsx.models.train import Corpus, _per_group, _Units, balanced_weights
 from bsx.plugins import Spec, get_registry
 
 # 0.3 s units every 0.15 s: a 0.6 s tone is three units
@@ -113,9 +114,10 @@ def test_cross_validate_writes_one_model_per_fold_and_the_report(tones: str,
                                                                   tmp_path: Path) -> None:
     from bsx.models.augment import AugmentOptions
 
-    rep = cross_validate(tones, out=tmp_path / "cv", model="resnet-small", frontend=WHOLE,
-                         epochs=8, batch_size=4, lr=3e-3, patience=8, device="cpu", workers=1,
-                         cache=tmp_path / "cache", augment=AugmentOptions(), progress=False)
+    cfg = TrainConfig.loso(model="resnet-small", frontend=WHOLE, epochs=8, batch_size=4,
+                           lr=3e-3, patience=8, device="cpu", augment=AugmentOptions())
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    rep = cross_validate(corpus, cfg, out=tmp_path / "cv", progress=False)
     assert [f["test_speaker"] for f in rep["folds"]] == ["s0", "s1", "s2"]
     assert [f["n_test"] for f in rep["folds"]] == [8, 8, 8]  # clips, not units
     uars = [f["uar"] for f in rep["folds"]]
@@ -131,10 +133,7 @@ def test_cross_validate_writes_one_model_per_fold_and_the_report(tones: str,
     assert m.meta["split"]["test_speakers"] == ["s1"] and m.meta["split"]["val_speakers"] == [
         "s2"]
     # resume reads finished folds back instead of training again
-    again = cross_validate(tones, out=tmp_path / "cv", model="resnet-small", frontend=WHOLE,
-                           epochs=8, batch_size=4, lr=3e-3, patience=8, device="cpu",
-                           workers=1, cache=tmp_path / "cache", augment=AugmentOptions(),
-                           resume=True, progress=False)
+    again = cross_validate(corpus, cfg, out=tmp_path / "cv", resume=True, progress=False)
     assert [f["uar"] for f in again["folds"]] == uars
 
 
@@ -150,22 +149,23 @@ def test_cli_cv_and_seeds(tones: str, tmp_path: Path) -> None:
     assert "leave-one-speaker-out" in res.output
     for s in (0, 1):
         rep = json.loads((tmp_path / "cli" / f"seed-{s}" / "cv.json").read_text())
-        assert rep["recipe"]["seed"] == s and rep["recipe"]["class_weight"] == "balanced"
-        assert rep["recipe"]["monitor"] == "uar" and rep["frontend"]["keep"] == "whole"
+        recipe = TrainConfig.from_json(rep["recipe"])
+        assert recipe.seed == s and recipe.class_weight == "balanced" and recipe.cv == "loso"
+        assert recipe.monitor == "uar" and rep["frontend"]["keep"] == "whole"
         assert (tmp_path / "cli" / f"seed-{s}" / "fold-s0" / "model.pt").is_file()
     bad = CliRunner().invoke(app, ["train", "--cv", "kfold", "--out", str(tmp_path / "x")])
     assert isinstance(bad.exception, BsxError) and "accepted: loso" in str(bad.exception)
 
 
 def test_cosine_schedule_and_uar_monitor(tiny_data) -> None:  # type: ignore[no-untyped-def]
-    from bsx.models.train import fit
+    from bsx.models.train import TrainData, fit
 
     Xt, yt, Xv, yv = tiny_data
-    res = fit(Xt, yt, Xv, yv, n_classes=3, epochs=4, batch_size=16, lr=1e-3, seed=0,
-              progress=False, lr_schedule="cosine", monitor="uar",
-              class_weight=np.array([1.0, 1.0, 2.0], dtype=np.float32))
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-3, seed=0, lr_schedule="cosine",
+                      monitor="uar", class_weight=(1.0, 1.0, 2.0))
+    res = fit(TrainData(Xt, yt, Xv, yv, 3), cfg, progress=False)
     lrs = [h["lr"] for h in res.history]
     assert lrs == pytest.approx([1e-3 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)])
     assert res.best_val_accuracy == max(h["val_uar"] for h in res.history)  # the monitored score
     with pytest.raises(BsxError, match="accepted: constant, cosine"):
-        fit(Xt, yt, Xv, yv, n_classes=3, epochs=1, progress=False, lr_schedule="step")
+        cfg.replace(lr_schedule="step")

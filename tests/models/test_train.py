@@ -12,13 +12,14 @@ import torch
 from bsx.audio import get_frontend
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.models.checkpoint import load_model, save_checkpoint
-from bsx.models.train import LAST, fit, predict
+from bsx.models.recipe import TrainConfig
+from bsx.models.train import LAST, TrainData, fit, predict
 
 
 def test_fit_learns_the_planted_span_and_checkpoint_reloads(tiny_data, tmp_path: Path) -> None:
     Xt, yt, Xv, yv = tiny_data
-    res = fit(Xt, yt, Xv, yv, n_classes=3, epochs=4, batch_size=16, seed=0, out=tmp_path,
-              progress=False)
+    res = fit(TrainData(Xt, yt, Xv, yv, 3), TrainConfig(epochs=4, batch_size=16, seed=0),
+              out=tmp_path, progress=False)
     losses = [h["train_loss"] for h in res.history]
     assert losses[-1] < 0.5 * losses[0]
     assert res.best_val_accuracy == max(h["val_accuracy"] for h in res.history)
@@ -47,19 +48,19 @@ def test_resume_after_interrupt_ends_where_an_uninterrupted_run_ends(
     tiny_data, tmp_path: Path
 ) -> None:
     Xt, yt, Xv, yv = tiny_data
-    kw = dict(model_name="crnn", n_classes=3, epochs=4, batch_size=16, lr=3e-3, seed=3,
-              progress=False)
-    full = fit(Xt, yt, Xv, yv, out=tmp_path / "full", **kw)
+    data = TrainData(Xt, yt, Xv, yv, 3)
+    cfg = TrainConfig(model="crnn", epochs=4, batch_size=16, lr=3e-3, seed=3)
+    full = fit(data, cfg, out=tmp_path / "full", progress=False)
 
     def stop_after_two(epoch: int, _rec: dict) -> None:
         if epoch == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        fit(Xt, yt, Xv, yv, out=tmp_path / "cut", on_epoch=stop_after_two, **kw)
+        fit(data, cfg, out=tmp_path / "cut", on_epoch=stop_after_two, progress=False)
     seen: list[int] = []
-    resumed = fit(Xt, yt, Xv, yv, out=tmp_path / "cut", resume=True,
-                  on_epoch=lambda e, _r: seen.append(e), **kw)
+    resumed = fit(data, cfg, out=tmp_path / "cut", resume=True,
+                  on_epoch=lambda e, _r: seen.append(e), progress=False)
     assert resumed.resumed_from == 2 and seen == [3, 4]
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3, 4]
     for a, b in zip(full.history, resumed.history, strict=True):
@@ -68,19 +69,20 @@ def test_resume_after_interrupt_ends_where_an_uninterrupted_run_ends(
         torch.testing.assert_close(v, resumed.state_dict[k], rtol=1e-5, atol=1e-6)
 
     with pytest.raises(BsxError, match="other settings.*lr"):
-        fit(Xt, yt, Xv, yv, out=tmp_path / "cut", resume=True, **{**kw, "lr": 1e-3})
+        fit(data, cfg.replace(lr=1e-3), out=tmp_path / "cut", resume=True, progress=False)
 
 
 def test_corrupt_epoch_checkpoint_is_one_clear_error(tiny_data, tmp_path: Path) -> None:
     Xt, yt, Xv, yv = tiny_data
     (tmp_path / LAST).write_bytes(b"not a checkpoint")
     with pytest.raises(BadCheckpoint, match=r"last\.pt: not a readable bsx epoch checkpoint"):
-        fit(Xt, yt, Xv, yv, n_classes=3, epochs=1, out=tmp_path, resume=True, progress=False)
+        fit(TrainData(Xt, yt, Xv, yv, 3), TrainConfig(epochs=1), out=tmp_path, resume=True,
+            progress=False)
 
 
 def test_bad_arrays_are_rejected(tiny_data) -> None:
     Xt, yt, Xv, yv = tiny_data
     with pytest.raises(BsxError, match="labels must lie in"):
-        fit(Xt, yt + 5, Xv, yv, n_classes=3, epochs=1, progress=False)
+        TrainData(Xt, yt + 5, Xv, yv, 3)
     with pytest.raises(BsxError, match="validation split is empty"):
-        fit(Xt, yt, Xv[:0], yv[:0], n_classes=3, epochs=1, progress=False)
+        TrainData(Xt, yt, Xv[:0], yv[:0], 3)

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 from bsx.audio import Frontend
 from bsx.datasets.base import Clip
 from bsx.models.checkpoint import load_model
-from bsx.models.train import train_dataset
+from bsx.models.recipe import TrainConfig
+from bsx.models.train import Corpus, train_dataset
 from bsx.plugins import Spec, get_registry
 
 LABELS = ("pure", "rich", "noisy")
@@ -72,9 +73,9 @@ def tones(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
 
 
 def test_train_dataset_writes_report_and_loadable_checkpoint(tones: str, tmp_path: Path) -> None:
-    run = train_dataset(tones, out=tmp_path / "run", epochs=6, batch_size=6, lr=3e-3,
-                        frontend=SMALL, device="cpu", workers=1, cache=tmp_path / "cache",
-                        progress=False)
+    cfg = TrainConfig(epochs=6, batch_size=6, lr=3e-3, frontend=SMALL, device="cpu")
+    corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
+    run = train_dataset(corpus, cfg, out=tmp_path / "run", progress=False)
     rep = json.loads((tmp_path / "run" / "report.json").read_text())
     assert rep["labels"] == ["pure", "rich", "noisy"]  # 'calm' has no clips: dropped
     assert sum(rep["split"]["counts"].values()) == 36 and rep["test"]["n"] == 9
@@ -86,6 +87,8 @@ def test_train_dataset_writes_report_and_loadable_checkpoint(tones: str, tmp_pat
     assert m.labels == ("pure", "rich", "noisy") and m.frontend == SMALL
     assert m.meta["dataset"] == "tones" and m.meta["split"]["mode"] == "speaker"
     assert m.meta["metrics"]["test"]["uar"] == pytest.approx(rep["test"]["uar"])
+    assert TrainConfig.from_sidecar(m.meta) == cfg  # the sidecar holds the recipe
+    assert m.meta["extra"]["train"]["recipe"] == cfg.canonical() == rep["train"]["recipe"]
 
 
 def test_cli_train(tones: str, tmp_path: Path) -> None:

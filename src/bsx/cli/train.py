@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bsx.cli.common import parse_options
+
+if TYPE_CHECKING:
+    from bsx.models.recipe import TrainConfig
+    from bsx.models.train import Corpus
 
 
 def train(
@@ -61,34 +65,36 @@ def train(
     --cv loso: leave-one-speaker-out cross-validation; one model per fold under
     --out/fold-<speaker>/, the report in cv.json, cv.csv and a table (UAR per fold, mean, 95% CI).
     """
-    from bsx.errors import BsxError
+    from bsx.models.recipe import TrainConfig
 
-    if cv is not None and cv.strip().lower() not in ("loso",):
-        raise BsxError(f"--cv '{cv}': accepted: loso")
-    if class_weight is not None and class_weight not in ("none", "balanced"):
-        raise BsxError(f"--class-weight '{class_weight}': accepted: none, balanced")
-    careful = cv is not None
-    recipe = {
-        "frontend": frontend or ("paper-whole" if careful else "paper"),
-        "lr": lr if lr is not None else (1e-3 if careful else 3e-4),
-        "patience": patience if patience is not None else (10 if careful else 7),
-        "class_weight": (class_weight or ("balanced" if careful else "none")) == "balanced",
-        "augment": augment if augment is not None else careful,
-        "monitor": monitor or ("uar" if careful else "accuracy"),
-        "lr_schedule": lr_schedule or ("cosine" if careful else "constant"),
+    given: dict[str, Any] = {
+        "model": model, "model_options": parse_options(model_option, "model option"),
+        "frontend": frontend, "split_mode": split_mode, "split_seed": split_seed,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
+        "patience": patience, "seed": seed, "device": device, "class_weight": class_weight,
+        "monitor": monitor, "lr_schedule": lr_schedule,
+        "cv": cv.strip().lower() if cv is not None else None,
+        "folds": tuple(f.strip() for f in folds.split(",") if f.strip()) if folds else None,
     }
-    seed_list = _seeds(seeds) if seeds else [seed]
-    base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if careful else ''}"
+    given = {k: v for k, v in given.items() if v is not None}  # None: the recipe's default
+    if augment is not None:
+        from bsx.models.augment import AugmentOptions
+
+        given["augment"] = AugmentOptions() if augment else None
+    config = TrainConfig.loso(**given) if cv is not None else TrainConfig(**given)
+    seed_list = _seeds(seeds) if seeds else [config.seed]
+    base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if config.cv else ''}"
+    from bsx.models.train import Corpus
+
+    corpus = Corpus(dataset, data_root=data_root, workers=workers,
+                    options=parse_options(dataset_option, "dataset option"))
+    run = {"resume": resume, "progress": not quiet}
     for s in seed_list:
         folder = base / f"seed-{s}" if seeds else base
-        kw = dict(dataset=dataset, data_root=data_root, dataset_option=dataset_option,
-                  model=model, model_option=model_option, epochs=epochs, batch_size=batch_size,
-                  weight_decay=weight_decay, seed=s, device=device, resume=resume,
-                  workers=workers, quiet=quiet, **recipe)
-        if careful:
-            _train_cv(folder, folds=folds, **kw)
+        if config.cv:
+            _train_cv(corpus, config.replace(seed=s), folder, run)
         else:
-            _train_one(folder, split_mode=split_mode, split_seed=split_seed, **kw)
+            _train_one(corpus, config.replace(seed=s), folder, run)
 
 
 def _seeds(text: str) -> list[int]:
@@ -103,58 +109,26 @@ def _seeds(text: str) -> list[int]:
     return out
 
 
-def _augment_options(on: bool) -> object:
-    if not on:
-        return None
-    from bsx.models.augment import AugmentOptions
-
-    return AugmentOptions()
-
-
-def _train_cv(folder: Path, *, folds: str | None, **kw: object) -> None:
+def _train_cv(corpus: Corpus, config: TrainConfig, folder: Path, run: dict[str, bool]) -> None:
     from bsx.cli.console import out as console
     from bsx.models.crossval import cross_validate, cv_table
 
-    rep = cross_validate(
-        str(kw["dataset"]), out=folder, data_root=kw["data_root"],  # type: ignore[arg-type]
-        dataset_options=parse_options(kw["dataset_option"], "dataset option"),  # type: ignore[arg-type]
-        model=str(kw["model"]),
-        model_options=parse_options(kw["model_option"], "model option"),  # type: ignore[arg-type]
-        frontend=kw["frontend"], epochs=kw["epochs"], batch_size=kw["batch_size"],  # type: ignore[arg-type]
-        lr=kw["lr"], weight_decay=kw["weight_decay"], patience=kw["patience"],  # type: ignore[arg-type]
-        seed=kw["seed"], device=kw["device"], workers=kw["workers"],  # type: ignore[arg-type]
-        class_weight=bool(kw["class_weight"]), augment=_augment_options(bool(kw["augment"])),
-        monitor=str(kw["monitor"]), lr_schedule=str(kw["lr_schedule"]),
-        resume=bool(kw["resume"]), progress=not kw["quiet"],
-        folds=[f.strip() for f in folds.split(",") if f.strip()] if folds else None,
-    )
+    rep = cross_validate(corpus, config, out=folder, **run)
     console.print(cv_table(rep))
     console.print(f"report {folder / 'cv.json'}, {folder / 'cv.csv'}; "
                   f"one model per fold under {folder}/fold-<speaker>/")
 
 
-def _train_one(folder: Path, *, split_mode: str, split_seed: int, **kw: object) -> None:
+def _train_one(corpus: Corpus, config: TrainConfig, folder: Path, opts: dict[str, bool]) -> None:
     from bsx.cli.console import err
     from bsx.cli.console import out as console
     from bsx.models.train import report_table, train_dataset
 
-    dataset, model = str(kw["dataset"]), str(kw["model"])
-    run = train_dataset(
-        dataset, out=folder, data_root=kw["data_root"],  # type: ignore[arg-type]
-        dataset_options=parse_options(kw["dataset_option"], "dataset option"),  # type: ignore[arg-type]
-        model=model, model_options=parse_options(kw["model_option"], "model option"),  # type: ignore[arg-type]
-        frontend=kw["frontend"], split_mode=split_mode, split_seed=split_seed,
-        epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"],  # type: ignore[arg-type]
-        weight_decay=kw["weight_decay"], patience=kw["patience"], seed=kw["seed"],  # type: ignore[arg-type]
-        device=kw["device"], resume=bool(kw["resume"]), workers=kw["workers"],  # type: ignore[arg-type]
-        progress=not kw["quiet"], class_weight=bool(kw["class_weight"]),
-        augment=_augment_options(bool(kw["augment"])), monitor=str(kw["monitor"]),
-        lr_schedule=str(kw["lr_schedule"]),
-    )
+    run = train_dataset(corpus, config, out=folder, **opts)
     rep = run.report
     if rep["skipped"]:
         err.print(f"skipped {len(rep['skipped'])} unreadable clip(s); see report.json")
-    console.print(report_table(rep["test"], title=f"{dataset} test split, {model}"))
+    console.print(report_table(rep["test"], title=f"{corpus.dataset} test split, {config.model}"))
     console.print(
         f"best epoch {rep['train']['best_epoch']} of {rep['train']['epochs_run']}; "
         f"checkpoint {run.checkpoint}; report {folder / 'report.json'}"

@@ -24,13 +24,13 @@ class AugmentOptions(BaseModel):
     """What `augment_batch` does; `noise_p` 0, `shift` 0 and no masks turn it off."""
 
     model_config = ConfigDict(extra="forbid")
-    noise_p: float = Field(0.2, ge=0, le=1)
+    noise_p: float = Field(default=0.2, ge=0, le=1)
     snr_db: tuple[float, float] = (20.0, 40.0)
-    shift: float = Field(0.1, ge=0, lt=1)
-    freq_masks: int = Field(1, ge=0)
-    freq_width: int = Field(10, ge=0)
-    time_masks: int = Field(1, ge=0)
-    time_width: int = Field(12, ge=0)
+    shift: float = Field(default=0.1, ge=0, lt=1)
+    freq_masks: int = Field(default=1, ge=0)
+    freq_width: int = Field(default=10, ge=0)
+    time_masks: int = Field(default=1, ge=0)
+    time_width: int = Field(default=12, ge=0)
     top_db: float = 80.0
 
 

@@ -21,6 +21,10 @@ import numpy as np
 
 from bsx.datasets.base import Clip
 from bsx.errors import BsxError
+from bsx.models.checkpoint import jsonable
+from bsx.models.metrics import classification_report
+from bsx.models.recipe import TrainConfig
+from bsx.models.train import Corpus, begin, plot_confusion, stack_units
 
 CV_MODES = ("loso",)
 
@@ -78,150 +82,129 @@ def mean_ci(values: list[float] | np.ndarray, level: float = 0.95) -> tuple[floa
     return m, m - half, m + half
 
 
-def cross_validate(
-    dataset: str = "emodb",
-    *,
-    out: Path,
-    data_root: Path | None = None,
-    dataset_options: dict[str, Any] | None = None,
-    model: str = "crnn",
-    model_options: dict[str, Any] | None = None,
-    frontend: str | Any = "paper-whole",
-    epochs: int = 30,
-    batch_size: int = 32,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-4,
-    patience: int = 10,
-    seed: int = 0,
-    device: str = "auto",
-    workers: int = 2,
-    cache: Path | None = None,
-    class_weight: bool = True,
-    augment: Any = None,
-    monitor: str = "uar",
-    lr_schedule: str = "cosine",
-    folds: list[str] | None = None,
-    resume: bool = False,
-    progress: bool = True,
-) -> dict[str, Any]:
+def cross_validate(corpus: str | Corpus = "emodb", config: TrainConfig | None = None, *,
+                   out: Path, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """LOSO on a dataset plugin: per fold fit -> out/fold-<speaker>/model.pt + fold.json; then
     out/cv.json, out/cv.csv and out/confusion.png. Returns the report (cv.json's content).
 
+    `config` defaults to TrainConfig.loso(); its `folds` keep only those test speakers.
     `resume`: folds whose fold.json exists are read back, not retrained; a fold interrupted
     mid-way continues from its last.pt.
     """
-    from bsx.audio import get_frontend
-    from bsx.datasets.cache import prepare_many
-    from bsx.device import resolve_device
-    from bsx.models.checkpoint import jsonable, save_checkpoint
-    from bsx.models.metrics import classification_report
-    from bsx.models.train import (
-        balanced_weights,
-        fit,
-        plot_confusion,
-        predict_clips,
-        stack_units,
-    )
-    from bsx.plugins import build, lookup
+    corpus, config = Corpus.of(corpus), config or TrainConfig.loso()
+    dev, fe, out = begin(config, out)
+    clips, labels = corpus.labelled_clips()
+    plan = loso_folds(clips, list(config.folds) or None)
+    by_id, skipped = corpus.prepare(clips, fe, progress=progress)
+    dataset = corpus.dataset
+    runner = _FoldRunner(corpus, config, fe, labels, dev, by_id)
+    rows = []
+    for k, fold in enumerate(plan):
+        done = out / f"fold-{fold.test_speaker}" / "fold.json"
+        if resume and done.is_file():
+            rows.append(json.loads(done.read_text()))
+            continue
+        rows.append(runner.run(fold, done.parent, resume=resume, progress=progress,
+                               title=f"fold {k + 1}/{len(plan)}"))
+    report = _cv_report(dataset, config, fe, labels, dev, rows,
+                        n_clips=len(clips), skipped=skipped)
+    (out / "cv.json").write_text(json.dumps(jsonable(report), indent=1) + "\n")
+    write_cv_csv(report, out / "cv.csv")
+    plot_confusion(np.array(report["pooled"]["confusion"]), labels, out / "confusion.png",
+                   title=f"{dataset} LOSO, {config.model}: mean UAR {report['uar_mean']:.3f}")
+    return report
 
-    dev = resolve_device(device)
-    fe = get_frontend(frontend)
-    opts = lookup("model", model).make_options(model_options).model_dump(mode="json")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ds_opts = dict(dataset_options or {})
-    if data_root is not None:
-        ds_opts["data_root"] = Path(data_root)
-    ds = build("dataset", dataset, options=ds_opts)
-    clips = [c for c in ds.clips() if c.label in ds.labels]
-    labels = tuple(lab for lab in ds.labels if lab in {c.label for c in clips})
-    index = {lab: i for i, lab in enumerate(labels)}
-    plan = loso_folds(clips, folds)
-    prepared, skipped = prepare_many(clips, fe, workers=workers, cache=cache, progress=progress)
-    by_id = {c.id: p for c, p in zip(clips, prepared, strict=True)}
 
-    def arrays(part: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ok = [c for c in part if by_id[c.id] is not None]
-        X, groups = stack_units([by_id[c.id] for c in ok])
+@dataclass(frozen=True)
+class _FoldRunner:
+    """Trains and scores one fold: fit on its train speakers, best epoch on its val speaker,
+    UAR on its test speaker; writes the fold's checkpoint and fold.json."""
+
+    corpus: Corpus
+    config: TrainConfig
+    frontend: Any
+    labels: tuple[str, ...]
+    dev: Any
+    prepared: dict[str, Any]
+
+    def arrays(self, part: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        index = {lab: i for i, lab in enumerate(self.labels)}
+        ok = [c for c in part if self.prepared[c.id] is not None]
+        X, groups = stack_units([self.prepared[c.id] for c in ok])
         y = np.array([index[c.label] for c in ok], dtype=np.int64)
         return X, y[groups], groups
 
-    recipe = {"model": model, "model_options": opts, "epochs": epochs, "batch_size": batch_size,
-              "lr": lr, "weight_decay": weight_decay, "patience": patience, "seed": seed,
-              "class_weight": "balanced" if class_weight else "none",
-              "augment": augment.model_dump(mode="json") if augment is not None else None,
-              "monitor": monitor, "lr_schedule": lr_schedule, "device": str(dev)}
-    rows: list[dict[str, Any]] = []
-    pooled_true: list[int] = []
-    pooled_pred: list[int] = []
-    for k, fold in enumerate(plan):
-        folder = out / f"fold-{fold.test_speaker}"
-        done = folder / "fold.json"
-        if resume and done.is_file():
-            rec = json.loads(done.read_text())
-        else:
-            t0 = time.perf_counter()
-            Xtr, ytr, gtr = arrays(fold.train)
-            Xva, yva, gva = arrays(fold.val)
-            Xte, yte, gte = arrays(fold.test)
-            y_clip = ytr[np.unique(gtr, return_index=True)[1]]
-            cw = balanced_weights(y_clip, len(labels)) if class_weight else None
-            if progress:
-                from bsx.progress import note
+    def run(self, fold: Fold, folder: Path, *, resume: bool, progress: bool,
+            title: str) -> dict[str, Any]:
+        from bsx.models.train import TrainData, fit, predict_clips, train_record
 
-                note(f"fold {k + 1}/{len(plan)}: test speaker {fold.test_speaker}, "
-                          f"val speaker {fold.val_speaker}, {len(y_clip)} training clips")
-            res = fit(Xtr, ytr, Xva, yva, model_name=model, model_options=model_options,
-                      n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,
-                      weight_decay=weight_decay, patience=patience, seed=seed, device=dev,
-                      out=folder, resume=resume, progress=progress, groups_train=gtr,
-                      groups_val=gva, class_weight=cw, augment=augment, monitor=monitor,
-                      lr_schedule=lr_schedule)
-            logits = predict_clips(res.net, Xte, gte)
-            y_test = yte[np.unique(gte, return_index=True)[1]]
-            test = classification_report(y_test, logits.argmax(1), labels)
-            split = {"mode": "loso", "test_speakers": [fold.test_speaker],
-                     "val_speakers": [fold.val_speaker],
-                     "train_speakers": sorted({c.speaker for c in fold.train}),
-                     "counts": {"train": len(fold.train), "val": len(fold.val),
-                                "test": len(fold.test)}}
-            save_checkpoint(folder / "model.pt", res.state_dict, model_name=model,
-                            model_options=opts, labels=labels, frontend=fe, dataset=dataset,
-                            split=split, metrics={"test": {k2: test[k2] for k2 in
-                                                           ("accuracy", "uar", "macro_f1")}},
-                            epoch=res.best_epoch,
-                            extra={"dataset_options": ds_opts, "train": recipe})
-            rec = {"test_speaker": fold.test_speaker, "val_speaker": fold.val_speaker,
-                   "n_test": test["n"], "uar": test["uar"], "accuracy": test["accuracy"],
-                   "macro_f1": test["macro_f1"], "best_epoch": res.best_epoch,
-                   "epochs_run": len(res.history),
-                   "best_val_uar": max(h["val_uar"] for h in res.history),
-                   "seconds": round(time.perf_counter() - t0, 1),
-                   "y_true": y_test.tolist(), "y_pred": logits.argmax(1).tolist(),
-                   "test": test, "history": res.history}
-            done.write_text(json.dumps(jsonable(rec), indent=1) + "\n")
-        rows.append(rec)
-        pooled_true += rec["y_true"]
-        pooled_pred += rec["y_pred"]
+        t0 = time.perf_counter()
+        Xtr, ytr, gtr = self.arrays(fold.train)
+        Xva, yva, gva = self.arrays(fold.val)
+        Xte, yte, gte = self.arrays(fold.test)
+        if progress:
+            from bsx.progress import note
+
+            note(f"{title}: test speaker {fold.test_speaker}, val speaker {fold.val_speaker}, "
+                 f"{len(np.unique(gtr))} training clips")
+        data = TrainData(Xtr, ytr, Xva, yva, len(self.labels), groups_train=gtr,
+                         groups_val=gva)
+        res = fit(data, self.config, out=folder, resume=resume, progress=progress)
+        logits = predict_clips(res.net, Xte, gte)
+        y_test = yte[np.unique(gte, return_index=True)[1]]
+        test = classification_report(y_test, logits.argmax(1), self.labels)
+        self._save(fold, folder, res, test, train_record(self.config, self.dev, res))
+        rec = {"test_speaker": fold.test_speaker, "val_speaker": fold.val_speaker,
+               "n_test": test["n"], "uar": test["uar"], "accuracy": test["accuracy"],
+               "macro_f1": test["macro_f1"], "best_epoch": res.best_epoch,
+               "epochs_run": len(res.history),
+               "best_val_uar": max(h["val_uar"] for h in res.history),
+               "seconds": round(time.perf_counter() - t0, 1),
+               "y_true": y_test.tolist(), "y_pred": logits.argmax(1).tolist(),
+               "test": test, "history": res.history}
+        (folder / "fold.json").write_text(json.dumps(jsonable(rec), indent=1) + "\n")
+        return rec
+
+    def _save(self, fold: Fold, folder: Path, res: Any, test: dict[str, Any],
+              train: dict[str, Any]) -> None:
+        from bsx.models.checkpoint import save_checkpoint
+        from bsx.plugins import lookup
+
+        cfg = self.config
+        opts = lookup("model", cfg.model).make_options(cfg.model_options).model_dump(mode="json")
+        split = {"mode": "loso", "test_speakers": [fold.test_speaker],
+                 "val_speakers": [fold.val_speaker],
+                 "train_speakers": sorted({c.speaker for c in fold.train}),
+                 "counts": {"train": len(fold.train), "val": len(fold.val),
+                            "test": len(fold.test)}}
+        save_checkpoint(folder / "model.pt", res.state_dict, model_name=cfg.model,
+                        model_options=opts, labels=self.labels, frontend=self.frontend,
+                        dataset=self.corpus.dataset, split=split,
+                        metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
+                        epoch=res.best_epoch,
+                        extra={"dataset_options": self.corpus.dataset_options(),
+                               "train": train})
+
+
+def _cv_report(dataset: str, config: TrainConfig, fe: Any, labels: tuple[str, ...], dev: Any,
+               rows: list[dict[str, Any]], *, n_clips: int, skipped: list[Any]) -> dict[str, Any]:
+    """cv.json: per-fold scores, the mean UAR with its 95% t-interval, the pooled report."""
     uars = [r["uar"] for r in rows]
     m, lo, hi = mean_ci(uars)
-    pooled = classification_report(np.array(pooled_true), np.array(pooled_pred), labels)
-    report = {
+    pooled = classification_report(np.array([y for r in rows for y in r["y_true"]]),
+                                   np.array([y for r in rows for y in r["y_pred"]]), labels)
+    return {
         "dataset": dataset, "protocol": "leave-one-speaker-out", "labels": list(labels),
-        "frontend": fe.model_dump(), "recipe": recipe, "n_clips": len(clips),
+        "frontend": fe.model_dump(), "recipe": config.canonical(), "device": str(dev),
+        "n_clips": n_clips,
         "skipped": [{"clip": s.clip.id, "reason": s.reason} for s in skipped],
-        "folds": [{k2: v for k2, v in r.items() if k2 not in ("y_true", "y_pred", "test",
-                                                               "history")} for r in rows],
+        "folds": [{k: v for k, v in r.items() if k not in ("y_true", "y_pred", "test",
+                                                           "history")} for r in rows],
         "uar_mean": m, "uar_ci95": [lo, hi],
         "uar_std": float(np.std(uars, ddof=1)) if len(uars) > 1 else math.nan,
         "accuracy_mean": float(np.mean([r["accuracy"] for r in rows])),
         "pooled": pooled,
     }
-    (out / "cv.json").write_text(json.dumps(jsonable(report), indent=1) + "\n")
-    write_cv_csv(report, out / "cv.csv")
-    plot_confusion(np.array(pooled["confusion"]), labels, out / "confusion.png",
-                   title=f"{dataset} LOSO, {model}: mean UAR {m:.3f}")
-    return report
 
 
 def write_cv_csv(report: dict[str, Any], path: Path) -> None:

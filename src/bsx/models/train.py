@@ -5,7 +5,8 @@ early stopping on validation accuracy with patience 7, mixed precision on CUDA. 
 a speaker-independent split by default (the paper's random split leaked test clips into
 training), a seeded deterministic run on the CPU, and an epoch checkpoint (`last.pt`,
 tensors and plain values only) so an interrupted run resumes from its last finished epoch
-and ends exactly where an uninterrupted run would have ended.
+and ends exactly where an uninterrupted run would have ended. The settings come as one
+bsx.models.recipe.TrainConfig; the arrays as one TrainData.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +25,11 @@ from torch import Tensor, nn
 
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.models.metrics import classification_report, confusion_matrix, uar
+from bsx.models.recipe import TrainConfig
+
+if TYPE_CHECKING:
+    from bsx.audio import Frontend
+    from bsx.datasets.base import Clip
 
 LAST = "last.pt"
 
@@ -83,228 +89,293 @@ def predict(
     return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
-def _run_state(
-    net: nn.Module, opt: torch.optim.Optimizer, scaler: Any, best: dict[str, Tensor],
-    history: list[dict[str, float]], epoch: int, bad: int, best_epoch: int, best_acc: float,
-    config: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "net": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
-        "optim": opt.state_dict(),
-        "scaler": scaler.state_dict() if scaler is not None else {},
-        "best": best,
-        "history": history,
-        "epoch": epoch,
-        "bad_epochs": bad,
-        "best_epoch": best_epoch,
-        "best_acc": best_acc,
-        "rng": torch.get_rng_state(),
-        "config": json.dumps(config, sort_keys=True),
+@dataclass(frozen=True)
+class TrainData:
+    """What fit() learns from: (N, 1, M, T) float32 rows with int labels in [0, n_classes),
+    for training and validation. Whole utterances: `groups_*` name each row's clip
+    (0..n_clips-1); rows are then units, and clips are what counts (see fit)."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    n_classes: int
+    groups_train: np.ndarray | None = None
+    groups_val: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name, dtype in (("X_train", np.float32), ("X_val", np.float32),
+                            ("y_train", np.int64), ("y_val", np.int64)):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=dtype))
+        if self.groups_val is not None:
+            object.__setattr__(self, "groups_val", np.asarray(self.groups_val, dtype=np.int64))
+        _check_arrays(self.X_train, self.y_train, self.n_classes, "training")
+        _check_arrays(self.X_val, self.y_val, self.n_classes, "validation")
+
+    def train_clip_labels(self) -> np.ndarray:
+        """One label per training clip (per row when rows are clips)."""
+        return self.y_train if self.groups_train is None else _per_group(self.y_train,
+                                                                         self.groups_train)
+
+    def val_clip_labels(self) -> np.ndarray:
+        return self.y_val if self.groups_val is None else _per_group(self.y_val, self.groups_val)
+
+
+def class_weights(config: TrainConfig, data: TrainData) -> np.ndarray | None:
+    """The recipe's loss weights for these data: none, balanced over the training clips,
+    or the given per-class weights."""
+    if config.class_weight == "none":
+        return None
+    if config.class_weight == "balanced":
+        return balanced_weights(data.train_clip_labels(), data.n_classes)
+    if len(config.class_weight) != data.n_classes:
+        raise BsxError(f"class_weight gives {len(config.class_weight)} weights for "
+                       f"{data.n_classes} classes")
+    return np.asarray(config.class_weight, dtype=np.float32)
+
+
+def _resume_key(config: TrainConfig, data: TrainData,
+                weights: np.ndarray | None) -> dict[str, Any]:
+    """The settings that shape an epoch's trajectory, as last.pt records them. Fields at the
+    paper's values are left out (the form last.pt has always had), so old epoch
+    checkpoints still resume; epochs and patience may change on a resume."""
+    key: dict[str, Any] = {
+        "model": config.model, "model_options": dict(config.model_options),
+        "n_classes": data.n_classes, "batch_size": config.batch_size, "lr": config.lr,
+        "weight_decay": config.weight_decay, "seed": config.seed, "n_train": len(data.X_train),
+        "n_val": len(data.X_val), "shape": list(data.X_train.shape[1:]),
     }
+    g = data.groups_train
+    if g is not None:
+        key["n_train_clips"] = int(np.max(g)) + 1 if len(g) else 0
+    if weights is not None:
+        key["class_weight"] = [round(float(w), 6) for w in weights]
+    if config.augment is not None:
+        key["augment"] = config.augment.model_dump(mode="json")
+    if config.monitor != "accuracy":
+        key["monitor"] = config.monitor
+    if config.lr_schedule != "constant":
+        key["lr_schedule"] = config.lr_schedule
+    return key
+
+
+@dataclass
+class _Session:
+    """The network and what trains it, built from the recipe after seeding torch."""
+
+    net: nn.Module
+    opt: torch.optim.Optimizer
+    scaler: Any
+    loss_fn: nn.Module
+    train_loss_fn: nn.Module
+    dev: torch.device
+
+    @classmethod
+    def start(cls, config: TrainConfig, n_classes: int, weights: np.ndarray | None,
+              dev: torch.device) -> _Session:
+        from bsx.plugins import build
+
+        torch.manual_seed(config.seed)
+        net = build("model", config.model, n_classes, options=dict(config.model_options))
+        net = net.to(dev)
+        opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
+        train_loss_fn = nn.CrossEntropyLoss(
+            weight=None if weights is None
+            else torch.as_tensor(weights, dtype=torch.float32, device=dev))
+        return cls(net, opt, scaler, nn.CrossEntropyLoss(), train_loss_fn, dev)
+
+    @property
+    def amp(self) -> bool:
+        return self.dev.type == "cuda"
+
+
+@dataclass
+class _State:
+    """Where a run stands after `epoch` finished epochs: what last.pt saves and restores."""
+
+    best: dict[str, Tensor]
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch: int = 0
+    bad: int = 0
+    best_epoch: int = 0
+    best_acc: float = -math.inf
+
+    def note(self, record: dict[str, float], score: float, net: nn.Module) -> None:
+        """Add an epoch's record; keep the weights when `score` beats the best so far."""
+        self.history.append(record)
+        self.epoch = int(record["epoch"])
+        if score > self.best_acc:
+            self.best_acc, self.best_epoch, self.bad = score, self.epoch, 0
+            self.best = _cpu_copy(net)
+        else:
+            self.bad += 1
+
+    def save(self, path: Path, s: _Session, key: dict[str, Any]) -> None:
+        state = {
+            "net": _cpu_copy(s.net), "optim": s.opt.state_dict(),
+            "scaler": s.scaler.state_dict() if s.scaler is not None else {},
+            "best": self.best, "history": self.history, "epoch": self.epoch,
+            "bad_epochs": self.bad, "best_epoch": self.best_epoch, "best_acc": self.best_acc,
+            "rng": torch.get_rng_state(), "config": json.dumps(key, sort_keys=True),
+        }
+        tmp = path.with_name(LAST + ".tmp")
+        torch.save(state, tmp)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, s: _Session, key: dict[str, Any]) -> _State:
+        """Restore a run from last.pt (network, optimiser, scaler, RNG) if its key matches."""
+        from bsx.models.torch_files import load_tensors
+
+        st = load_tensors(path, "bsx epoch checkpoint (delete it to start afresh)",
+                          map_location="cpu")
+        try:
+            saved = json.loads(st["config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadCheckpoint(
+                f"{path}: not a readable bsx epoch checkpoint ({type(exc).__name__}); "
+                "delete it to start afresh"
+            ) from None
+        if saved != key:
+            diff = sorted(k for k in key if saved.get(k) != key[k])
+            raise BsxError(
+                f"{path}: was written by a run with other settings ({', '.join(diff)}); "
+                "use the same settings, another --out, or drop --resume"
+            )
+        s.net.load_state_dict(st["net"])
+        s.opt.load_state_dict(st["optim"])
+        if s.scaler is not None and st["scaler"]:
+            s.scaler.load_state_dict(st["scaler"])
+        torch.set_rng_state(st["rng"])
+        return cls(best=st["best"], history=list(st["history"]), epoch=int(st["epoch"]),
+                   bad=int(st["bad_epochs"]), best_epoch=int(st["best_epoch"]),
+                   best_acc=float(st["best_acc"]))
+
+
+def _cpu_copy(net: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
 
 
 def fit(
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_val: np.ndarray,
-    y_val: np.ndarray,
+    data: TrainData,
+    config: TrainConfig | None = None,
     *,
-    model_name: str = "resnet-small",
-    model_options: dict[str, Any] | None = None,
-    n_classes: int,
-    epochs: int = 50,
-    batch_size: int = 32,
-    lr: float = 3e-4,
-    weight_decay: float = 1e-4,
-    patience: int = 7,
-    seed: int = 0,
-    device: str | torch.device = "cpu",
     out: Path | None = None,
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-    groups_train: np.ndarray | None = None,
-    groups_val: np.ndarray | None = None,
-    class_weight: np.ndarray | None = None,
-    augment: Any = None,
-    monitor: str = "accuracy",
-    lr_schedule: str = "constant",
 ) -> TrainResult:
-    """Train `model_name` on (N, 1, M, T) float32 spectrograms; keep the best epoch.
+    """Train `config.model` on `data`; keep the best epoch (by `config.monitor`).
 
     Each epoch shuffles with a generator seeded by (seed, epoch), so a resumed run draws the
-    same batches; the global torch RNG (dropout) is saved in the epoch checkpoint too.
-    `on_epoch(epoch, record)` runs after each epoch's checkpoint is written.
+    same batches; the global torch RNG (dropout) is saved in the epoch checkpoint
+    (out/last.pt) too. `on_epoch(epoch, record)` runs after each epoch's checkpoint is written.
 
-    Whole utterances (Frontend.keep "whole"): rows are units and `groups_*` name each row's
-    clip (0..n_clips-1). An epoch then draws ONE random unit per training clip (every clip
-    counts once, whatever its length: a random crop), and validation scores each clip by the
-    mean of its units' logits (the engine's utterance-level rule). `class_weight` (C,)
-    weights the loss; `augment` (bsx.models.augment.AugmentOptions) augments each training
-    batch; `monitor` ("accuracy" or "uar") picks the best epoch (TrainResult.best_val_accuracy
-    then holds the monitored score); `lr_schedule` "cosine"
-    decays the learning rate from `lr` towards 0 over `epochs` (set from the epoch number, so
-    a resumed run follows the same schedule).
+    Whole utterances (data.groups_*): an epoch draws ONE random unit per training clip (every
+    clip counts once, whatever its length: a random crop), and validation scores each clip by
+    the mean of its units' logits (the engine's utterance-level rule). TrainResult's
+    best_val_accuracy holds the monitored score; lr_schedule "cosine" decays the learning rate
+    from lr towards 0 over epochs (set from the epoch number, so a resume follows it too).
     """
     from bsx.device import resolve_device
-    from bsx.plugins import build
 
-    dev = resolve_device(device) if isinstance(device, str) else device
-    X_train = np.asarray(X_train, dtype=np.float32)
-    X_val = np.asarray(X_val, dtype=np.float32)
-    y_train = np.asarray(y_train, dtype=np.int64)
-    y_val = np.asarray(y_val, dtype=np.int64)
-    _check_arrays(X_train, y_train, n_classes, "training")
-    _check_arrays(X_val, y_val, n_classes, "validation")
-    if epochs < 1 or batch_size < 1 or patience < 1:
-        raise BsxError("epochs, batch size and patience must be at least 1")
-    if monitor not in ("accuracy", "uar"):
-        raise BsxError(f"monitor '{monitor}': accepted: accuracy, uar")
-    if lr_schedule not in ("constant", "cosine"):
-        raise BsxError(f"lr schedule '{lr_schedule}': accepted: constant, cosine")
-    config = {
-        "model": model_name, "model_options": model_options or {}, "n_classes": n_classes,
-        "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
-        "n_train": len(X_train), "n_val": len(X_val), "shape": list(X_train.shape[1:]),
-    }
-    extras = _recipe_extras(groups_train, class_weight, augment, monitor)
-    if lr_schedule != "constant":
-        extras["lr_schedule"] = lr_schedule
-    config.update(extras)  # only what differs from the plain recipe: old last.pt still resume
-    amp = dev.type == "cuda"
-    torch.manual_seed(seed)
-    net = build("model", model_name, n_classes, options=model_options or {}).to(dev)
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
-    scaler = torch.amp.GradScaler("cuda") if amp else None
-    loss_fn = nn.CrossEntropyLoss()
-    train_loss_fn = nn.CrossEntropyLoss(
-        weight=None if class_weight is None
-        else torch.as_tensor(class_weight, dtype=torch.float32, device=dev))
-    units = _Units(groups_train, len(X_train))
-    val_groups = None if groups_val is None else np.asarray(groups_val, dtype=np.int64)
-    y_val_clip = y_val if val_groups is None else _per_group(y_val, val_groups)
-
-    history: list[dict[str, float]] = []
-    best: dict[str, Tensor] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-    best_acc, best_epoch, bad, start = -math.inf, 0, 0, 0
+    config = config or TrainConfig()
+    dev = resolve_device(config.device)
+    weights = class_weights(config, data)
+    s = _Session.start(config, data.n_classes, weights, dev)
+    units = _Units(data.groups_train, len(data.X_train))
+    key = _resume_key(config, data, weights)
     last = Path(out) / LAST if out is not None else None
     if resume and last is not None and last.is_file():
-        from bsx.models.torch_files import load_tensors
-
-        st = load_tensors(last, "bsx epoch checkpoint (delete it to start afresh)",
-                          map_location="cpu")
-        try:
-            saved_config = json.loads(st["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BadCheckpoint(
-                f"{last}: not a readable bsx epoch checkpoint ({type(exc).__name__}); "
-                "delete it to start afresh"
-            ) from None
-        if saved_config != config:
-            diff = sorted(k for k in config if saved_config.get(k) != config[k])
-            raise BsxError(
-                f"{last}: was written by a run with other settings ({', '.join(diff)}); "
-                "use the same settings, another --out, or drop --resume"
-            )
-        net.load_state_dict(st["net"])
-        opt.load_state_dict(st["optim"])
-        if scaler is not None and st["scaler"]:
-            scaler.load_state_dict(st["scaler"])
-        best, history = st["best"], list(st["history"])
-        start, bad, best_epoch = int(st["epoch"]), int(st["bad_epochs"]), int(st["best_epoch"])
-        best_acc = float(st["best_acc"])
-        torch.set_rng_state(st["rng"])
-    resumed_from = start
+        state = _State.load(last, s, key)
+    else:
+        state = _State(best=_cpu_copy(s.net))
+    resumed_from = state.epoch
     if last is not None:
         last.parent.mkdir(parents=True, exist_ok=True)
-
-    Xt = torch.from_numpy(X_train)
-    yt = torch.from_numpy(y_train)
-    stopped = bad >= patience
-    bar = _Progress(epochs, start, enabled=progress)
+    bar = _Progress(config.epochs, state.epoch, enabled=progress)
     with _deterministic(dev.type == "cpu"), bar:
-        for epoch in range(start + 1, epochs + 1):
-            if stopped:
+        for epoch in range(state.epoch + 1, config.epochs + 1):
+            if state.bad >= config.patience:
                 break
-            net.train()
-            gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
-            order = units.draw(gen)
-            if lr_schedule == "cosine":
-                for group in opt.param_groups:
-                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))
-            total, seen = 0.0, 0
-            for i in range(0, len(order), batch_size):
-                idx = order[i : i + batch_size]
-                if len(idx) < 2 and len(order) > 1:
-                    continue  # BatchNorm needs more than one sample per batch
-                xb = Xt[idx].to(dev, non_blocking=True)
-                yb = yt[idx].to(dev, non_blocking=True)
-                if augment is not None:
-                    from bsx.models.augment import augment_batch
-
-                    xb = augment_batch(xb, gen, augment)
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast(dev.type, dtype=torch.float16, enabled=amp):
-                    loss = train_loss_fn(net(xb), yb)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    opt.step()
-                total += float(loss.detach()) * len(idx)
-                seen += len(idx)
-            logits = predict(net, X_val, batch_size=max(64, batch_size), device=dev)
-            if val_groups is not None:
-                logits = _per_group(logits, val_groups, mean=True)
-            val_loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(y_val_clip)))
-            cm = confusion_matrix(y_val_clip, logits.argmax(1), n_classes)
-            val_acc = float(np.trace(cm) / cm.sum())
-            record = {
-                "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
-                "val_accuracy": val_acc, "val_uar": uar(cm),
-                "lr": float(opt.param_groups[0]["lr"]),
-            }
-            history.append(record)
-            score = val_acc if monitor == "accuracy" else record["val_uar"]
-            if score > best_acc:
-                best_acc, best_epoch, bad = score, epoch, 0
-                best = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-            else:
-                bad += 1
-            stopped = bad >= patience
+            record = _epoch(s, data, config, units, epoch)
+            state.note(record, record["val_accuracy" if config.monitor == "accuracy"
+                                      else "val_uar"], s.net)
             if last is not None:
-                state = _run_state(net, opt, scaler, best, history, epoch, bad, best_epoch,
-                                   best_acc, config)
-                tmp = last.with_name(LAST + ".tmp")
-                torch.save(state, tmp)
-                tmp.replace(last)
-            bar.advance(record, best_epoch)
+                state.save(last, s, key)
+            bar.advance(record, state.best_epoch)
             if on_epoch is not None:
                 on_epoch(epoch, record)
-    net.load_state_dict(best)
-    net.eval()
+    s.net.load_state_dict(state.best)
+    s.net.eval()
+    ran = state.history[-1]["epoch"] if state.history else 0
     return TrainResult(
-        state_dict=best, history=history, best_epoch=best_epoch, best_val_accuracy=best_acc,
-        net=net, stopped_early=stopped and (history[-1]["epoch"] if history else 0) < epochs,
+        state_dict=state.best, history=state.history, best_epoch=state.best_epoch,
+        best_val_accuracy=state.best_acc, net=s.net,
+        stopped_early=state.bad >= config.patience and ran < config.epochs,
         resumed_from=resumed_from,
     )
 
 
-def _recipe_extras(groups: np.ndarray | None, class_weight: np.ndarray | None, augment: Any,
-                   monitor: str) -> dict[str, Any]:
-    """The settings beyond the paper's recipe, for last.pt's config check (defaults left out)."""
-    out: dict[str, Any] = {}
-    if groups is not None:
-        out["n_train_clips"] = int(np.max(groups)) + 1 if len(groups) else 0
-    if class_weight is not None:
-        out["class_weight"] = [round(float(w), 6) for w in class_weight]
-    if augment is not None:
-        out["augment"] = augment.model_dump(mode="json")
-    if monitor != "accuracy":
-        out["monitor"] = monitor
-    return out
+def _epoch(s: _Session, data: TrainData, config: TrainConfig, units: _Units,
+           epoch: int) -> dict[str, float]:
+    """One epoch: train on this epoch's draw of rows, then score the validation clips."""
+    s.net.train()
+    gen = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
+    order = units.draw(gen)
+    if config.lr_schedule == "cosine":
+        for group in s.opt.param_groups:
+            group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / config.epochs))
+    train_loss = _train_pass(s, data, config, order, gen)
+    logits = predict(s.net, data.X_val, batch_size=max(64, config.batch_size), device=s.dev)
+    if data.groups_val is not None:
+        logits = _per_group(logits, data.groups_val, mean=True)
+    y_val = data.val_clip_labels()
+    val_loss = float(s.loss_fn(torch.from_numpy(logits), torch.from_numpy(y_val)))
+    cm = confusion_matrix(y_val, logits.argmax(1), data.n_classes)
+    return {
+        "epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+        "val_accuracy": float(np.trace(cm) / cm.sum()), "val_uar": uar(cm),
+        "lr": float(s.opt.param_groups[0]["lr"]),
+    }
+
+
+def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor,
+                gen: torch.Generator) -> float:
+    """Batches of `order` through the network (mixed precision on CUDA); the mean loss."""
+    Xt, yt = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
+    total, seen = 0.0, 0
+    for i in range(0, len(order), config.batch_size):
+        idx = order[i : i + config.batch_size]
+        if len(idx) < 2 and len(order) > 1:
+            continue  # BatchNorm needs more than one sample per batch
+        xb = Xt[idx].to(s.dev, non_blocking=True)
+        yb = yt[idx].to(s.dev, non_blocking=True)
+        if config.augment is not None:
+            from bsx.models.augment import augment_batch
+
+            xb = augment_batch(xb, gen, config.augment)
+        s.opt.zero_grad(set_to_none=True)
+        with torch.autocast(s.dev.type, dtype=torch.float16, enabled=s.amp):
+            loss = s.train_loss_fn(s.net(xb), yb)
+        if s.scaler is not None:
+            s.scaler.scale(loss).backward()
+            s.scaler.step(s.opt)
+            s.scaler.update()
+        else:
+            loss.backward()
+            s.opt.step()
+        total += float(loss.detach()) * len(idx)
+        seen += len(idx)
+    return total / max(seen, 1)
+
+
+def train_record(config: TrainConfig, dev: torch.device, res: TrainResult) -> dict[str, Any]:
+    """What a sidecar and report.json keep of a training run: the recipe (canonical form),
+    the device it ran on, and how it ended."""
+    return {"recipe": config.canonical(), "device": str(dev), "best_epoch": res.best_epoch,
+            "epochs_run": len(res.history), "stopped_early": res.stopped_early}
 
 
 class _Units:
@@ -472,127 +543,170 @@ def report_table(report: dict[str, Any], title: str = "test split") -> Any:
     return table
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """The clips to train on: a dataset plugin with its options and folder, and how their
+    spectrograms are prepared (worker processes, cache folder). A plain name is a Corpus
+    with the defaults."""
+
+    dataset: str = "synth"
+    data_root: Path | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    workers: int = 2
+    cache: Path | None = None
+
+    @classmethod
+    def of(cls, corpus: str | Corpus) -> Corpus:
+        return corpus if isinstance(corpus, Corpus) else cls(corpus)
+
+    def dataset_options(self) -> dict[str, Any]:
+        """The plugin's options, with data_root folded in (what sidecars record)."""
+        opts = dict(self.options)
+        if self.data_root is not None:
+            opts["data_root"] = Path(self.data_root)
+        return opts
+
+    def labelled_clips(self) -> tuple[list[Clip], tuple[str, ...]]:
+        """The clips whose label the plugin trains on, and those labels that occur, in the
+        plugin's order."""
+        from bsx.plugins import build
+
+        ds = build("dataset", self.dataset, options=self.dataset_options())
+        clips = [c for c in ds.clips() if c.label in ds.labels]
+        if not clips:
+            raise BsxError(f"dataset '{self.dataset}' has no clips with labels "
+                           f"{', '.join(ds.labels)}")
+        present = {c.label for c in clips}
+        return clips, tuple(lab for lab in ds.labels if lab in present)
+
+    def prepare(self, clips: list[Clip], fe: Frontend, *,
+                progress: bool) -> tuple[dict[str, Any], list[Any]]:
+        """Clip id -> prepared spectrogram units (None when unreadable), and the skips."""
+        from bsx.datasets.cache import prepare_many
+
+        prepared, skipped = prepare_many(clips, fe, workers=self.workers, cache=self.cache,
+                                         progress=progress)
+        return {c.id: p for c, p in zip(clips, prepared, strict=True)}, skipped
+
+
+def begin(config: TrainConfig, out: Path) -> tuple[torch.device, Frontend, Path]:
+    """The device and front-end a recipe names (checked before the slow part), and the
+    output folder, made."""
+    from bsx.audio import get_frontend
+    from bsx.device import resolve_device
+
+    dev = resolve_device(config.device)
+    fe = get_frontend(config.frontend)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return dev, fe, out
+
+
+Part = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def _split_arrays(dataset: str, split: dict[str, Any], prepared: dict[str, Any],
+                  labels: tuple[str, ...], n_skipped: int) -> dict[str, Part]:
+    """Each split part as (rows, row labels, row clip or None when rows are clips)."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    parts: dict[str, Part] = {}
+    for part in ("train", "val", "test"):
+        keep = [(prepared[c.id], index[c.label]) for c in split[part]
+                if prepared[c.id] is not None]
+        if not keep:
+            raise BsxError(
+                f"the {part} split of '{dataset}' holds no usable clips "
+                f"({len(split[part])} assigned, {n_skipped} skipped in all)"
+            )
+        X, groups = stack_units([p for p, _ in keep])
+        y = np.array([y for _, y in keep], dtype=np.int64)
+        one_each = len(groups) == len(keep)  # one unit per clip: rows are clips
+        parts[part] = (X, y[groups], None if one_each else groups)
+    return parts
+
+
 def train_dataset(
-    dataset: str = "synth",
+    corpus: str | Corpus = "synth",
+    config: TrainConfig | None = None,
     *,
     out: Path,
-    data_root: Path | None = None,
-    dataset_options: dict[str, Any] | None = None,
-    model: str = "resnet-small",
-    model_options: dict[str, Any] | None = None,
-    frontend: str | Any = "paper",
-    split_mode: str = "speaker",
-    split_seed: int = 42,
-    epochs: int = 50,
-    batch_size: int = 32,
-    lr: float = 3e-4,
-    weight_decay: float = 1e-4,
-    patience: int = 7,
-    seed: int = 0,
-    device: str | torch.device = "auto",
     resume: bool = False,
-    workers: int = 2,
-    cache: Path | None = None,
     progress: bool = True,
-    class_weight: bool = False,
-    augment: Any = None,
-    monitor: str = "accuracy",
-    lr_schedule: str = "constant",
 ) -> TrainRun:
     """Dataset plugin -> split -> spectrograms -> fit -> test report + checkpoint under `out`.
 
     Writes out/split.json (reused by later runs), out/last.pt (epoch state, for --resume),
     out/model.pt + model.json (best epoch), out/report.json and out/confusion.png.
     A whole-utterance front-end trains on one random unit per clip per epoch and scores
-    clips by their units' mean logits (fit); `class_weight` weights the loss by the inverse
-    class frequency of the training clips.
+    clips by their units' mean logits (fit).
     """
-    from bsx.audio import get_frontend
-    from bsx.datasets.cache import prepare_many
-    from bsx.datasets.splits import load_or_make_split, split_record
-    from bsx.device import resolve_device
-    from bsx.models.checkpoint import save_checkpoint
-    from bsx.plugins import build, lookup
+    from bsx.datasets.splits import load_or_make_split
 
-    dev = resolve_device(device) if isinstance(device, str) else device
-    fe = get_frontend(frontend)
-    lookup("model", model).make_options(model_options)  # fail before the slow part
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ds_opts = dict(dataset_options or {})
-    if data_root is not None:
-        ds_opts["data_root"] = Path(data_root)
-    ds = build("dataset", dataset, options=ds_opts)
-    clips = [c for c in ds.clips() if c.label in ds.labels]
-    if not clips:
-        raise BsxError(f"dataset '{dataset}' has no clips with labels {', '.join(ds.labels)}")
-    present = {c.label for c in clips}
-    labels = tuple(lab for lab in ds.labels if lab in present)
-    index = {lab: i for i, lab in enumerate(labels)}
-
-    split = load_or_make_split(clips, out / "split.json", mode=split_mode,  # type: ignore[arg-type]
-                               seed=split_seed)
+    corpus, config = Corpus.of(corpus), config or TrainConfig()
+    dev, fe, out = begin(config, out)
+    clips, labels = corpus.labelled_clips()
+    split = load_or_make_split(clips, out / "split.json", mode=config.split_mode,
+                               seed=config.split_seed)
     order = [c for part in ("train", "val", "test") for c in split[part]]
-    prepared, skipped = prepare_many(order, fe, workers=workers, cache=cache, progress=progress)
-    by_id = {c.id: p for c, p in zip(order, prepared, strict=True)}
+    by_id, skipped = corpus.prepare(order, fe, progress=progress)
+    parts = _split_arrays(corpus.dataset, split, by_id, labels, len(skipped))
+    (Xtr, ytr, gtr), (Xva, yva, gva) = parts["train"], parts["val"]
+    data = TrainData(Xtr, ytr, Xva, yva, len(labels), groups_train=gtr, groups_val=gva)
+    res = fit(data, config, out=out, resume=resume, progress=progress)
+    run = _RunOutputs(corpus, config, fe, labels, out)
+    return run.write(split, parts, res, skipped, dev)
 
-    def arrays(part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        keep = [(by_id[c.id], index[c.label]) for c in split[part] if by_id[c.id] is not None]
-        if not keep:
-            raise BsxError(
-                f"the {part} split of '{dataset}' holds no usable clips "
-                f"({len(split[part])} assigned, {len(skipped)} skipped in all)"
-            )
-        X, groups = stack_units([p for p, _ in keep])
-        y = np.array([y for _, y in keep], dtype=np.int64)
-        one_each = len(groups) == len(keep)  # one unit per clip: rows are clips
-        return X, y[groups], None if one_each else groups
 
-    Xtr, ytr, gtr = arrays("train")
-    Xva, yva, gva = arrays("val")
-    Xte, yte, gte = arrays("test")
-    y_clips = ytr if gtr is None else _per_group(ytr, gtr)
-    res = fit(Xtr, ytr, Xva, yva, model_name=model, model_options=model_options,
-              n_classes=len(labels), epochs=epochs, batch_size=batch_size, lr=lr,
-              weight_decay=weight_decay, patience=patience, seed=seed, device=dev, out=out,
-              resume=resume, progress=progress, groups_train=gtr, groups_val=gva,
-              class_weight=balanced_weights(y_clips, len(labels)) if class_weight else None,
-              augment=augment, monitor=monitor, lr_schedule=lr_schedule)
-    test = evaluate(res.net, Xte, yte, labels, groups=gte)
-    val = evaluate(res.net, Xva, yva, labels, groups=gva)
-    split_info = {  # the split's speakers (clip ids for random) go to the sidecar
-        **split_record(split, mode=split_mode, seed=split_seed, dataset_options=ds_opts),
-        "file": "split.json",
-        "counts": {k: len(split[k]) for k in ("train", "val", "test")},
-        "used": {"train": len(ytr), "val": len(yva), "test": len(yte)},
-    }
-    opts = lookup("model", model).make_options(model_options).model_dump(mode="json")
-    train_cfg = {"epochs": epochs, "batch_size": batch_size, "lr": lr,
-                 "weight_decay": weight_decay, "patience": patience, "seed": seed,
-                 "device": str(dev), "best_epoch": res.best_epoch,
-                 "epochs_run": len(res.history), "stopped_early": res.stopped_early,
-                 **_recipe_extras(None, None, augment, monitor), "lr_schedule": lr_schedule,
-                 "class_weight": "balanced" if class_weight else "none"}
-    ckpt = save_checkpoint(
-        out / "model.pt", res.state_dict, model_name=model, model_options=opts, labels=labels,
-        frontend=fe, dataset=dataset, split=split_info,
-        metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")},
-                 "val": {k: val[k] for k in ("accuracy", "uar", "macro_f1")}},
-        epoch=res.best_epoch,
-        extra={"dataset_options": ds_opts, "train": train_cfg},
-    )
-    report = {
-        "dataset": dataset, "dataset_options": ds_opts, "model": model, "model_options": opts,
-        "frontend": fe.model_dump(), "labels": list(labels), "split": split_info,
-        "train": train_cfg, "history": res.history, "test": test, "val": val,
-        "skipped": [{"clip": s.clip.id, "reason": s.reason} for s in skipped],
-        "checkpoint": ckpt.name,
-    }
-    from bsx.models.checkpoint import jsonable
+@dataclass(frozen=True)
+class _RunOutputs:
+    """What train_dataset writes under `out` once fit is done."""
 
-    (out / "report.json").write_text(
-        json.dumps(jsonable(report), indent=1, allow_nan=False) + "\n"
-    )
-    plot_confusion(np.array(test["confusion"]), labels, out / "confusion.png",
-                   title=f"{dataset} test, {model}: UAR {test['uar']:.3f}")
-    return TrainRun(checkpoint=ckpt, report=report, result=res)
+    corpus: Corpus
+    config: TrainConfig
+    frontend: Any
+    labels: tuple[str, ...]
+    out: Path
+
+    def write(self, split: dict[str, Any], parts: dict[str, Part], res: TrainResult,
+              skipped: list[Any], dev: torch.device) -> TrainRun:
+        """model.pt + model.json, report.json and confusion.png; the run's summary."""
+        from bsx.datasets.splits import split_record
+        from bsx.models.checkpoint import jsonable, save_checkpoint
+        from bsx.plugins import lookup
+
+        cfg, dataset, ds_opts = self.config, self.corpus.dataset, self.corpus.dataset_options()
+        test = evaluate(res.net, parts["test"][0], parts["test"][1], self.labels,
+                        groups=parts["test"][2])
+        val = evaluate(res.net, parts["val"][0], parts["val"][1], self.labels,
+                       groups=parts["val"][2])
+        split_info = {  # the split's speakers (clip ids for random) go to the sidecar
+            **split_record(split, mode=cfg.split_mode, seed=cfg.split_seed,
+                           dataset_options=ds_opts),
+            "file": "split.json",
+            "counts": {k: len(split[k]) for k in ("train", "val", "test")},
+            "used": {k: len(parts[k][1]) for k in ("train", "val", "test")},
+        }
+        opts = lookup("model", cfg.model).make_options(cfg.model_options).model_dump(mode="json")
+        train = train_record(cfg, dev, res)
+        ckpt = save_checkpoint(
+            self.out / "model.pt", res.state_dict, model_name=cfg.model, model_options=opts,
+            labels=self.labels, frontend=self.frontend, dataset=dataset, split=split_info,
+            metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")},
+                     "val": {k: val[k] for k in ("accuracy", "uar", "macro_f1")}},
+            epoch=res.best_epoch,
+            extra={"dataset_options": ds_opts, "train": train},
+        )
+        report = {
+            "dataset": dataset, "dataset_options": ds_opts, "model": cfg.model,
+            "model_options": opts, "frontend": self.frontend.model_dump(),
+            "labels": list(self.labels), "split": split_info, "train": train,
+            "history": res.history, "test": test, "val": val,
+            "skipped": [{"clip": s.clip.id, "reason": s.reason} for s in skipped],
+            "checkpoint": ckpt.name,
+        }
+        (self.out / "report.json").write_text(
+            json.dumps(jsonable(report), indent=1, allow_nan=False) + "\n"
+        )
+        plot_confusion(np.array(test["confusion"]), self.labels, self.out / "confusion.png",
+                       title=f"{dataset} test, {cfg.model}: UAR {test['uar']:.3f}")
+        return TrainRun(checkpoint=ckpt, report=report, result=res)
