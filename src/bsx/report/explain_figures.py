@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def stack_labels(fig, texts: list, pad_px: float = 2.0) -> None:  # type: ignore
     if not texts:
         return
     renderer = fig.canvas.get_renderer()
-    placed = []
+    placed: list[Any] = []
     for t in texts:
         ax = t.axes
         x, y = t.get_position()

@@ -44,9 +44,12 @@ class ScoreRow:
 BatchScorer = Callable[[Any, Any, Sequence["MetricSpec"]], list[ScoreRow]]
 
 
-def rows_for_all(metric: str, values: Sequence[float], seconds: float, *, cues: str = "",
+def rows_for_all(metric: str, values: Any, seconds: float, *, cues: str = "",
                  against: str = "") -> list[ScoreRow]:
-    """One row per clip of a batch, in clip order."""
+    """One row per clip of a batch, in clip order (`values`: a sequence or 1-D array; None,
+    where a pass computed nothing, gives no rows)."""
+    if values is None:
+        return []
     return [ScoreRow(i, metric, float(v), cues, against, seconds) for i, v in enumerate(values)]
 
 
