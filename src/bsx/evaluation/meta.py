@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from bsx.evaluation.records import Records
 from bsx.scoring.faithfulness import BASELINE_METRICS
@@ -261,3 +262,65 @@ def meta_rows(
     if removal:
         add(score(_with_cfg(ctx, baseline=other), rnd, RANDOM_OTHER_BASELINE, only=removal))
     return {"meta": values, "meta_profiles": profiles}
+
+
+SEP = "\x1f"  # joins method and variant into one method key for the agreement tables
+
+
+def agreement_values(
+    profiles: pd.DataFrame,
+    run_profiles: pd.DataFrame,
+    clips: pd.DataFrame,
+    expert: Any,
+    metrics: Sequence[str],
+) -> pd.DataFrame:
+    """The cue-agreement scores of the meta-evaluation's profile rows, scored as the run
+    scores its own (bsx.report.posthoc.agreement_tables), against the neutral baseline of
+    the run's neutral clips (their whole content: the same for every method and variant)."""
+    from bsx.report.posthoc import agreement_tables
+
+    if profiles.empty or not metrics:
+        return pd.DataFrame()
+    tagged = profiles.assign(method=profiles["method"] + SEP + profiles["variant"])
+    tagged = tagged.drop(columns=["variant"])
+    if not run_profiles.empty and "label" in run_profiles:
+        neutral = run_profiles[run_profiles["label"] == "neutral"]
+        tagged = pd.concat([tagged, neutral], ignore_index=True)
+    _, rows = agreement_tables(tagged, clips, expert, metrics=list(metrics))
+    out = pd.DataFrame([r for r in rows if SEP in str(r["method"])])
+    if out.empty:
+        return out
+    split = out["method"].str.split(SEP, n=1, expand=True)
+    keep = ["clip_id", "speaker", "metric", "cues", "against", "value"]
+    return out[keep].assign(method=split[0], variant=split[1])
+
+
+def meta_evaluation(
+    values: pd.DataFrame,
+    profiles: pd.DataFrame,
+    run_profiles: pd.DataFrame,
+    clips: pd.DataFrame,
+    expert: Any,
+    specs: dict[str, Any],
+    picked: int,
+) -> dict[str, Any]:
+    """summary["meta_evaluation"] from the rows the batches wrote (parts "meta" and
+    "meta_profiles"), the cue-agreement scores of the profiles added."""
+    from bsx.report.posthoc import AGREEMENT_METRICS
+    from bsx.scoring.meta import empty_row, meta_summary
+
+    agree = agreement_values(
+        profiles, run_profiles, clips, expert, [m for m in AGREEMENT_METRICS if m in specs]
+    )
+    frames = [f for f in (values, agree) if not f.empty]
+    allv = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    n = int(allv["clip_id"].nunique()) if not allv.empty else 0
+    out = meta_summary(allv, {k: s.direction for k, s in specs.items()}, n)
+    out["picked"] = picked
+    seen = {r["metric"] for r in out["rows"]}
+    out["rows"] += [empty_row(m) for m in specs if m not in seen]
+    for r in out["rows"]:  # a description (sparseness) reacts to a map's shape, not its truth
+        r["role"] = specs[r["metric"]].evidence_role
+    order = {m: i for i, m in enumerate(specs)}
+    out["rows"].sort(key=lambda r: order.get(r["metric"], len(order)))
+    return out

@@ -63,6 +63,8 @@ COLUMNS: dict[str, str] = {
     "scores with a removal baseline only",
     "ranking_tau": "Kendall's tau between the methods' (random included) mean scores under the "
     "silence and the noise baseline (1 = same order); removal scores only",
+    "role": "what the score can show (faithfulness, plausibility, ground-truth, reliability; "
+    "a description such as sparseness only describes the map's shape)",
     "verdict": "reactive (separates the map from random and from a wrong map) and resilient "
     f"(every resilience >= {RESILIENT:g}, tau = 1), or what failed",
 }
@@ -260,6 +262,33 @@ def meta_table(
             }
         r["verdict"] = verdict(r)
     return rows
+
+
+def empty_row(metric: str, why: str = "no values on these clips") -> dict[str, Any]:
+    """The row of a metric of the run that gave no values on the picked clips."""
+    nan = {
+        "effect": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "p": math.nan,
+        "p_fdr": math.nan,
+        "n": 0,
+        "n_clusters": 0,
+        "status": "untestable",
+        "reason": why,
+    }
+    return {
+        "metric": metric,
+        "cues": "",
+        "against": "",
+        **{k: dict(nan) for k in ("vs_random", *(f"vs_{w}" for w in WRONG_MAPS))},
+        "resilience_shift": math.nan,
+        "resilience_seed": math.nan,
+        "resilience_baseline": math.nan,
+        "ranking_tau": math.nan,
+        "n_clips": 0,
+        "verdict": f"cannot be tested here ({why})",
+    }
 
 
 def meta_summary(
