@@ -55,6 +55,14 @@ def test_every_metric_has_a_row_and_a_verdict(run) -> None:  # type: ignore[no-u
     assert by[("region-perturbation", "", "")]["ranking_tau"] in (-1.0, 1.0)  # 2 subjects
     assert by[("sparseness", "", "")]["ranking_tau"] is None  # NaN in strict JSON
     assert set(meta["columns"]) >= {"vs_random", "resilience_shift", "ranking_tau", "verdict"}
+    assert {r["method"] for r in summary["metrics"]} == {"gradcam", "random"}
+    timings = pd.read_csv(out / "timings.csv")
+    stage = timings[(timings["kind"] == "stage") & (timings["step"] == "meta-evaluation")]
+    assert stage["clips"].sum() == 8 and (stage["seconds_per_clip"] > 0).all()
+    from bsx.scoring.meta import meta_line
+
+    good = sum(r["verdict"].startswith("reactive and resilient") for r in meta["rows"])
+    assert meta_line(meta).startswith(f"meta-evaluation on 8 clips: {good} of {len(meta['rows'])}")
     html = (out / "report.html").read_text()
     assert "Which scores can be trusted here" in html and "resilience: 1-frame shift" in html
 

@@ -197,6 +197,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
             out.print(f"{method}: salient-window time in padding {pad:.1%}"
                       + (f", in pauses {pause:.1%}" if pause is not None else ""),
                       highlight=False)
+    if summary.get("meta_evaluation"):
+        from bsx.scoring.meta import meta_line
+
+        out.print(meta_line(summary["meta_evaluation"]), highlight=False)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
                   "(listed in summary.json)")

@@ -139,5 +139,9 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     if picked:
         from bsx.evaluation.meta import meta_rows
 
+        t0 = time.perf_counter()
         rec.meta = meta_rows(ctx, inputs, mbs, picked)
+        dt = (time.perf_counter() - t0) / len(picked)  # a stage of its own in timings.csv
+        for i in picked:
+            rec.emit(i, "all", "", "time-meta-evaluation", dt, dt)
     return rec.tables()

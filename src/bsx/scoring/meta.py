@@ -304,3 +304,17 @@ def meta_summary(
         "unit": "clip",
         "reference": "Hedstroem et al. 2023 (MetaQuantus), adapted to audio",
     }
+
+
+def meta_line(meta: Mapping[str, Any]) -> str:
+    """One line for the console: how many scores are trustworthy here, and which."""
+    rows = meta.get("rows", [])
+    good = [r for r in rows if str(r.get("verdict", "")).startswith("reactive and resilient")]
+    names = ", ".join(
+        r["metric"] + (f" ({r['against']})" if r.get("against") else "") for r in good
+    )
+    return (
+        f"meta-evaluation on {meta.get('n_clips', 0)} clips: {len(good)} of {len(rows)} scores "
+        f"reactive and resilient{': ' + names if names else ''} (report.html, "
+        "docs/meta-evaluation.md)"
+    )
