@@ -104,8 +104,10 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
     if not resume and (out / "shards").exists():
         shutil.rmtree(out / "shards")
     dirs = [out / "shards" / str(i) for i in range(len(plan))]
-    jobs = [(cfg.model_copy(update={"clip_ids": part, "limit": None}).model_dump_json(),
-             str(d)) for part, d in zip(plan, dirs, strict=True)]
+    # the meta-evaluation's clips shared out, so the merged run re-scores about as many
+    share = {"meta_clips": -(-cfg.meta_clips // len(plan))} if cfg.meta_eval and plan else {}
+    jobs = [(cfg.model_copy(update={"clip_ids": part, "limit": None, **share})
+             .model_dump_json(), str(d)) for part, d in zip(plan, dirs, strict=True)]
     if progress:
         from bsx.progress import note
 

@@ -64,6 +64,14 @@ def evaluate(
     trained_on_split: Annotated[str | None, typer.Option(
         help="The checkpoint's split where it has no sidecar: a JSON file of its train / val /"
              " test speakers, or 'none' if it never saw this corpus")] = None,
+    meta_eval: Annotated[bool, typer.Option(
+        "--meta-eval", help="Also meta-evaluate every metric of the run: is it reactive (tells "
+        "the map from random, inverted and time-shifted maps) and resilient (stable under a "
+        "1-frame shift, another seed, the other baseline)? A table in summary.json and "
+        "report.html (docs/meta-evaluation.md)")] = False,
+    meta_clips: Annotated[int, typer.Option(
+        help="Clips the meta-evaluation re-scores (spread over the run; its cost grows with "
+        "them)")] = 16,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder")] = None,
     resume: Annotated[bool, typer.Option(help="Continue a run in --out, skipping done clips")]
     = False,
@@ -115,6 +123,8 @@ def evaluate(
             raise BsxError(f"--target '{target}' is not one of: predicted, true")
         if batch_size < 1 or workers < 1:
             raise BsxError("--batch-size and --workers must be at least 1")
+        if meta_clips < 1:
+            raise BsxError(f"--meta-clips {meta_clips}: give at least 1 clip")
         if limit is not None and limit < 1:
             raise BsxError(f"--limit {limit}: give at least 1 clip, or leave --limit out for all")
         require_file(expert, "expert-cue table (CSV)")
@@ -138,6 +148,7 @@ def evaluate(
             trained_on_split=(None if trained_on_split is None else "none"
                               if trained_on_split.strip().lower() == "none"
                               else Path(trained_on_split)),
+            meta_eval=meta_eval, meta_clips=meta_clips,
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)
@@ -189,6 +200,10 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
             out.print(f"{method}: salient-window time in padding {pad:.1%}"
                       + (f", in pauses {pause:.1%}" if pause is not None else ""),
                       highlight=False)
+    if summary.get("meta_evaluation"):
+        from bsx.scoring.meta import meta_line
+
+        out.print(meta_line(summary["meta_evaluation"]), highlight=False)
     if summary.get("skipped"):
         err.print(f"[yellow]{len(summary['skipped'])} clips skipped[/yellow] "
                   "(listed in summary.json)")

@@ -26,6 +26,7 @@ class BatchContext:
     metrics: dict[str, Any]
     _clip_functions: dict[str, Any] = field(default_factory=dict)
     seeds: Any = None  # evaluation.seeds.SeedModels: the other seeds' models, if given
+    meta_clips: frozenset[str] = frozenset()  # clips the meta-evaluation re-scores
 
     def clip_function(self, spec: Any) -> Any:
         """A "clip" metric's function, built once per run from its factory."""
@@ -117,6 +118,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
                          tracks=tracks, cue_seconds=cue_seconds, expert=ctx.expert)
     scorers = batch_scorers()
     groups = by_compute(ctx.metrics)
+    mbs: dict[str, MethodBatch] = {}
     for mname, attr in attrs.items():
         mopts = for_method(wopts, ctx.methods[mname])  # the method's sign rule unless given
         wins, wins_orig = salient_windows(attr.clips, prepared, fe.frame_s, mopts)
@@ -127,6 +129,7 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
                        seed=cfg.seed)
         mb = MethodBatch(method=mname, batch=inputs, attr=attr, wins=wins, wins_orig=wins_orig,
                          sign=mopts.sign, window_opts=mopts)
+        mbs[mname] = mb
         for compute, specs in groups.items():
             runs = [s for s in specs if s.runs_on(units.kind)]
             for spec in specs:  # declared for another input kind: NaN (run.py warned once)
@@ -135,4 +138,13 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
             if runs:
                 for r in score(compute, scorers[compute], ctx, mb, runs):
                     rec.emit(r.clip, mname, r.cues, r.metric, r.value, r.seconds, r.against)
+    picked = [i for i, c in enumerate(clips) if c.id in ctx.meta_clips]
+    if picked:
+        from bsx.evaluation.meta import meta_rows
+
+        t0 = time.perf_counter()
+        rec.meta = meta_rows(ctx, inputs, mbs, picked)
+        dt = (time.perf_counter() - t0) / len(picked)  # a stage of its own in timings.csv
+        for i in picked:
+            rec.emit(i, "all", "", "time-meta-evaluation", dt, dt)
     return rec.tables()

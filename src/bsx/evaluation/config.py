@@ -38,6 +38,9 @@ class EvalConfig(BaseModel):
     bsx.datasets.splits.read_stated_split; --split then selects its held-out part), or "none"
     (the model never saw this corpus). None: the sidecar's split, else a warning that the
     clips may include training data (bsx.honesty.training_data_warning).
+    meta_eval: also meta-evaluate every metric of the run on `meta_clips` of its clips (spread
+    evenly): how reactive and how resilient each score is on this model and these clips
+    (bsx.evaluation.meta, docs/meta-evaluation.md); summary["meta_evaluation"].
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -72,6 +75,8 @@ class EvalConfig(BaseModel):
     baseline_snr_db: float = 20.0
     seed_checkpoints: list[Path] | None = None
     trained_on_split: Literal["none"] | Path | None = None
+    meta_eval: bool = False
+    meta_clips: int = Field(default=16, ge=1)
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -61,7 +61,9 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
     for k, ckpt in enumerate(folds, 1):
         status(f"fold {k}/{len(folds)}: {ckpt.parent.name}")
         d = out / "folds" / ckpt.parent.name
-        run_evaluation(cfg.model_copy(update={"checkpoint": ckpt}), d, resume=resume,
+        # the meta-evaluation's clips shared out over the folds (bsx.evaluation.meta)
+        share = {"meta_clips": -(-cfg.meta_clips // len(folds))} if cfg.meta_eval else {}
+        run_evaluation(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
                        progress=progress)
         dirs.append(d)
     merge_parts(dirs, out)

@@ -14,6 +14,7 @@ class Records:
         self.profiles: list[dict[str, Any]] = []
         self.windows: list[dict[str, Any]] = []
         self.clips: list[dict[str, Any]] = []
+        self.meta: dict[str, list[dict[str, Any]]] = {}  # bsx.evaluation.meta's tables
 
     def wants(self, metric: str) -> bool:
         return metric in self.metrics
@@ -34,4 +35,4 @@ class Records:
 
     def tables(self) -> dict[str, list[dict[str, Any]]]:
         return {"results": self.results, "profiles": self.profiles, "windows": self.windows,
-                "clips": self.clips}
+                **self.meta, "clips": self.clips}

@@ -161,8 +161,12 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     write_json(out / "config.json", run_config)
     methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
                for m in cfg.methods}
+    from bsx.evaluation.meta import pick_clips
+
+    meta_clips = pick_clips([c.id for c in clips], cfg.meta_clips if cfg.meta_eval else 0)
     ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
-                       extractors=extractors, expert=expert, metrics=specs, seeds=seeds)
+                       extractors=extractors, expert=expert, metrics=specs, seeds=seeds,
+                       meta_clips=meta_clips)
     with _progress(progress) as bar:
         task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
         n_done = 0
@@ -214,6 +218,13 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
                         agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result(),
                         training=training)
+    if cfg.meta_eval:
+        from bsx.evaluation.meta import meta_evaluation
+
+        progress_status("meta-evaluation of the metrics")
+        summary["meta_evaluation"] = meta_evaluation(
+            writer.read("meta"), writer.read("meta_profiles"), parts["profiles"],
+            parts["clips"], expert, specs, len(meta_clips))
     write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures, examples)
     return summary

@@ -410,6 +410,51 @@ def has_random(table: pd.DataFrame) -> bool:
     return bool(table.loc[table["method"] == RANDOM, "mean"].notna().any())
 
 
+def _cmp(c: dict[str, Any]) -> str:
+    """'+0.551 [+0.41, +0.69] better': a comparison of the meta-evaluation table."""
+    from bsx.scoring.inference import STATUS_WORDS
+
+    if not np.isfinite(c.get("effect", np.nan)):
+        return STATUS_WORDS.get(c.get("status", ""), "–")
+    return (f"{c['effect']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] "
+            f"{STATUS_WORDS.get(c['status'], c['status'])}")
+
+
+def meta_section(meta: dict[str, Any] | None) -> str:
+    """The section "Which scores can be trusted here" (summary["meta_evaluation"]), with a
+    short definition per column; '' when the run did not meta-evaluate."""
+    if not meta:
+        return ""
+    rows = []
+    for r in meta.get("rows", []):
+        where = " ".join(x for x in (r.get("cues"), r.get("against")) if x)
+        rows.append({
+            "score": r["metric"] + (f" ({where})" if where else ""), "role": r.get("role", ""),
+            "vs random": _cmp(r["vs_random"]), "vs inverted map": _cmp(r["vs_inverted"]),
+            "vs shifted map": _cmp(r["vs_shifted"]),
+            "resilience: 1-frame shift": r["resilience_shift"],
+            "resilience: seed": r["resilience_seed"],
+            "resilience: baseline": r["resilience_baseline"],
+            "ranking tau": r["ranking_tau"], "verdict": r["verdict"],
+        })
+    cols = meta.get("columns", {})
+    names = {"role": "role", "vs random": "vs_random", "vs inverted map": "vs_inverted",
+             "vs shifted map": "vs_shifted", "resilience: 1-frame shift": "resilience_shift",
+             "resilience: seed": "resilience_seed", "resilience: baseline": "resilience_baseline",
+             "ranking tau": "ranking_tau", "verdict": "verdict"}
+    defs = "".join(f"<dt>{_e(k)}</dt><dd>{_e(cols.get(v, ''))}</dd>" for k, v in names.items())
+    return (
+        "<h2>Which scores can be trusted here</h2><p>A meta-evaluation of every metric of the "
+        f"run (after MetaQuantus, Hedström et al. 2023), on {meta.get('n_clips', 0)} clips "
+        "spread over the run: each score re-computed by the same code on the method's map, "
+        "the random baseline's, and deliberately wrong or negligibly changed versions. The "
+        "unit of the tests is the clip (at least "
+        f"{meta.get('min_clips', 6)} are needed); a resilience of 1 means unmoved, 0 moved "
+        "as far as noise; resilient at "
+        f"{meta.get('resilient_at', 0.8):g} or more. docs/meta-evaluation.md says how to "
+        "read it.</p>" + _table(pd.DataFrame(rows)) + f"<dl class='defs'>{defs}</dl>")
+
+
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
                  figures: list[Path | None], config: dict[str, Any],
                  examples: str | None = None) -> Path:
@@ -435,6 +480,7 @@ def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,
         "is better. Split by correctly and wrongly classified clips in summary.json.</p>",
         _table(scores_table(table)),
         "<h2>What the metrics measure</h2>", _table(definitions_table(table)),
+        meta_section(summary.get("meta_evaluation")),
     ]
     if summary.get("dataset_agreement"):
         agree = pd.DataFrame(summary["dataset_agreement"])

@@ -69,6 +69,8 @@ WAVEFORM_METRICS: tuple[str, ...] = tuple(
 NEEDS_EXPLAIN_FN: tuple[str, ...] = tuple(
     n for n in QUANTUS_METRICS if "explain-fn" in METRICS[n].consumes)
 
+# the scores whose removed frames become the run's baseline (EvalConfig.baseline)
+BASELINE_METRICS: tuple[str, ...] = ("faithfulness-correlation", "region-perturbation")
 WINDOW_FRAMES = 10          # region-perturbation: 10 frames = 150 ms at the paper's hop
 SUBSET_SHARE = 0.2          # faithfulness-correlation: share of frames removed per run
 FC_RUNS = 50                # faithfulness-correlation: random subsets per clip
@@ -196,7 +198,7 @@ def quantus_scores(
     out: dict[str, np.ndarray] = {}
     gate = None
     keep = None if content is None else content_mask(content, b, t)
-    if {"faithfulness-correlation", "region-perturbation"} & set(metrics):
+    if set(BASELINE_METRICS) & set(metrics):
         base = (waveform_baseline(x, baseline, snr_db=snr_db, seed=seed) if waveform
                 else make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed))
         gate = frame_gate(model, x, base, device, hop_length if waveform else None,
