@@ -66,3 +66,10 @@ def test_clips_without_speakers_are_the_units_and_missing_effect_is_untestable()
     nan = Estimate(math.nan, math.nan, math.nan, math.nan, 0, 0)
     assert judge(nan, math.nan, missing="no random baseline") == Verdict(
         "untestable", "no random baseline")
+
+
+def test_a_caller_that_knows_its_units_names_them() -> None:
+    # 16 clips paired over two methods: 32 values in 16 clusters that are clips, not speakers
+    e = Estimate(0.07, 0.01, 0.13, 0.2, 32, 16)
+    assert "across 16 clips" in judge(e, e.p, unit="clip").reason
+    assert "across 16 speakers" in judge(e, e.p).reason

@@ -59,14 +59,15 @@ def unit_word(e: Estimate) -> str:
 
 
 def judge(e: Estimate, p_adjusted: float, *, alpha: float = ALPHA,
-          missing: str = "no values to compare") -> Verdict:
+          missing: str = "no values to compare", unit: str | None = None) -> Verdict:
     """The verdict on an effect (positive = better) from its CI and its adjusted p-value.
 
-    `missing`: the reason given when the estimate holds no effect at all."""
+    `missing`: the reason given when the estimate holds no effect at all; `unit`: what the
+    clusters are, when the caller knows (default: speakers when clips were clustered)."""
     if not math.isfinite(e.effect):
         return Verdict("untestable", missing)
     need = min_units(alpha)
-    unit = unit_word(e)
+    unit = unit or unit_word(e)
     if e.n_clusters < need:
         return Verdict("untestable",
                        f"{e.n_clusters} {unit}(s); a test across {unit}s needs at least {need} "

@@ -258,7 +258,8 @@ def meta_table(
             r[k] = {
                 **r[k],
                 "p_fdr": p_adj,
-                **judge(e, p_adj, alpha=alpha, missing="no values for both maps").as_dict(),
+                **judge(e, p_adj, alpha=alpha, missing="no values for both maps",
+                         unit="clip").as_dict(),
             }
         r["verdict"] = verdict(r)
     return rows
