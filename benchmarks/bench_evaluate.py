@@ -210,8 +210,9 @@ def evaluate_run(args: argparse.Namespace, out: Path) -> dict:
         cmd += ["--frontend", args.frontend or "paper-ravdess-train"]
     if args.label_preset or not args.checkpoint:
         cmd += ["--label-preset", args.label_preset or "ravdess8"]
+    env = {**os.environ, "BSX_TRICKS_OFF": args.tricks_off}
     c0, t0 = _cpu_children(), time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
     wall, cpu = time.perf_counter() - t0, _cpu_children() - c0
     stages = json.loads((out / "stages.json").read_text())
     return {"wall_s": wall, "cpu_s": cpu, "stages": stages, "run": out / "run"}
@@ -279,7 +280,8 @@ def recorded(args: argparse.Namespace) -> None:
                   f"({c['work_cpu_s']:.2f} CPU s), {c['process_s']:.2f} s fresh process "
                   f"({c['cpu_s']:.2f} CPU s)", flush=True)
         ratio = native["seconds"] / ev["wall_s"]
-        print(f"evaluate-throughput ({args.dataset}, {n} clips, {args.method}, default "
+        off = f", tricks off: {args.tricks_off}" if args.tricks_off else ""
+        print(f"evaluate-throughput ({args.dataset}, {n} clips, {args.method}{off}, default "
               f"metrics, fresh process): ours {n / ev['wall_s']:.3g} clips/s, baseline "
               f"(openSMILE-only ceiling, file rate) {n / native['seconds']:.3g} clips/s, ratio "
               f"{ratio:.3g} (target >= 0.7 for one method); CPU: ours {ev['cpu_s']:.1f} s, "
@@ -297,6 +299,7 @@ def main() -> None:
     ap.add_argument("--frontend", default=None)
     ap.add_argument("--label-preset", default=None)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tricks-off", default="", help="BSX_TRICKS_OFF for the evaluate run")
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--memory", default="200,2000")
     ap.add_argument("--repeat", type=int, default=3, help="alternated throughput pairs")

@@ -24,8 +24,7 @@ from collections import defaultdict
 from typing import Any
 
 T_START = time.perf_counter()
-STAGES: dict[str, dict[str, float]] = defaultdict(lambda: {"wall_s": 0.0, "cpu_s": 0.0,
-                                                          "calls": 0})
+STAGES: dict[str, dict[str, float]] = defaultdict(lambda: {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
 MARKS: dict[str, dict[str, float]] = {}
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -49,8 +48,11 @@ def worker_cpu() -> float:
 def mark(name: str) -> None:
     """The first time `name` is reached: wall since start, this process's CPU, workers' CPU."""
     if name not in MARKS:
-        MARKS[name] = {"wall_s": time.perf_counter() - T_START, "cpu_s": time.process_time(),
-                       "worker_cpu_s": worker_cpu()}
+        MARKS[name] = {
+            "wall_s": time.perf_counter() - T_START,
+            "cpu_s": time.process_time(),
+            "worker_cpu_s": worker_cpu(),
+        }
 
 
 def timed(stage: str, fn: Any) -> Any:
@@ -64,6 +66,7 @@ def timed(stage: str, fn: Any) -> Any:
             s["wall_s"] += time.perf_counter() - w0
             s["cpu_s"] += time.process_time() - c0
             s["calls"] += 1
+
     return wrapper
 
 
@@ -86,16 +89,11 @@ def install() -> None:
 
     cache.prepare_many = timed("prepare", prepare_and_mark)
 
-    async_extract = parallel.extract_many_async
-
-    def extract_async(*args: Any, **kwargs: Any) -> Any:
-        return timed("cue wait (this process blocked on the workers)",
-                     async_extract(*args, **kwargs))
-
-    parallel.extract_many_async = extract_async
+    parallel.PendingTracks.__call__ = timed(  # type: ignore[method-assign]
+        "cue wait (this process blocked on the workers)", parallel.PendingTracks.__call__
+    )
     cue_scores_write = cue_scores.write_profiles
-    cue_scores.write_profiles = timed("cue profiles (windows -> cue statistics)",
-                                      cue_scores_write)
+    cue_scores.write_profiles = timed("cue profiles (windows -> cue statistics)", cue_scores_write)
     attribute.clip_logits = timed("forward (logits)", attribute.clip_logits)
 
     functions = computes.compute_functions
@@ -151,9 +149,17 @@ def main() -> None:
         code = exc.code
     mark("end")
     with open(out, "w") as f:
-        json.dump({"stages": dict(STAGES), "marks": MARKS,
-                   "total_wall_s": time.perf_counter() - T_START,
-                   "total_cpu_s": time.process_time(), "exit": code}, f, indent=1)
+        json.dump(
+            {
+                "stages": dict(STAGES),
+                "marks": MARKS,
+                "total_wall_s": time.perf_counter() - T_START,
+                "total_cpu_s": time.process_time(),
+                "exit": code,
+            },
+            f,
+            indent=1,
+        )
     sys.exit(code if isinstance(code, int) else 1)
 
 
