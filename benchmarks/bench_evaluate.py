@@ -210,6 +210,7 @@ def evaluate_run(args: argparse.Namespace, out: Path) -> dict:
         cmd += ["--frontend", args.frontend or "paper-ravdess-train"]
     if args.label_preset or not args.checkpoint:
         cmd += ["--label-preset", args.label_preset or "ravdess8"]
+    cmd += getattr(args, "extra", [])
     env = {**os.environ, "BSX_TRICKS_OFF": args.tricks_off}
     c0, t0 = _cpu_children(), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
