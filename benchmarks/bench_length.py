@@ -32,7 +32,7 @@ def make_corpus(src: Path, out: Path, length_s: float, n: int) -> int:
 
     from bsx.datasets.corpora import EmoDb
 
-    corpus = EmoDb()
+    corpus = EmoDb.__new__(EmoDb)  # parse needs only the class tables, not a root
     files = sorted((src / "wav").glob("*.wav"))
     parsed = {f: corpus.parse(f) for f in files}
     sources = [f for f in files if parsed[f][0] != "boredom"]
