@@ -45,6 +45,7 @@ def test_cpu_run_reports_every_field(tmp_path: Path) -> None:
     assert report["device"] == "cpu" and "CPU compared with CPU" in report["note"]
     assert [r["method"] for r in report["methods"]] == ["gradcam", "random"]
     for row in report["methods"]:
+        assert row["clips"] == 2
         assert row["max_rel_diff"] == 0.0 and row["equal"] and row["finite"]
         assert row["cpu_clips_per_s"] > 0 and row["device_clips_per_s"] > 0
     assert report["all_equal"] is True
