@@ -6,7 +6,10 @@ Runs the CLI as `python -m bsx.cli` would, with thin wrappers around the stage f
 (the results are the run's own; a wrapper costs microseconds a call) and writes STAGES.json:
 per stage the wall seconds and the CPU seconds of this process, and the CPU seconds of the
 kept worker pools (cue workers; they also render the tail's figures) read from /proc at the
-start of the batch loop, at the start of the tail and at the end. The CPU of this process
+start of the batch loop (the first prepare call: with a bsx checkpoint's early start that
+comes before torch is imported, so "start-up" is then shorter), at the start of the tail
+and at the end. Metric families that re-explain (randomisation, robustness) count that
+attribution in their own row and in the method's. The CPU of this process
 counts every thread (torch's too), as time.process_time does.
 
 This module's top level imports only the standard library: spawned workers re-import it.
