@@ -5,15 +5,25 @@ all tricks on vs the same run with that one trick off (alternated, best of --rep
 
     python benchmarks/bench_evaluate.py [--clips 200] [--memory 200,2000] [--repeat 3]
     python benchmarks/bench_evaluate.py --tricks [--clips 200] [--repeat 3]
+    python benchmarks/bench_evaluate.py --dataset emodb --data-root DIR [--clips 96]
+        [--method gradcam] [--checkpoint FILE --frontend NAME --label-preset NAME]
+
+With --dataset (recorded speech): a fresh-process `bsx evaluate --cues egemaps` with the
+default metrics (through benchmarks/stage_timer.py, which times its stages), then the
+openSMILE-only ceiling on the same files (eGeMAPS LLDs, same worker processes) in a fresh
+process, the ratio, and a per-stage table in wall and CPU seconds. The default model is the
+paper's RAVDESS checkpoint (BSX_PAPER_CHECKPOINTS, front-end paper-ravdess-train: 24 kHz).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from harness import best_of, report
@@ -132,13 +142,175 @@ def tricks(n: int, ckpt: str | None, tmp: Path, repeat: int) -> None:
                on, min(times[trick]))
 
 
+CEILING = r"""
+import json, os, sys, time
+import numpy as np, soundfile as sf
+from bsx.cues.parallel import extract_many, shutdown_pools, start_workers
+paths, rate, workers = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+if __name__ == "__main__":
+    start_workers("egemaps", workers=workers)
+    extract_many("egemaps", [np.zeros(16000, np.float32)] * workers * 2, 16000,
+                 workers=workers)  # the workers are up and warm: only the work is timed
+    from bsx import pool
+    def worker_cpu():
+        total = 0.0
+        for p in pool._POOLS.values():
+            for pid in p._processes:
+                with open(f"/proc/{pid}/stat") as f:
+                    v = f.read().rsplit(")", 1)[1].split()
+                total += (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+    c0, w0 = time.process_time(), worker_cpu()
+    t0 = time.perf_counter()
+    waves, rates = [], []
+    for p in paths:
+        y, sr = sf.read(p, dtype="float32", always_2d=True)
+        y = y.mean(axis=1)
+        if rate and sr != rate:
+            import librosa
+            y, sr = librosa.resample(y, orig_sr=sr, target_sr=rate, res_type="soxr_hq"), rate
+        waves.append(y); rates.append(sr)
+    extract_many("egemaps", waves, rates, workers=workers)
+    seconds = time.perf_counter() - t0
+    work_cpu = time.process_time() - c0 + worker_cpu() - w0
+    shutdown_pools()
+    print(json.dumps({"seconds": seconds, "work_cpu_s": work_cpu, "rates": sorted(set(rates)),
+                      "audio_s": float(sum(w.size / r for w, r in zip(waves, rates)))}))
+"""
+
+
+def _cpu_children() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def ceiling_run(paths: list[str], rate: int, workers: int) -> dict:
+    """openSMILE eGeMAPS LLDs alone on `paths` (read, resampled to `rate` unless 0) in a
+    fresh process with `workers` worker processes; wall of the work, CPU of the whole."""
+    c0, t0 = _cpu_children(), time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", CEILING, json.dumps(paths), str(rate),
+                          str(workers)], capture_output=True, text=True, check=True)
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    return {**out, "process_s": time.perf_counter() - t0, "cpu_s": _cpu_children() - c0}
+
+
+def evaluate_run(args: argparse.Namespace, out: Path) -> dict:
+    """A fresh-process `bsx evaluate` through stage_timer.py: its wall, CPU (it and its
+    workers) and the stage timer's json."""
+    ckpt = args.checkpoint or str(Path(os.environ.get(
+        "BSX_PAPER_CHECKPOINTS", "/work/shared/reference/checkpoints")) / "best_model_rav.pth")
+    cmd = [sys.executable, str(Path(__file__).with_name("stage_timer.py")),
+           str(out / "stages.json"), "evaluate", "--dataset", args.dataset,
+           "--data-root", str(args.data_root), "--split", "all", "--checkpoint", ckpt,
+           "--method", args.method, "--cues", "egemaps", "--device", "cpu",
+           "--workers", str(args.workers), "--limit", str(args.clips), "--out", str(out / "run")]
+    if args.frontend or not args.checkpoint:
+        cmd += ["--frontend", args.frontend or "paper-ravdess-train"]
+    if args.label_preset or not args.checkpoint:
+        cmd += ["--label-preset", args.label_preset or "ravdess8"]
+    cmd += getattr(args, "extra", [])
+    env = {**os.environ, "BSX_TRICKS_OFF": args.tricks_off}
+    c0, t0 = _cpu_children(), time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    wall, cpu = time.perf_counter() - t0, _cpu_children() - c0
+    stages = json.loads((out / "stages.json").read_text())
+    return {"wall_s": wall, "cpu_s": cpu, "stages": stages, "run": out / "run"}
+
+
+def stage_table(ev: dict, n: int) -> list[str]:
+    """Markdown rows: stage, wall s, CPU s (total and per clip). Wall of attribution and the
+    cue stage from the run's timings.csv; CPU from the stage timer (cue tracks: the workers'
+    CPU during the batch loop)."""
+    import pandas as pd
+
+    st, marks = ev["stages"]["stages"], ev["stages"]["marks"]
+    timings = pd.read_csv(ev["run"] / "timings.csv")
+    stage_rows = timings[timings["kind"] == "stage"]
+    rows: list[tuple[str, float, float]] = []
+    loop, tail, end = marks["loop"], marks["tail"], marks["end"]
+    rows.append(("start-up (imports, model, corpus listing, worker spawn)", loop["wall_s"],
+                 loop["cpu_s"] + loop["worker_cpu_s"]))
+    if "prepare" in st:
+        rows.append(("prepare (front-end, cached)", st["prepare"]["wall_s"],
+                     st["prepare"]["cpu_s"]))
+    cues = stage_rows[stage_rows["step"] == "cues"]["total_s"].max()
+    rows.append(("cue tracks (workers; wall: submit -> ready, timings.csv)", float(cues),
+                 tail["worker_cpu_s"] - loop["worker_cpu_s"]))
+    for key, v in st.items():
+        if key.startswith("cue "):
+            rows.append((key, v["wall_s"], v["cpu_s"]))
+    if "forward (logits)" in st:
+        rows.append(("forward (logits)", st["forward (logits)"]["wall_s"],
+                     st["forward (logits)"]["cpu_s"]))
+    for _, r in stage_rows[stage_rows["step"] == "attribution"].iterrows():
+        cpu = st.get(f"attribution: {r['method']}", {}).get("cpu_s", float("nan"))
+        rows.append((f"attribution: {r['method']} (wall: timings.csv)", r["total_s"], cpu))
+    for key, v in sorted(st.items(), key=lambda kv: -kv[1]["cpu_s"]):
+        if key.startswith("metric family"):
+            rows.append((key, v["wall_s"], v["cpu_s"]))
+    rows.append(("tail (tables, statistics, figures, report; CPU incl. workers)",
+                 end["wall_s"] - tail["wall_s"],
+                 end["cpu_s"] - tail["cpu_s"] + end["worker_cpu_s"] - tail["worker_cpu_s"]))
+    rows.append(("whole run (fresh process; CPU of it and its workers)", ev["wall_s"],
+                 ev["cpu_s"]))
+    lines = ["| stage | wall s | CPU s | CPU s per clip |", "| --- | --- | --- | --- |"]
+    lines += [f"| {name} | {w:.2f} | {c:.2f} | {c / n:.3f} |" for name, w, c in rows]
+    return lines
+
+
+def recorded(args: argparse.Namespace) -> None:
+    """The recorded-speech benchmark: evaluate vs the openSMILE-only ceiling, one sitting."""
+    import pandas as pd
+
+    print(f"load before: {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        ev = evaluate_run(args, tmp)
+        clips = pd.read_csv(ev["run"] / "clips.csv")
+        paths, n = clips["path"].astype(str).tolist(), len(clips)
+        fe_rate = int(json.loads((ev["run"] / "config.json").read_text())["frontend"]
+                      ["sample_rate"])
+        native = ceiling_run(paths, 0, args.workers)
+        at_model = ceiling_run(paths, fe_rate, args.workers) if fe_rate not in native[
+            "rates"] else native
+        for name, c in (("file rate", native), (f"model rate {fe_rate} Hz", at_model)):
+            print(f"openSMILE-only ceiling ({n} files, {c['audio_s']:.0f} s of audio, "
+                  f"{name} {c['rates']}, {args.workers} workers): {c['seconds']:.2f} s work "
+                  f"({c['work_cpu_s']:.2f} CPU s), {c['process_s']:.2f} s fresh process "
+                  f"({c['cpu_s']:.2f} CPU s)", flush=True)
+        ratio = native["seconds"] / ev["wall_s"]
+        off = f", tricks off: {args.tricks_off}" if args.tricks_off else ""
+        print(f"evaluate-throughput ({args.dataset}, {n} clips, {args.method}{off}, default "
+              f"metrics, fresh process): ours {n / ev['wall_s']:.3g} clips/s, baseline "
+              f"(openSMILE-only ceiling, file rate) {n / native['seconds']:.3g} clips/s, ratio "
+              f"{ratio:.3g} (target >= 0.7 for one method); CPU: ours {ev['cpu_s']:.1f} s, "
+              f"ceiling {native['cpu_s']:.1f} s; load after: {os.getloadavg()[0]:.2f}",
+              flush=True)
+        print("\n".join(stage_table(ev, n)), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default=None, help="a recorded corpus (emodb): see above")
+    ap.add_argument("--data-root", type=Path, default=None)
+    ap.add_argument("--method", default="gradcam")
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--frontend", default=None)
+    ap.add_argument("--label-preset", default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--tricks-off", default="", help="BSX_TRICKS_OFF for the evaluate run")
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--memory", default="200,2000")
     ap.add_argument("--repeat", type=int, default=3, help="alternated throughput pairs")
     ap.add_argument("--tricks", action="store_true", help="what each speed trick buys")
     args = ap.parse_args()
+    if args.dataset:
+        if args.clips == 200:
+            args.clips = 96
+        recorded(args)
+        return
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ckpt = model_checkpoint(tmp)

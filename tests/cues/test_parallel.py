@@ -75,3 +75,25 @@ def test_a_pool_whose_worker_died_is_replaced(make_vowel) -> None:
     assert pool._broken
     tracks = extract_many("librosa", clip, SR, workers=2)  # a fresh pool does the work
     assert len(tracks) == 2
+
+
+def test_pending_tracks_say_when_they_arrived_not_when_they_were_asked_for(make_vowel) -> None:
+    import time
+
+    from bsx.cues.parallel import extract_many_async
+
+    clips = [make_vowel(f0, dur=0.4) for f0 in (120.0, 220.0)]
+    serial = extract_many("praat", clips, SR, workers=1)
+    t0 = time.perf_counter()
+    for workers in (2, 1):
+        pending = extract_many_async("praat", clips, SR, workers=workers)
+        if workers == 2:
+            while pending.ready_at is None and time.perf_counter() - t0 < 60:
+                time.sleep(0.05)
+            time.sleep(0.3)  # the caller comes back late
+        asked = time.perf_counter()
+        tracks = pending()
+        assert pending.ready_at is not None
+        assert (pending.ready_at < asked) == (workers == 2)  # in-process: ready when asked
+        for a, b in zip(serial, tracks, strict=True):
+            assert np.allclose(a.values["F0_Hz"], b.values["F0_Hz"], equal_nan=True)

@@ -223,3 +223,25 @@ def test_an_edit_of_rounding_size_gives_no_gain_per_db() -> None:
     assert res.edit_salient[0] < 1e-4 * rms  # the loudness edit changed nothing real
     assert np.isnan(res.gain_per_db[0])
     assert abs(res.drop_salient[0]) < 1e-4 and abs(res.drop_random[0]) < 1e-4
+
+
+def test_loudness_neutralising_equals_the_whole_clip_weight_form() -> None:
+    """The span-local gain (linear in clip length) gives bit-identical samples to the form
+    that built a whole-clip weight per span, spans at the edges and overlapping included."""
+    from bsx.scoring.ablation import FADE_S, MAX_GAIN, _span_level, crossfade_weight
+
+    sr = 16000
+    rng = np.random.default_rng(3)
+    y = (0.1 * rng.standard_normal(5 * sr)).astype(np.float32)
+    y[sr:2 * sr] *= 0.01  # a quiet stretch: gains up to the cap
+    spans = [(0, 1200), (3000, 9000), (8000, 8100), (15000, 40000), (5 * sr - 700, 5 * sr)]
+    for floor in (0.0, 0.002):
+        gain = np.ones(len(y))
+        for lo, hi in spans:
+            rms = _span_level(y, sr, lo, hi, floor)
+            g = min(0.05 / rms, MAX_GAIN) if rms > 0 else 1.0
+            gain += crossfade_weight(len(y), [(lo, hi)], int(FADE_S * sr)) * (g - 1.0)
+        want = (y * gain).astype(np.float32)
+        got = neutralise_loudness(y, sr, spans, target_rms=0.05, floor_rms=floor)
+        np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(got, y)

@@ -9,8 +9,9 @@ so a script calling extract_many with workers > 1 needs the usual
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,8 @@ import numpy as np
 from bsx.cues.base import CueExtractor, CueTracks
 from bsx.pool import beside, kept_pool, shutdown_pools
 
-__all__ = ["beside", "extract_many", "extract_many_async", "shutdown_pools", "start_workers"]
+__all__ = ["PendingTracks", "beside", "extract_many", "extract_many_async", "shutdown_pools",
+           "start_workers"]
 
 _WORKER: Any = None
 
@@ -62,20 +64,43 @@ def extract_many(
     return list(pool.map(_run, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
 
 
+class PendingTracks:
+    """Tracks being measured in the worker pool: call it to wait for them (in order).
+    `ready_at` is when the last of them arrived (time.perf_counter), so a caller that comes
+    back late still knows how long the cue stage itself took from submission."""
+
+    def __init__(self, futures: list[Future[CueTracks]] | None = None,
+                 run: Callable[[], list[CueTracks]] | None = None) -> None:
+        self._futures, self._run = futures, run
+        self.ready_at: float | None = None
+        for f in futures or []:
+            f.add_done_callback(self._stamp)
+
+    def _stamp(self, _: Future[CueTracks]) -> None:
+        if self.ready_at is None and all(f.done() for f in self._futures or []):
+            self.ready_at = time.perf_counter()
+
+    def __call__(self) -> list[CueTracks]:
+        if self._futures is None:
+            out = self._run() if self._run is not None else []
+            self.ready_at = time.perf_counter()
+            return out
+        return [f.result() for f in self._futures]
+
+
 def extract_many_async(
     extractor: str | CueExtractor, waveforms: Sequence[np.ndarray], sample_rate: int, *,
     workers: int = 2, options: dict[str, Any] | None = None,
-) -> Callable[[], list[CueTracks]]:
-    """Start extract_many in the worker pool and return a function that waits for the tracks,
-    so the caller can attribute on the model while the workers measure cues. With workers <= 1
-    the work runs when the function is called."""
+) -> PendingTracks:
+    """Start extract_many in the worker pool and return a PendingTracks that waits for the
+    tracks, so the caller can attribute on the model while the workers measure cues. With
+    workers <= 1 the work runs when it is called."""
     if workers <= 1 or len(waveforms) <= 1:
-        return lambda: extract_many(extractor, waveforms, sample_rate, workers=1,
-                                    options=options)
+        return PendingTracks(run=lambda: extract_many(extractor, waveforms, sample_rate,
+                                                      workers=1, options=options))
     jobs = [(y, sample_rate) for y in waveforms]
     pool = _pool(extractor, options, workers)
-    futures = [pool.submit(_run, job) for job in jobs]
-    return lambda: [f.result() for f in futures]
+    return PendingTracks(futures=[pool.submit(_run, job) for job in jobs])
 
 
 def _pool(extractor: Any, options: dict[str, Any] | None, workers: int) -> ProcessPoolExecutor:

@@ -4,16 +4,18 @@
   imported (bsx.evaluation.plan.early_start);
 - shared: a method that can predicts and explains in one forward pass (SharesForward);
 - nhwc: channels-last convolutions on the CPU for models that declare channels_last_ok;
-- beside: the tail's figures and statistics run in the idle cue workers.
+- beside: the tail's figures and statistics run in the idle cue workers;
+- asserts: Quantus' attribution check with its per-bin Python set vectorised
+  (bsx.scoring.quantus_asserts).
 BSX_TRICKS_OFF=early,shared (say) turns tricks off; results are the same either way (tests
-check early and shared), only the time differs. For benchmarks, not for users.
+check early, shared and asserts), only the time differs. For benchmarks, not for users.
 """
 
 from __future__ import annotations
 
 import os
 
-TRICKS = ("early", "shared", "nhwc", "beside")
+TRICKS = ("early", "shared", "nhwc", "beside", "asserts")
 
 
 def enabled(trick: str) -> bool:

@@ -190,14 +190,14 @@ def neutralise_loudness(y: np.ndarray, sr: int, spans: Sequence[tuple[int, int]]
                         target_rms: float, floor_rms: float = 0.0) -> np.ndarray:
     """Scale each span to `target_rms` (gain capped at MAX_GAIN), with cross-fades. With
     floor_rms > 0 a span's level is that of its active frames, and a span with none (a pause)
-    is left as it is."""
+    is left as it is. Each span's weight is built over the span alone (it is 0 outside): a
+    whole-clip weight per span made this quadratic in clip length (issue 25)."""
     gain = np.ones(len(y))
     fade = int(FADE_S * sr)
     for lo, hi in spans:
         rms = _span_level(y, sr, lo, hi, floor_rms)
         g = min(target_rms / rms, MAX_GAIN) if rms > 0 else 1.0
-        w = crossfade_weight(len(y), [(lo, hi)], fade)
-        gain += w * (g - 1.0)
+        gain[lo:hi] += crossfade_weight(hi - lo, [(0, hi - lo)], fade) * (g - 1.0)
     return (y * gain).astype(np.float32)
 
 

@@ -168,6 +168,9 @@ def quantus_scores(
     """
     import quantus
 
+    from bsx.scoring.quantus_asserts import install
+
+    install()
     device = torch.device(device)
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(int).reshape(-1)

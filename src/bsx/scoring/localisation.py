@@ -33,6 +33,10 @@ TOP_K_SHARE = 0.05  # top-k-intersection: k = 5% of the bins (Quantus' 1000 is f
 def _metric(name: str, n_bins: int) -> Callable[..., Any]:
     import quantus
 
+    from bsx.scoring.quantus_asserts import install
+
+    install()
+
     common: dict[str, Any] = dict(abs=False, normalise=False, disable_warnings=True,
                                   display_progressbar=False, return_aggregate=False)
     if name == "relevance-mass-accuracy":
