@@ -308,13 +308,13 @@ def meta_summary(
 
 def meta_line(meta: Mapping[str, Any]) -> str:
     """One line for the console: how many scores are trustworthy here, and which."""
-    rows = meta.get("rows", [])
+    rows = [r for r in meta.get("rows", []) if r.get("role") != "description"]
     good = [r for r in rows if str(r.get("verdict", "")).startswith("reactive and resilient")]
     names = ", ".join(
         r["metric"] + (f" ({r['against']})" if r.get("against") else "") for r in good
     )
     return (
-        f"meta-evaluation on {meta.get('n_clips', 0)} clips: {len(good)} of {len(rows)} scores "
-        f"reactive and resilient{': ' + names if names else ''} (report.html, "
+        f"meta-evaluation on {meta.get('n_clips', 0)} clips: {len(good)} of {len(rows)} evidence "
+        f"scores reactive and resilient{': ' + names if names else ''} (report.html, "
         "docs/meta-evaluation.md)"
     )
