@@ -90,9 +90,49 @@ def test_values_are_the_run_scores_on_the_original_maps(run) -> None:  # type: i
     assert (m2["value_meta"] - m2["value_run"]).abs().max() < 1e-9
 
 
+def test_a_resumed_run_reads_the_same_table_from_its_parts(run) -> None:  # type: ignore[no-untyped-def]
+    out, summary = run
+    again = run_evaluation(_cfg(meta_eval=True, meta_clips=8), out, resume=True, progress=False)
+    assert json.dumps(again["meta_evaluation"], sort_keys=True, default=str) == json.dumps(
+        summary["meta_evaluation"], sort_keys=True, default=str
+    )
+
+
 def test_off_by_default_and_config_unchanged() -> None:
     cfg = _cfg()
     assert cfg.meta_eval is False
     dumped = json.loads(cfg.model_dump_json())
     assert "meta_eval" not in dumped and "meta_clips" not in dumped
     assert "meta_clips" in json.loads(_cfg(meta_eval=True, meta_clips=4).model_dump_json())
+
+
+def test_meta_clips_below_one_is_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bsx.cli",
+            "evaluate",
+            "--meta-eval",
+            "--meta-clips",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--meta-clips 0" in errors[0]
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="meta_clips"):
+        _cfg(meta_clips=0)
