@@ -69,6 +69,13 @@ def test_every_metric_has_a_row_and_a_verdict(run) -> None:  # type: ignore[no-u
     good = sum(r["verdict"].startswith("reactive and resilient") for r in evidence)
     assert meta_line(meta).startswith(f"meta-evaluation on 8 clips: {good} of {len(evidence)}")
     assert by[("sparseness", "", "")]["verdict"].endswith("not evidence")
+    from bsx.scoring.meta import meta_frame
+
+    flat = meta_frame(meta)
+    assert len(flat) == len(meta["rows"]) and flat["verdict"].tolist() == [
+        r["verdict"] for r in meta["rows"]
+    ]
+    assert flat["vs_shifted_effect"].iloc[0] == meta["rows"][0]["vs_shifted"]["effect"]
     html = (out / "report.html").read_text()
     assert "Which scores can be trusted here" in html and "resilience: 1-frame shift" in html
 
