@@ -76,6 +76,11 @@ def test_every_metric_has_a_row_and_a_verdict(run) -> None:  # type: ignore[no-u
         r["verdict"] for r in meta["rows"]
     ]
     assert flat["vs_shifted_effect"].iloc[0] == meta["rows"][0]["vs_shifted"]["effect"]
+    from bsx.report.html import meta_section
+
+    read_back = meta_section(meta)  # from summary.json: NaN is null there
+    assert "None" not in read_back
+    assert '<td class="num">–</td>' in read_back  # sparseness has no ranking tau
     html = (out / "report.html").read_text()
     assert "Which scores can be trusted here" in html and "resilience: 1-frame shift" in html
 
