@@ -210,3 +210,64 @@ def test_verdict_words() -> None:
     )
     assert verdict(_row("not shown")) == "not reactive"
     assert verdict(_row("untestable")) == "cannot be tested here (r)"
+
+
+def test_multi_unit_clips_keep_their_own_unit_maps() -> None:
+    """Whole-utterance clips hold several model input units: the picked clips' unit maps and
+    stitched clip maps must be theirs (unit j of the batch filled with the value j)."""
+    from bsx.audio import PRESETS, prepare_waveform, with_keep
+    from bsx.evaluation.attribute import to_clip_maps
+    from bsx.evaluation.meta import method_batch, sub_batch
+
+    sr = 16000
+    t = np.arange(int(1.5 * sr)) / sr
+    burst = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    gap = np.zeros(sr, dtype=np.float32)
+    fe = with_keep(PRESETS["paper"], "whole")
+    waves = [np.concatenate([gap, burst, gap, burst, gap]), burst, np.concatenate([burst, burst])]
+    prepared = [prepare_waveform(w, fe) for w in waves]
+    units = stack_units(prepared, torch.device("cpu"))
+    per_clip = [int((units.clip_of == i).sum()) for i in range(3)]
+    assert per_clip[0] > 1 and per_clip[2] > 1
+    maps = [
+        np.full((fe.n_mels, 134), float(j), dtype=np.float32) for j in range(len(units.clip_of))
+    ]
+    clips = [SimpleNamespace(id=f"c{i}", speaker="s", label="angry", meta={}) for i in range(3)]
+    b = BatchInputs(
+        clips=clips,
+        prepared=prepared,
+        units=units,
+        target=np.zeros(3, dtype=int),
+        target_labels=["angry"] * 3,
+        planted=None,
+        tracks={},
+        cue_seconds={},
+        expert=None,
+    )
+    opts = WindowOptions(sign="positive")
+    source = MethodBatch(
+        method="m",
+        batch=b,
+        attr=Attributions(units=maps, clips=to_clip_maps(maps, units, prepared)),
+        wins=[],
+        wins_orig=[],
+        sign="positive",
+        window_opts=opts,
+    )
+    ctx = BatchContext(
+        cfg=EvalConfig(),
+        loaded=SimpleNamespace(net=None, frontend=fe),
+        device=torch.device("cpu"),
+        methods={},
+        extractors={},
+        expert=None,
+        metrics={},
+    )
+    sub = sub_batch(ctx, b, [1, 2])
+    mb = method_batch(ctx, sub, "m", source)
+    first = per_clip[0]
+    assert [float(m[0, 0]) for m in mb.attr.units] == list(
+        range(first, first + per_clip[1] + per_clip[2])
+    )
+    for got, want in zip(mb.attr.clips, source.attr.clips[1:], strict=True):
+        assert np.array_equal(got, want)

@@ -34,6 +34,13 @@ class Evaluation:
 
         return pd.DataFrame(self.summary.get("metrics", []))
 
+    def meta_table(self) -> pd.DataFrame:
+        """Which scores can be trusted here: the meta-evaluation of a run with
+        meta_eval=True, one flat row per score (docs/meta-evaluation.md); empty without."""
+        from bsx.scoring.meta import meta_frame
+
+        return meta_frame(self.summary.get("meta_evaluation"))
+
 
 def evaluate(
     model: Any = None,

@@ -324,6 +324,8 @@ def meta_evaluation(
     out["rows"] += [empty_row(m) for m in specs if m not in seen]
     for r in out["rows"]:  # a description (sparseness) reacts to a map's shape, not its truth
         r["role"] = specs[r["metric"]].evidence_role
+        if r["role"] == "description":
+            r["verdict"] += "; a description of the map's shape, not evidence"
     order = {m: i for i, m in enumerate(specs)}
     out["rows"].sort(key=lambda r: order.get(r["metric"], len(order)))
     return out

@@ -414,7 +414,8 @@ def _cmp(c: dict[str, Any]) -> str:
     """'+0.551 [+0.41, +0.69] better': a comparison of the meta-evaluation table."""
     from bsx.scoring.inference import STATUS_WORDS
 
-    if not np.isfinite(c.get("effect", np.nan)):
+    effect = c.get("effect")
+    if effect is None or not np.isfinite(effect):  # NaN, or null in a summary.json read back
         return STATUS_WORDS.get(c.get("status", ""), "–")
     return (f"{c['effect']:+.3f} [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}] "
             f"{STATUS_WORDS.get(c['status'], c['status'])}")
@@ -452,7 +453,8 @@ def meta_section(meta: dict[str, Any] | None) -> str:
         f"{meta.get('min_clips', 6)} are needed); a resilience of 1 means unmoved, 0 moved "
         "as far as noise; resilient at "
         f"{meta.get('resilient_at', 0.8):g} or more. docs/meta-evaluation.md says how to "
-        "read it.</p>" + _table(pd.DataFrame(rows)) + f"<dl class='defs'>{defs}</dl>")
+        "read it.</p>" + _table(pd.DataFrame(rows), numeric=[k for k in names if k.startswith(
+            ("resilience", "ranking"))]) + f"<dl class='defs'>{defs}</dl>")
 
 
 def write_report(out: Path, summary: dict[str, Any], table: pd.DataFrame,

@@ -309,13 +309,35 @@ def meta_summary(
 
 def meta_line(meta: Mapping[str, Any]) -> str:
     """One line for the console: how many scores are trustworthy here, and which."""
-    rows = meta.get("rows", [])
+    rows = [r for r in meta.get("rows", []) if r.get("role") != "description"]
     good = [r for r in rows if str(r.get("verdict", "")).startswith("reactive and resilient")]
     names = ", ".join(
         r["metric"] + (f" ({r['against']})" if r.get("against") else "") for r in good
     )
     return (
-        f"meta-evaluation on {meta.get('n_clips', 0)} clips: {len(good)} of {len(rows)} scores "
-        f"reactive and resilient{': ' + names if names else ''} (report.html, "
+        f"meta-evaluation on {meta.get('n_clips', 0)} clips: {len(good)} of {len(rows)} evidence "
+        f"scores reactive and resilient{': ' + names if names else ''} (report.html, "
         "docs/meta-evaluation.md)"
     )
+
+
+def meta_frame(meta: Mapping[str, Any] | None) -> pd.DataFrame:
+    """summary["meta_evaluation"] as one flat row per score: each comparison's effect, CI,
+    p_FDR and status as `<column>_<field>` (vs_random_effect, vs_random_status, ...)."""
+    out = []
+    for r in (meta or {}).get("rows", []):
+        flat = {k: r.get(k, "") for k in ("metric", "cues", "against", "role")}
+        for k in ("vs_random", *(f"vs_{w}" for w in WRONG_MAPS)):
+            for f in ("effect", "ci_low", "ci_high", "p_fdr", "status"):
+                flat[f"{k}_{f}"] = r[k].get(f)
+        for k in (
+            "resilience_shift",
+            "resilience_seed",
+            "resilience_baseline",
+            "ranking_tau",
+            "n_clips",
+            "verdict",
+        ):
+            flat[k] = r.get(k)
+        out.append(flat)
+    return pd.DataFrame(out)
