@@ -70,3 +70,87 @@ def test_a_short_file_explains_as_before_streaming(ckpt: Path, tmp_path: Path, k
     np.testing.assert_allclose(r.sum(axis=0), want["frames"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(r.sum(axis=1), want["bands"], rtol=1e-4, atol=1e-6)
     assert "relevance" not in e.files and not isinstance(e.relevance, np.memmap)
+
+
+def recording(path: Path, seconds: float, sr: int, channels: int = 1) -> Path:
+    """Voiced stretches of 3-5 s between 0.6-1.2 s pauses, with quiet lead-in and tail."""
+    rng = np.random.default_rng(3)
+    parts = [np.zeros(int(1.3 * sr))]
+    while sum(p.size for p in parts) < (seconds - 1.5) * sr:
+        t = np.arange(int(rng.uniform(3, 5) * sr)) / sr
+        f0 = rng.uniform(120, 260)
+        parts += [
+            0.3 * np.sin(2 * np.pi * f0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)),
+            np.zeros(int(rng.uniform(0.6, 1.2) * sr)),
+        ]
+    y = np.concatenate(parts)[: int((seconds - 1.5) * sr)]
+    y = np.concatenate([y, np.zeros(int(1.5 * sr))]) + 0.002 * rng.standard_normal(
+        int(seconds * sr)
+    )
+    sf.write(path, np.repeat(y[:, None], channels, axis=1).astype(np.float32), sr)
+    return path
+
+
+@pytest.mark.parametrize("trim", ["relative-dbfs", "fixed-dbfs", "top-db", "none"])
+def test_the_streamed_scan_reads_and_trims_as_the_in_memory_front_end(
+    tmp_path: Path, trim: str
+) -> None:
+    from bsx.audio import load_audio, speech_bounds
+    from bsx.streaming import scan
+    from bsx.streaming import speech_bounds as streamed_bounds
+
+    wav = recording(tmp_path / "rec.wav", 50.0, 22050, channels=2)  # stereo, resampled
+    fe = get_frontend("paper-whole").model_copy(
+        update={"trim": trim, "trim_db": {"fixed-dbfs": -30.0, "top-db": 40.0}.get(trim, 14.0)}
+    )
+    sc = scan(wav, fe, tmp_path)
+    y, duration = load_audio(wav, fe.sample_rate)
+    assert sc.n == y.size and sc.original_duration_s == pytest.approx(duration)
+    np.testing.assert_allclose(sc.read(0, sc.n), y, atol=1e-6)
+    assert sc.read(sc.n - 5, sc.n + 10).size == 5
+    first, whole = streamed_bounds(sc, fe)
+    want_first, want_whole = speech_bounds(y, fe)
+    assert first == want_first and whole == want_whole
+    if trim != "none":
+        assert 1.2 * SR < whole[0] < 1.4 * SR  # the quiet lead-in is trimmed
+        assert whole[1] < 48.6 * SR
+
+
+@pytest.mark.parametrize("keep", ["whole", "first-interval"])
+def test_a_long_file_is_streamed_and_agrees_with_the_in_memory_path(
+    ckpt: Path, tmp_path: Path, keep: str
+) -> None:
+    from bsx.streaming import STREAM_ABOVE_S, UNITS_PER_BATCH
+
+    seconds = 70.0
+    assert seconds > STREAM_ABOVE_S
+    wav = recording(tmp_path / "rec.wav", seconds, SR)
+    model = load_model(ckpt)
+    with pytest.warns(UserWarning) if keep == "first-interval" else nullcontext():
+        streamed = explain_file(wav, "gradcam", model, out=tmp_path / "s", keep=keep)
+    # the streamed path: relevance written as a .npy, returned memory-mapped
+    assert isinstance(streamed.relevance, np.memmap)
+    assert Path(streamed.files["relevance"]).is_file()
+    assert streamed.relevance.shape == (128, 1 + int(seconds * SR) // 240)
+    assert not list((tmp_path / "s").glob(".bsx-stream-*"))  # the scratch folder is gone
+    if keep == "whole":  # several batches of units, so stitching crosses batch edges
+        assert int(seconds) > 2 * UNITS_PER_BATCH
+    assert streamed.windows_original
+    for w in streamed.windows_original:
+        assert 0.0 <= w.start_s <= w.end_s <= seconds
+    for kind in ("attribution", "spectrogram", "waveform"):
+        assert Path(streamed.files[kind]).read_bytes()[:4] == b"\x89PNG"
+    z, zsr = sf.read(streamed.files["listen"])
+    assert zsr == SR and z.size == int(seconds * SR)
+
+    with pytest.warns(UserWarning) if keep == "first-interval" else nullcontext():
+        whole = explain_file(
+            wav, "gradcam", model, out=tmp_path / "m", keep=keep, stream_above_s=1e9
+        )
+    assert not isinstance(whole.relevance, np.memmap)
+    assert streamed.windows_original == whole.windows_original
+    assert streamed.windows_model == whole.windows_model
+    np.testing.assert_allclose(streamed.probabilities, whole.probabilities, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(streamed.relevance), whole.relevance, atol=1e-7)
+    z_mem, _ = sf.read(whole.files["listen"])
+    np.testing.assert_allclose(z, z_mem, atol=1e-4)

@@ -112,8 +112,7 @@ def blocks(path: Path, block_s: float = BLOCK_S) -> Iterator[tuple[np.ndarray, i
         raise BadAudio(f"{path}: not a readable audio file ({exc})") from None
     with f:
         sr = int(f.samplerate)
-        for block in f.blocks(blocksize=max(1, int(block_s * sr)), dtype="float32",
-                              always_2d=True):
+        for block in f.blocks(blocksize=max(1, int(block_s * sr)), dtype="float32", always_2d=True):
             y = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
             if not np.all(np.isfinite(y)):
                 raise BadAudio(f"{path}: holds NaN or infinite samples")
@@ -153,8 +152,7 @@ def scan(path: Path, fe: Frontend, scratch: Path) -> Scan:
             sr_in = sr
             if sr != fe.sample_rate:
                 if rs is None:
-                    rs = soxr.ResampleStream(sr, fe.sample_rate, 1, dtype="float32",
-                                             quality="HQ")
+                    rs = soxr.ResampleStream(sr, fe.sample_rate, 1, dtype="float32", quality="HQ")
                 y = rs.resample_chunk(y)
             feed(y)
         if rs is not None:
@@ -165,9 +163,17 @@ def scan(path: Path, fe: Frontend, scratch: Path) -> Scan:
         raise BadAudio(f"{path}: is digital silence")
     env = np.stack([lo[:OVERVIEW_COLUMNS], hi[:OVERVIEW_COLUMNS]])
     env[~np.isfinite(env)] = 0.0
-    return Scan(raw=raw, n=n, sample_rate=fe.sample_rate, original_duration_s=duration,
-                original_rate=sr_in, energy=total, ms_grid=ms_grid.values(),
-                hop_grid=hop_grid.values(), envelope=env)
+    return Scan(
+        raw=raw,
+        n=n,
+        sample_rate=fe.sample_rate,
+        original_duration_s=duration,
+        original_rate=sr_in,
+        energy=total,
+        ms_grid=ms_grid.values(),
+        hop_grid=hop_grid.values(),
+        envelope=env,
+    )
 
 
 def speech_bounds(sc: Scan, fe: Frontend) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -219,7 +225,7 @@ class Timeline:
         out = np.zeros(max(0, min(m1, self.length) - m0), dtype=np.float32)
         c0, c1 = max(m0, self.left), min(m1, self.left + self.content, self.length)
         if c1 > c0:
-            out[c0 - m0:c1 - m0] = sc.read(self.a + c0 - self.left, self.a + c1 - self.left)
+            out[c0 - m0 : c1 - m0] = sc.read(self.a + c0 - self.left, self.a + c1 - self.left)
         return out
 
     def batch(self, sc: Scan, idx: range) -> Prepared:
@@ -230,10 +236,18 @@ class Timeline:
         rel = tuple(self.starts[i] - s0 for i in idx)
         y = self.segment(sc, s0, self.starts[idx[-1]] + n)
         end = self.left + self.content - s0
-        mel = (np.zeros((0,), dtype=np.float32) if fe.input == "waveform" else
-               np.stack([logmel(y[s:s + n], fe, n_real=max(0, end - s)) for s in rel]))
-        return replace(self.prep, waveform=y, logmel=mel, unit_starts=rel,
-                       pad_offset_s=(self.left - s0) / fe.sample_rate)
+        mel = (
+            np.zeros((0,), dtype=np.float32)
+            if fe.input == "waveform"
+            else np.stack([logmel(y[s : s + n], fe, n_real=max(0, end - s)) for s in rel])
+        )
+        return replace(
+            self.prep,
+            waveform=y,
+            logmel=mel,
+            unit_starts=rel,
+            pad_offset_s=(self.left - s0) / fe.sample_rate,
+        )
 
 
 def timeline(sc: Scan, fe: Frontend, source: str) -> Timeline:
@@ -246,20 +260,32 @@ def timeline(sc: Scan, fe: Frontend, source: str) -> Timeline:
     else:
         length = max(n, starts[-1] + n)
         left = (length - content) // 2 if fe.pad == "center" else 0
-    prep = Prepared(waveform=np.zeros(0, dtype=np.float32), logmel=np.zeros(0, np.float32),
-                    trim_offset_s=a / fe.sample_rate, pad_offset_s=left / fe.sample_rate,
-                    content_s=content / fe.sample_rate,
-                    original_duration_s=sc.original_duration_s, frontend=fe, source=source,
-                    unit_starts=starts, speech_s=content / fe.sample_rate)
+    prep = Prepared(
+        waveform=np.zeros(0, dtype=np.float32),
+        logmel=np.zeros(0, np.float32),
+        trim_offset_s=a / fe.sample_rate,
+        pad_offset_s=left / fe.sample_rate,
+        content_s=content / fe.sample_rate,
+        original_duration_s=sc.original_duration_s,
+        frontend=fe,
+        source=source,
+        unit_starts=starts,
+        speech_s=content / fe.sample_rate,
+    )
     return Timeline(prep=prep, a=a, length=length, left=left, content=content, starts=starts)
 
 
 def timeline_of(prep: Prepared) -> Timeline:
     """The Timeline of an in-memory Prepared (its samples stay where they are)."""
     sr = prep.frontend.sample_rate
-    return Timeline(prep=prep, a=round(prep.trim_offset_s * sr), length=len(prep.waveform),
-                    left=round(prep.pad_offset_s * sr), content=round(prep.content_s * sr),
-                    starts=prep.unit_starts)
+    return Timeline(
+        prep=prep,
+        a=round(prep.trim_offset_s * sr),
+        length=len(prep.waveform),
+        left=round(prep.pad_offset_s * sr),
+        content=round(prep.content_s * sr),
+        starts=prep.unit_starts,
+    )
 
 
 def first_interval(sc: Scan, fe: Frontend, source: str) -> Prepared:
@@ -267,8 +293,9 @@ def first_interval(sc: Scan, fe: Frontend, source: str) -> Prepared:
     first, whole = speech_bounds(sc, fe)
     a = first[0]
     seg = sc.read(a, min(first[1], a + fe.n_samples))
-    return from_segment(seg, a, whole, fe, original_duration_s=sc.original_duration_s,
-                        source=source)
+    return from_segment(
+        seg, a, whole, fe, original_duration_s=sc.original_duration_s, source=source
+    )
 
 
 def _batches(n_units: int) -> Iterator[range]:
@@ -304,7 +331,7 @@ def clip_outputs(loaded: LoadedModel, tl: Timeline, sc: Scan) -> tuple[np.ndarra
                 s = loaded.net(x).float().sum(dim=0)
                 total = s if total is None else total + s
             mels = bp.units() if fe.input == "logmel" else [logmel(u, drawn) for u in bp.units()]
-            for u, s0 in zip(mels, tl.starts[idx[0]:idx[-1] + 1], strict=True):
+            for u, s0 in zip(mels, tl.starts[idx[0] : idx[-1] + 1], strict=True):
                 f = s0 // fe.hop_length + np.arange(u.shape[-1])
                 ok = f < tl.n_frames
                 np.add.at(mel_sum.T, cols[f[ok]], u[:, ok].T)
@@ -316,8 +343,9 @@ def clip_outputs(loaded: LoadedModel, tl: Timeline, sc: Scan) -> tuple[np.ndarra
 
 def _columns(n_frames: int) -> np.ndarray:
     """The overview column of each frame."""
-    return np.minimum(np.arange(n_frames) * OVERVIEW_COLUMNS // max(n_frames, 1),
-                      OVERVIEW_COLUMNS - 1)
+    return np.minimum(
+        np.arange(n_frames) * OVERVIEW_COLUMNS // max(n_frames, 1), OVERVIEW_COLUMNS - 1
+    )
 
 
 @dataclass
@@ -338,8 +366,9 @@ class Stitched:
                 yield f0, np.fromfile(f, np.float32, c * self.n_bands).reshape(c, -1).T
 
 
-def attribute_streamed(explainer: Any, tl: Timeline, sc: Scan, target: int, out: Path,
-                       dev: Any) -> Stitched:
+def attribute_streamed(
+    explainer: Any, tl: Timeline, sc: Scan, target: int, out: Path, dev: Any
+) -> Stitched:
     """Attribute every unit for `target`, a batch at a time, stitching as bsx.relevance.stitch
     (overlapping frames averaged) and writing each frame once no later unit covers it."""
     from bsx.evaluation.attribute import content_only, stack_units, unit_maps
@@ -384,16 +413,19 @@ def attribute_streamed(explainer: Any, tl: Timeline, sc: Scan, target: int, out:
             maps = unit_maps(explainer, units, np.array([target]))
             if not acc.shape[0]:
                 acc = np.zeros((maps[0].shape[0], 0))
-            grow(min(t_all, max(tl.starts[i] // hop + m.shape[-1]
-                                for i, m in zip(idx, maps, strict=True))))
+            grow(
+                min(
+                    t_all,
+                    max(tl.starts[i] // hop + m.shape[-1] for i, m in zip(idx, maps, strict=True)),
+                )
+            )
             for i, m in zip(idx, maps, strict=True):
                 s = tl.starts[i]
                 if s % hop:
-                    raise ValueError(f"unit start {s} is not a whole number of {hop}-sample "
-                                     "frames")
+                    raise ValueError(f"unit start {s} is not a whole number of {hop}-sample frames")
                 a = s // hop - base
                 b = min(a + m.shape[-1], t_all - base)
-                acc[:, a:b] += m[:, :b - a]
+                acc[:, a:b] += m[:, : b - a]
                 cnt[a:b] += 1
             if idx[-1] + 1 < len(tl.starts):  # frames before the next unit are final
                 flush(tl.starts[idx[-1] + 1] // hop)
@@ -405,12 +437,13 @@ def profile(st: Stitched, opts: WindowOptions) -> tuple[np.ndarray, np.ndarray]:
     """The per-frame sums of the thresholded map (bsx.windows.thresholded, from the streamed
     sums for the "mean" rule) and the map's overview ((F, columns), column means)."""
     if opts.threshold not in ("mean", "none"):
-        raise BsxError(f"window threshold '{opts.threshold}' needs the whole map in memory; a "
-                       "long file is windowed with 'mean' or 'none'")
+        raise BsxError(
+            f"window threshold '{opts.threshold}' needs the whole map in memory; a "
+            "long file is windowed with 'mean' or 'none'"
+        )
     absolute = opts.sign == "absolute"
     size = st.n_frames * st.n_bands
-    cut = (st.total_abs if absolute else st.total) / size if opts.threshold == "mean" \
-        else -np.inf
+    cut = (st.total_abs if absolute else st.total) / size if opts.threshold == "mean" else -np.inf
     cols = np.zeros(st.n_frames)
     cols_of = _columns(st.n_frames)
     ov = np.zeros((st.n_bands, OVERVIEW_COLUMNS))
@@ -418,8 +451,8 @@ def profile(st: Stitched, opts: WindowOptions) -> tuple[np.ndarray, np.ndarray]:
     for f0, m in st.chunks():
         r = np.abs(m.astype(np.float64)) if absolute else m.astype(np.float64)
         r = np.maximum(np.where(r < cut, 0.0, r), 0.0)
-        cols[f0:f0 + m.shape[1]] = r.sum(axis=0)
-        c = cols_of[f0:f0 + m.shape[1]]
+        cols[f0 : f0 + m.shape[1]] = r.sum(axis=0)
+        c = cols_of[f0 : f0 + m.shape[1]]
         np.add.at(ov.T, c, m.T)
         np.add.at(ov_n, c, 1)
     return cols, (ov / np.maximum(ov_n, 1))[:, ov_n > 0]
@@ -440,11 +473,12 @@ def write_on_original(st: Stitched, tl: Timeline, path: Path) -> np.ndarray:
 
     def pad_to(f: Any, n: int) -> None:
         for i in range(0, n, FRAMES_PER_CHUNK):
-            zeros[:min(FRAMES_PER_CHUNK, n - i)].tofile(f)
+            zeros[: min(FRAMES_PER_CHUNK, n - i)].tofile(f)
 
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f4", "fortran_order": True, "shape": (st.n_bands, t_orig)})
+            f, {"descr": "<f4", "fortran_order": True, "shape": (st.n_bands, t_orig)}
+        )
         written = 0
         if hi > lo:
             pad_to(f, lo + shift)
@@ -452,15 +486,24 @@ def write_on_original(st: Stitched, tl: Timeline, path: Path) -> np.ndarray:
             for f0, m in st.chunks():
                 a, b = max(f0, lo), min(f0 + m.shape[1], hi)
                 if b > a:
-                    np.ascontiguousarray(m[:, a - f0:b - f0].T).tofile(f)
+                    np.ascontiguousarray(m[:, a - f0 : b - f0].T).tofile(f)
                     written += b - a
         pad_to(f, t_orig - written)
     return np.load(path, mmap_mode="r")
 
 
-def explain_long(path: Path, method: str, loaded: LoadedModel, fe: Frontend, *, target: str,
-                 k: int, attenuate_db: float, out: Path,
-                 method_options: dict[str, Any] | None) -> Explanation:
+def explain_long(
+    path: Path,
+    method: str,
+    loaded: LoadedModel,
+    fe: Frontend,
+    *,
+    target: str,
+    k: int,
+    attenuate_db: float,
+    out: Path,
+    method_options: dict[str, Any] | None,
+) -> Explanation:
     """explain_file for a long file: the streamed path (module docstring)."""
     import torch
 
@@ -477,16 +520,17 @@ def explain_long(path: Path, method: str, loaded: LoadedModel, fe: Frontend, *, 
             from bsx.explanation import model_spectrogram
 
             prep = first_interval(sc, fe, str(path))
-            result, rel = explain_prepared(loaded, prep, method, target=target, k=k,
-                                           method_options=method_options)
+            result, rel = explain_prepared(
+                loaded, prep, method, target=target, k=k, method_options=method_options
+            )
             rel_path = out / f"{stem}.relevance.npy"
             frames = Path(tmp) / "relevance.f32"
             np.ascontiguousarray(rel.T, dtype=np.float32).tofile(frames)
             st = Stitched(frames, rel.shape[1], rel.shape[0], 0.0, 0.0)
-            result = replace(result,
-                             relevance=write_on_original(st, timeline_of(prep), rel_path))
-            figures = _figures(result, sc, fe, out, stem, rel, model_spectrogram(prep), path,
-                               attenuate_db)
+            result = replace(result, relevance=write_on_original(st, timeline_of(prep), rel_path))
+            figures = _figures(
+                result, sc, fe, out, stem, rel, model_spectrogram(prep), path, attenuate_db
+            )
             return replace(result, files={**figures, "relevance": str(rel_path)})
         tl = timeline(sc, fe, str(path))
         progress_status(f"predicting {path.name}: {len(tl.starts)} units")
@@ -503,8 +547,9 @@ def explain_long(path: Path, method: str, loaded: LoadedModel, fe: Frontend, *, 
         tgt = parse_target(target, loaded.labels, predicted)
         explainer = build("method", method, loaded.net, options=method_options)
         progress_status(f"explaining {path.name} with {method}: {len(tl.starts)} units")
-        st = attribute_streamed(explainer, tl, sc, tgt, Path(tmp) / "relevance.f32",
-                                _device(loaded.net))
+        st = attribute_streamed(
+            explainer, tl, sc, tgt, Path(tmp) / "relevance.f32", _device(loaded.net)
+        )
         opts = for_method(WindowOptions(k=k), explainer)
         cols, rel_overview = profile(st, opts)
         (wins,) = windows_from_columns(cols[None], fe.frame_s, opts)
@@ -512,21 +557,48 @@ def explain_long(path: Path, method: str, loaded: LoadedModel, fe: Frontend, *, 
         rel_path = out / f"{stem}.relevance.npy"
         relevance = write_on_original(st, tl, rel_path)
         result = Explanation(
-            source=str(path), method=method, model_name=loaded.model_name,
-            labels=loaded.labels, probabilities=tuple(float(p) for p in probs),
-            predicted=predicted, target=tgt, windows_model=tuple(wins),
-            windows_original=tuple(orig), relevance=relevance, frame_s=fe.frame_s,
-            task="regression" if regression else "classification", values=values,
+            source=str(path),
+            method=method,
+            model_name=loaded.model_name,
+            labels=loaded.labels,
+            probabilities=tuple(float(p) for p in probs),
+            predicted=predicted,
+            target=tgt,
+            windows_model=tuple(wins),
+            windows_original=tuple(orig),
+            relevance=relevance,
+            frame_s=fe.frame_s,
+            task="regression" if regression else "classification",
+            values=values,
         )
         overview_s = tl.n_frames * fe.frame_s / max(rel_overview.shape[1], 1)
-        figures = _figures(result, sc, fe, out, stem, rel_overview, mel_overview, path,
-                           attenuate_db, overview_frame_s=overview_s)
+        figures = _figures(
+            result,
+            sc,
+            fe,
+            out,
+            stem,
+            rel_overview,
+            mel_overview,
+            path,
+            attenuate_db,
+            overview_frame_s=overview_s,
+        )
         return replace(result, files={**figures, "relevance": str(rel_path)})
 
 
-def _figures(e: Explanation, sc: Scan, fe: Frontend, out: Path, stem: str, rel: np.ndarray,
-             spectrogram: np.ndarray, path: Path, attenuate_db: float,
-             overview_frame_s: float | None = None) -> dict[str, str]:
+def _figures(
+    e: Explanation,
+    sc: Scan,
+    fe: Frontend,
+    out: Path,
+    stem: str,
+    rel: np.ndarray,
+    spectrogram: np.ndarray,
+    path: Path,
+    attenuate_db: float,
+    overview_frame_s: float | None = None,
+) -> dict[str, str]:
     """The three figures (a long timeline drawn as a decimated overview) and the WAV."""
     from bsx.report.explain_figures import (
         plot_attribution,
@@ -539,22 +611,29 @@ def _figures(e: Explanation, sc: Scan, fe: Frontend, out: Path, stem: str, rel: 
     mel_sr = fe.mel_sr or fe.sample_rate
     wins = list(e.windows_model)
     files = {
-        "attribution": plot_attribution(rel, frame_s, out / f"{stem}.attribution.png", title,
-                                        mel_sr=mel_sr),
-        "spectrogram": plot_spectrogram_windows(spectrogram, wins, frame_s,
-                                                out / f"{stem}.spectrogram.png", title,
-                                                mel_sr=mel_sr),
-        "waveform": plot_envelope_windows(sc.envelope, sc.n / sc.sample_rate,
-                                          list(e.windows_original),
-                                          out / f"{stem}.waveform.png", title),
-        "listen": write_listenable_streamed(path, list(e.windows_original),
-                                            out / f"{stem}.listen.wav", attenuate_db),
+        "attribution": plot_attribution(
+            rel, frame_s, out / f"{stem}.attribution.png", title, mel_sr=mel_sr
+        ),
+        "spectrogram": plot_spectrogram_windows(
+            spectrogram, wins, frame_s, out / f"{stem}.spectrogram.png", title, mel_sr=mel_sr
+        ),
+        "waveform": plot_envelope_windows(
+            sc.envelope,
+            sc.n / sc.sample_rate,
+            list(e.windows_original),
+            out / f"{stem}.waveform.png",
+            title,
+        ),
+        "listen": write_listenable_streamed(
+            path, list(e.windows_original), out / f"{stem}.listen.wav", attenuate_db
+        ),
     }
     return {k: str(v) for k, v in files.items()}
 
 
-def write_listenable_streamed(path: Path, windows: list[Window], dest: Path,
-                              attenuate_db: float) -> Path:
+def write_listenable_streamed(
+    path: Path, windows: list[Window], dest: Path, attenuate_db: float
+) -> Path:
     """bsx.report.explain_figures.write_listenable, block by block at the file's own rate."""
     import soundfile as sf
 
@@ -567,16 +646,20 @@ def write_listenable_streamed(path: Path, windows: list[Window], dest: Path,
         try:
             for y, sr in blocks(path):
                 if writer is None:
-                    writer = sf.SoundFile(str(dest), "w", samplerate=sr, channels=1,
-                                          subtype="PCM_16")
+                    writer = sf.SoundFile(
+                        str(dest), "w", samplerate=sr, channels=1, subtype="PCM_16"
+                    )
                 margin = max(int(RAMP_S * sr), 1)
                 lo, hi = done - margin, done + y.size + margin
-                shifted = [replace(w, start_s=w.start_s - lo / sr, end_s=w.end_s - lo / sr)
-                           for w in windows
-                           if w.end_s > w.start_s and w.end_s * sr > lo and w.start_s * sr < hi]
+                shifted = [
+                    replace(w, start_s=w.start_s - lo / sr, end_s=w.end_s - lo / sr)
+                    for w in windows
+                    if w.end_s > w.start_s and w.end_s * sr > lo and w.start_s * sr < hi
+                ]
                 gain = window_gain(y.size + 2 * margin, sr, shifted, attenuate_db)
-                writer.write(np.clip(y * gain[margin:margin + y.size], -1.0, 1.0)
-                             .astype(np.float32))
+                writer.write(
+                    np.clip(y * gain[margin : margin + y.size], -1.0, 1.0).astype(np.float32)
+                )
                 done += y.size
         finally:
             if writer is not None:
