@@ -8,7 +8,7 @@ the listenable WAV. The 60-minute peak must stay under 2 GB (docs/long-files.md)
 
 Lines: "MIN min, keep KEEP: peak RSS X MB, Y s". Run (a minute or more; nice it):
     nice -n 10 python benchmarks/bench_long_file.py [--minutes 1 10 60] [--keep whole]
-        [--sr 44100] [--method gradcam]
+        [--sr 44100] [--method gradcam] [--src ../main/src]
 """
 
 from __future__ import annotations
@@ -53,13 +53,15 @@ def peak_of(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """(peak RSS in MB, wall seconds, exit code) of one command in a fresh process."""
     t0 = time.perf_counter()
     if shutil.which("time") or Path("/usr/bin/time").exists():
-        p = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, capture_output=True,
-                           text=True)
+        p = subprocess.run(["/usr/bin/time", "-v", *cmd], env=env, capture_output=True, text=True)
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
         if p.returncode:
             sys.stderr.write(p.stderr[-3000:])
-        return (int(m.group(1)) / 1024 if m else float("nan"),
-                time.perf_counter() - t0, p.returncode)
+        return (
+            int(m.group(1)) / 1024 if m else float("nan"),
+            time.perf_counter() - t0,
+            p.returncode,
+        )
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return peak, time.perf_counter() - t0, p.returncode
@@ -71,17 +73,39 @@ def main() -> None:
     ap.add_argument("--keep", default="whole", choices=["whole", "first-interval"])
     ap.add_argument("--sr", type=int, default=16000)
     ap.add_argument("--method", default="gradcam")
+    ap.add_argument(
+        "--src",
+        type=Path,
+        default=ROOT / "src",
+        help="The bsx source tree to run (another checkout: its peaks, to compare).",
+    )
     args = ap.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MPLBACKEND": "Agg"}
+    env = {**os.environ, "PYTHONPATH": str(args.src), "MPLBACKEND": "Agg"}
     with tempfile.TemporaryDirectory(prefix="bsx-long-") as tmp:
         for minutes in args.minutes:
             wav = write_recording(Path(tmp) / f"rec{minutes:g}.wav", minutes, args.sr)
-            cmd = [sys.executable, "-m", "bsx.cli", "explain", str(wav), "--method", args.method,
-                   "--keep", args.keep, "--device", "cpu", "--json",
-                   "--out", str(Path(tmp) / f"out{minutes:g}")]
+            cmd = [
+                sys.executable,
+                "-m",
+                "bsx.cli",
+                "explain",
+                str(wav),
+                "--method",
+                args.method,
+                "--keep",
+                args.keep,
+                "--device",
+                "cpu",
+                "--json",
+                "--out",
+                str(Path(tmp) / f"out{minutes:g}"),
+            ]
             peak, wall, rc = peak_of(cmd, env)
-            print(f"{minutes:g} min, keep {args.keep}, {args.sr} Hz: peak RSS {peak:.0f} MB, "
-                  f"{wall:.1f} s{'' if rc == 0 else f' (exit {rc})'}", flush=True)
+            print(
+                f"{minutes:g} min, keep {args.keep}, {args.sr} Hz: peak RSS {peak:.0f} MB, "
+                f"{wall:.1f} s{'' if rc == 0 else f' (exit {rc})'}",
+                flush=True,
+            )
             wav.unlink()
 
 
