@@ -112,7 +112,16 @@ def blocks(path: Path, block_s: float = BLOCK_S) -> Iterator[tuple[np.ndarray, i
         raise BadAudio(f"{path}: not a readable audio file ({exc})") from None
     with f:
         sr = int(f.samplerate)
-        for block in f.blocks(blocksize=max(1, int(block_s * sr)), dtype="float32", always_2d=True):
+        reader = f.blocks(blocksize=max(1, int(block_s * sr)), dtype="float32", always_2d=True)
+        while True:
+            try:
+                block = next(reader)
+            except StopIteration:
+                return
+            except (sf.SoundFileError, RuntimeError, OSError):  # a decoder failing mid-file
+                raise BadAudio(
+                    f"{path}: cannot be decoded past {f.tell() / sr:.1f} s (cut short or damaged)"
+                ) from None
             y = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
             if not np.all(np.isfinite(y)):
                 raise BadAudio(f"{path}: holds NaN or infinite samples")
