@@ -154,3 +154,19 @@ def test_a_long_file_is_streamed_and_agrees_with_the_in_memory_path(
     np.testing.assert_allclose(np.asarray(streamed.relevance), whole.relevance, atol=1e-7)
     z_mem, _ = sf.read(whole.files["listen"])
     np.testing.assert_allclose(z, z_mem, atol=1e-4)
+
+
+@pytest.mark.parametrize("fault", ["nan", "silence"])
+def test_a_bad_long_file_is_one_sentence_naming_it(ckpt: Path, tmp_path: Path, fault: str) -> None:
+    from bsx.errors import BadAudio
+
+    y = np.zeros(int(61 * SR), dtype=np.float32)
+    if fault == "nan":
+        y[:SR] = 0.1
+        y[int(45 * SR)] = np.nan  # in the third 20 s block: found while streaming
+    wav = tmp_path / "bad.wav"
+    sf.write(wav, y, SR, subtype="FLOAT")
+    with pytest.raises(
+        BadAudio, match="bad.wav: " + ("holds NaN" if fault == "nan" else "is digital silence")
+    ):
+        explain_file(wav, "gradcam", load_model(ckpt), out=tmp_path / "out")
