@@ -214,6 +214,25 @@ def _top_db_bounds(sc: Scan, top_db: float) -> tuple[int, int]:
     return int(idx[0] * TOP_DB_HOP), min(sc.n, int((idx[-1] + 1) * TOP_DB_HOP))
 
 
+class UnitCache:
+    """Log-mel units in a scratch file, appended in unit order and read back by index."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count, self.shape = path, 0, (0, 0)
+
+    def append(self, mels: np.ndarray) -> None:
+        self.shape = mels.shape[1:]
+        with open(self.path, "ab") as f:
+            np.ascontiguousarray(mels, dtype=np.float32).tofile(f)
+        self.count += len(mels)
+
+    def read(self, idx: range) -> np.ndarray:
+        size = self.shape[0] * self.shape[1]
+        with open(self.path, "rb") as f:
+            f.seek(4 * idx[0] * size)
+            return np.fromfile(f, np.float32, len(idx) * size).reshape(len(idx), *self.shape)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Where a long file's kept content sits: what Prepared holds, without the samples."""
@@ -224,6 +243,7 @@ class Timeline:
     left: int  # padding before the content
     content: int  # samples of content
     starts: tuple[int, ...]
+    cache: UnitCache | None = None
 
     @property
     def n_frames(self) -> int:
@@ -237,19 +257,24 @@ class Timeline:
             out[c0 - m0 : c1 - m0] = sc.read(self.a + c0 - self.left, self.a + c1 - self.left)
         return out
 
-    def batch(self, sc: Scan, idx: range) -> Prepared:
+    def batch(self, sc: Scan, idx: range, cache: UnitCache | None = None) -> Prepared:
         """The units `idx` as one Prepared on their own stretch of the timeline (offsets
-        relative to its first unit), so stack_units and the methods take them as they are."""
+        relative to its first unit), so stack_units and the methods take them as they are.
+        `cache`: the log-mel units of the first pass over the units, read back (not
+        recomputed: on a busy CPU the log-mel costs as much as the model) on the second."""
         fe, n = self.prep.frontend, self.prep.frontend.n_samples
         s0 = self.starts[idx[0]]
         rel = tuple(self.starts[i] - s0 for i in idx)
         y = self.segment(sc, s0, self.starts[idx[-1]] + n)
         end = self.left + self.content - s0
-        mel = (
-            np.zeros((0,), dtype=np.float32)
-            if fe.input == "waveform"
-            else np.stack([logmel(y[s : s + n], fe, n_real=max(0, end - s)) for s in rel])
-        )
+        if fe.input == "waveform":
+            mel = np.zeros((0,), dtype=np.float32)
+        elif cache is not None and cache.count > idx[0]:
+            mel = cache.read(idx)
+        else:
+            mel = np.stack([logmel(y[s : s + n], fe, n_real=max(0, end - s)) for s in rel])
+            if cache is not None:
+                cache.append(mel)
         return replace(
             self.prep,
             waveform=y,
@@ -281,7 +306,15 @@ def timeline(sc: Scan, fe: Frontend, source: str) -> Timeline:
         unit_starts=starts,
         speech_s=content / fe.sample_rate,
     )
-    return Timeline(prep=prep, a=a, length=length, left=left, content=content, starts=starts)
+    return Timeline(
+        prep=prep,
+        a=a,
+        length=length,
+        left=left,
+        content=content,
+        starts=starts,
+        cache=UnitCache(sc.raw.with_name("units.f32")),
+    )
 
 
 def timeline_of(prep: Prepared) -> Timeline:
@@ -334,7 +367,7 @@ def clip_outputs(loaded: LoadedModel, tl: Timeline, sc: Scan) -> tuple[np.ndarra
     mel_n = np.zeros(OVERVIEW_COLUMNS)
     with torch.no_grad():
         for idx in _batches(len(tl.starts)):
-            bp = tl.batch(sc, idx)
+            bp = tl.batch(sc, idx, tl.cache)
             units = stack_units([bp], dev)
             for _, x in units.groups:
                 s = loaded.net(x).float().sum(dim=0)
@@ -417,7 +450,7 @@ def attribute_streamed(
             acc, cnt, base = acc[:, w:], cnt[w:], upto
 
         for idx in _batches(len(tl.starts)):
-            bp = tl.batch(sc, idx)
+            bp = tl.batch(sc, idx, tl.cache)
             units = stack_units([bp], dev)
             maps = unit_maps(explainer, units, np.array([target]))
             if not acc.shape[0]:
