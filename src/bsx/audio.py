@@ -291,6 +291,15 @@ def _dbfs(rms: np.ndarray | float) -> np.ndarray:
         return 20.0 * np.log10(np.maximum(np.asarray(rms, dtype=np.float64), 0.0))
 
 
+def energy_grid(y: np.ndarray, sample_rate: int) -> np.ndarray:
+    """The cumulative energy (sum of squared samples, float64) at each whole millisecond,
+    int(k * sample_rate / 1000) for k = 0 .. len(y) in whole ms: all the silence rule reads,
+    so a long file's grid is built block by block (bsx.streaming) without the samples."""
+    ms = sample_rate / 1000.0
+    csum = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
+    return csum[(np.arange(int(len(y) / ms) + 1) * ms).astype(np.int64)]
+
+
 def nonsilent_intervals(
     y: np.ndarray, sample_rate: int, threshold_dbfs: float, min_silence_s: float = 0.5
 ) -> list[tuple[int, int]]:
@@ -299,19 +308,26 @@ def nonsilent_intervals(
     A 1 ms-stepped window of min_silence_s is silent when its RMS (full scale = 1.0) is at or
     below threshold_dbfs; overlapping silent windows merge; the rest is non-silent.
     """
+    return intervals_from_energy(energy_grid(y, sample_rate), len(y), sample_rate,
+                                 threshold_dbfs, min_silence_s)
+
+
+def intervals_from_energy(
+    grid: np.ndarray, n: int, sample_rate: int, threshold_dbfs: float, min_silence_s: float
+) -> list[tuple[int, int]]:
+    """nonsilent_intervals of n samples from their energy_grid."""
     ms = sample_rate / 1000.0
-    seg_ms = int(len(y) / ms)  # pydub: len() in whole milliseconds
+    seg_ms = int(n / ms)  # pydub: len() in whole milliseconds
     win_ms = int(round(min_silence_s * 1000))
     if seg_ms < win_ms:
-        return [(0, len(y))]
-    csum = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
+        return [(0, n)]
+    pos = (np.arange(seg_ms + 1) * ms).astype(np.int64)
     starts_ms = np.arange(0, seg_ms - win_ms + 1)
-    s = (starts_ms * ms).astype(np.int64)
-    e = np.minimum(((starts_ms + win_ms) * ms).astype(np.int64), len(y))
-    rms = np.sqrt((csum[e] - csum[s]) / np.maximum(e - s, 1))
+    s, e = starts_ms, starts_ms + win_ms
+    rms = np.sqrt((grid[e] - grid[s]) / np.maximum(pos[e] - pos[s], 1))
     silent = np.flatnonzero(rms <= 10 ** (threshold_dbfs / 20.0))
     if silent.size == 0:
-        return [(0, len(y))]
+        return [(0, n)]
     ranges: list[list[int]] = []
     start = prev = int(silent[0])
     for i in silent[1:]:
@@ -332,7 +348,7 @@ def nonsilent_intervals(
         out.append([prev_end, seg_ms])
     if out and out[0] == [0, 0]:
         out.pop(0)
-    return [(int(a * ms), min(int(b * ms), len(y))) for a, b in out if b > a]
+    return [(int(a * ms), min(int(b * ms), n)) for a, b in out if b > a]
 
 
 def speech_bounds(y: np.ndarray, fe: Frontend) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -345,14 +361,21 @@ def speech_bounds(y: np.ndarray, fe: Frontend) -> tuple[tuple[int, int], tuple[i
 
         _, (a, b) = librosa.effects.trim(y, top_db=fe.trim_db)
         return (int(a), int(b)), (int(a), int(b))
+    return bounds_from_energy(energy_grid(y, fe.sample_rate), len(y),
+                              float(np.mean(y.astype(np.float64) ** 2)), fe)
+
+
+def bounds_from_energy(grid: np.ndarray, n: int, mean_square: float, fe: Frontend
+                       ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """speech_bounds of n samples by a dBFS trim rule, from their energy_grid and the mean
+    square of all n (the clip's level, for "relative-dbfs")."""
     if fe.trim == "relative-dbfs":
-        clip_dbfs = float(_dbfs(np.sqrt(np.mean(y.astype(np.float64) ** 2))))
-        threshold = clip_dbfs - fe.trim_db
+        threshold = float(_dbfs(np.sqrt(mean_square))) - fe.trim_db
     else:
         threshold = fe.trim_db
-    intervals = nonsilent_intervals(y, fe.sample_rate, threshold, fe.min_silence_s)
+    intervals = intervals_from_energy(grid, n, fe.sample_rate, threshold, fe.min_silence_s)
     if not intervals:
-        return (0, len(y)), (0, len(y))  # all silent: keep everything, as the paper's scripts
+        return (0, n), (0, n)  # all silent: keep everything, as the paper's scripts
     return intervals[0], (intervals[0][0], intervals[-1][1])
 
 
@@ -424,8 +447,16 @@ def prepare_waveform(
         raise BadAudio(f"{source or 'waveform'}: is digital silence")
     first, whole = speech_bounds(y, fe)
     a, b = whole if fe.keep == "whole" else first
+    seg = y[a:b] if fe.keep == "whole" else y[a:b][:fe.n_samples]
+    return from_segment(seg, a, whole, fe, source=source, original_duration_s=(
+        original_duration_s if original_duration_s is not None else len(y) / fe.sample_rate))
+
+
+def from_segment(seg: np.ndarray, a: int, whole: tuple[int, int], fe: Frontend, *,
+                 original_duration_s: float, source: str = "") -> Prepared:
+    """The kept segment (starting at sample a of the file; `whole`: the speech bounds) ->
+    Prepared: pad/cut or chunk, log-mel. A long file's first interval comes here read alone."""
     n = fe.n_samples
-    seg = y[a:b] if fe.keep == "whole" else y[a:b][:n]
     starts = unit_starts(len(seg), fe)
     if fe.input == "waveform":
         out, left = np.ascontiguousarray(seg), 0
@@ -444,9 +475,7 @@ def prepare_waveform(
         trim_offset_s=a / fe.sample_rate,
         pad_offset_s=left / fe.sample_rate,
         content_s=len(seg) / fe.sample_rate,
-        original_duration_s=(
-            original_duration_s if original_duration_s is not None else len(y) / fe.sample_rate
-        ),
+        original_duration_s=original_duration_s,
         frontend=fe,
         source=source,
         unit_starts=starts,

@@ -321,25 +321,44 @@ def explain_file(
     out: Path | None = None,
     method_options: dict[str, Any] | None = None,
     keep: str | None = None,
+    stream_above_s: float | None = None,
 ) -> Explanation:
     """The library behind `bsx explain`: explain the file with a loaded model (on its
     device), and write figures, a listenable WAV and the JSON under `out` (default
-    ./bsx-explain/<file stem>)."""
+    ./bsx-explain/<file stem>). A file longer than `stream_above_s` (default
+    bsx.streaming.STREAM_ABOVE_S) is read and explained in streamed units (docs/long-files.md);
+    its relevance is then also written as a .npy and returned memory-mapped."""
     from bsx.audio import with_keep
     from bsx.honesty import domain_warning
+    from bsx.streaming import STREAM_ABOVE_S, streams
+
+    stream_above_s = STREAM_ABOVE_S if stream_above_s is None else stream_above_s
 
     path = check_file_request(path, method, k, attenuate_db)
     fe = with_keep(loaded.frontend, keep)  # type: ignore[arg-type]
     mismatch = domain_warning(loaded.meta, None, source=path.name)
     if mismatch:
         warnings.warn(mismatch, stacklevel=2)
+    out = Path(out) if out is not None else Path("bsx-explain") / path.stem
+    if streams(path, stream_above_s):
+        from bsx.streaming import explain_long
+
+        result = explain_long(path, method, loaded, fe, target=target, k=k,
+                              attenuate_db=attenuate_db, out=out,
+                              method_options=method_options)
+        return _with_json(result, out, path, method)
     progress_status(f"reading {path.name}")
     prep = prepare_audio(path, None, fe)
     result, rel = explain_prepared(
         loaded, prep, method, target=target, k=k, method_options=method_options
     )
-    out = Path(out) if out is not None else Path("bsx-explain") / path.stem
     files = write_files(result, rel, prep, out, attenuate_db)
+    return _with_json(replace(result, files=files), out, path, method)
+
+
+def _with_json(result: Explanation, out: Path, path: Path, method: str) -> Explanation:
+    """The explanation with its JSON written under `out` (and named in its files)."""
+    files = dict(result.files)
     json_path = out / f"{path.stem}.{method}.json"
     result = replace(result, files={**files, "json": str(json_path)})
     json_path.write_text(json.dumps({**result.to_json(), "files": files}, indent=1) + "\n")
@@ -350,7 +369,6 @@ def write_files(
     e: Explanation, rel: np.ndarray, prep: Prepared, out: Path, attenuate_db: float
 ) -> dict[str, str]:
     """The attribution, spectrogram and waveform figures and the listenable WAV of `e`."""
-    from bsx.audio import logmel
     from bsx.report.explain_figures import (
         plot_attribution,
         plot_spectrogram_windows,
@@ -359,13 +377,7 @@ def write_files(
     )
 
     fe, path = prep.frontend, Path(e.source)
-    spectrogram = (
-        prep.logmel
-        if prep.logmel.ndim == 2 and fe.input == "logmel"
-        else logmel(prep.waveform, fe.model_copy(update={"n_mels": 128}))
-        if fe.input == "waveform"
-        else logmel(prep.waveform, fe)
-    )
+    spectrogram = model_spectrogram(prep)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{path.stem}.{e.method}"
     title = f"{path.name}: {e.method} for '{e.labels[e.target]}' ({e.model_name})"
@@ -383,3 +395,16 @@ def write_files(
         "listen": write_listenable(y, sr, orig, out / f"{stem}.listen.wav", attenuate_db),
     }
     return {k: str(v) for k, v in files.items()}
+
+
+def model_spectrogram(prep: Prepared) -> np.ndarray:
+    """The log-mel drawn beside the relevance: the one the model saw (a waveform model's input
+    as a 128-band log-mel; a chunked utterance's whole timeline in one)."""
+    from bsx.audio import logmel
+
+    fe = prep.frontend
+    if prep.logmel.ndim == 2 and fe.input == "logmel":
+        return prep.logmel
+    if fe.input == "waveform":
+        return logmel(prep.waveform, fe.model_copy(update={"n_mels": 128}))
+    return logmel(prep.waveform, fe)

@@ -114,9 +114,14 @@ def find_windows_batch(
         raise BsxError(f"find_windows_batch takes (B, n_mels, T) maps, got shape {maps.shape}")
     if not np.all(np.isfinite(maps)):
         raise BsxError("an attribution map holds NaN or infinite values")
-    b, _, t = maps.shape
-    r = thresholded(maps, opts)
-    cols = r.sum(axis=1)                                            # (B, T)
+    return windows_from_columns(thresholded(maps, opts).sum(axis=1), frame_s, opts)
+
+
+def windows_from_columns(cols: np.ndarray, frame_s: float, opts: WindowOptions = WindowOptions()
+                         ) -> list[list[Window]]:
+    """(B, T) per-frame sums of the thresholded maps -> each map's top-k windows: all the
+    window rule reads, so a long file's profile is summed chunk by chunk (bsx.streaming)."""
+    b, t = cols.shape
     total = cols.sum(axis=1)                                        # (B,)
     width = min(opts.width, t)
     starts = np.arange(0, t - width + 1, opts.hop)

@@ -207,6 +207,35 @@ def plot_waveform_windows(y: np.ndarray, sr: int, windows: Sequence[Window], pat
     return _save(waveform_figure(y, sr, windows, title), path)
 
 
+def envelope_figure(envelope: np.ndarray, duration_s: float, windows: Sequence[Window],
+                    title: str = ""):  # type: ignore[no-untyped-def]
+    """A long file's waveform as its (min, max) envelope per column, windows shaded: the
+    overview bsx.streaming draws instead of millions of samples."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    t = (np.arange(envelope.shape[1]) + 0.5) * duration_s / max(envelope.shape[1], 1)
+    ax.fill_between(t, envelope[0], envelope[1], color="0.6", lw=0)
+    colours = plt.get_cmap("tab10")
+    for rank, w in enumerate(windows, 1):
+        if w.end_s > w.start_s:  # at least a pixel wide, so a 150 ms window shows in an hour
+            half = max((w.end_s - w.start_s) / 2, duration_s / 1600)
+            mid = (w.start_s + w.end_s) / 2
+            ax.axvspan(mid - half, mid + half, color=colours((rank - 1) % 10), alpha=0.6,
+                       lw=0, label=f"#{rank}")
+    ax.set(xlabel="time in the original file (s)", ylabel="amplitude (full scale = 1)",
+           title=title, xlim=(0.0, max(duration_s, 1e-3)))
+    if any(w.end_s > w.start_s for w in windows):
+        ax.legend(loc="upper right", fontsize=7, ncol=min(len(windows), 5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_envelope_windows(envelope: np.ndarray, duration_s: float, windows: Sequence[Window],
+                          path: Path, title: str = "") -> Path:
+    """envelope_figure saved as PNG + SVG."""
+    return _save(envelope_figure(envelope, duration_s, windows, title), path)
+
+
 def window_gain(n: int, sr: int, windows: Sequence[Window], attenuate_db: float) -> np.ndarray:
     """(n,) gain: 1 inside the windows (original seconds), 10^(-dB/20) outside, 5 ms fades."""
     floor = 10.0 ** (-attenuate_db / 20.0)
