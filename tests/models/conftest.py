@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -29,3 +34,20 @@ def tiny_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def span_data():  # type: ignore[no-untyped-def]
     """tone_span_data itself, for tests that make their own sizes."""
     return tone_span_data
+
+
+@pytest.fixture
+def explain_json() -> Callable[..., dict[str, Any]]:
+    """`bsx explain WAV --checkpoint DIR --method saliency --json --out OUT [extra]`, in
+    process, as the parsed JSON it prints (asserting exit 0)."""
+    from typer.testing import CliRunner
+
+    from bsx.cli.main import app
+
+    def run(wav: Path, d: Path, out: Path, *extra: str) -> dict[str, Any]:
+        res = CliRunner().invoke(app, ["explain", str(wav), "--checkpoint", str(d), "--method",
+                                       "saliency", "--json", "--out", str(out), *extra])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout[res.stdout.index("{"):])
+
+    return run

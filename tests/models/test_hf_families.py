@@ -14,10 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from typer.testing import CliRunner
 
 from bsx.audio import prepare_waveform
-from bsx.cli.main import app
 from bsx.evaluation.attribute import attribute, clip_logits, stack_units
 from bsx.models.hf import build_config, load_hf, new_classifier, save_hf
 from bsx.models.hf_config import hf_frontend
@@ -140,26 +138,6 @@ def _wav(path: Path, seconds: float = 1.5) -> Path:
     return path
 
 
-def explain_json(wav: Path, d: Path, out: Path, *extra: str) -> dict:
-    res = CliRunner().invoke(
-        app,
-        [
-            "explain",
-            str(wav),
-            "--checkpoint",
-            str(d),
-            "--method",
-            "saliency",
-            "--json",
-            "--out",
-            str(out),
-            *extra,
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout[res.stdout.index("{") :])
-
-
 def assert_windows_in_file(e: dict, duration: float) -> None:
     assert e["windows_original"]
     for m, w in zip(e["windows_model"], e["windows_original"], strict=True):
@@ -168,7 +146,7 @@ def assert_windows_in_file(e: dict, duration: float) -> None:
 
 
 @pytest.mark.parametrize("kind", FAMILIES)
-def test_bsx_explain_saliency_gives_windows_inside_the_file(saved, kind, tmp_path):
+def test_bsx_explain_saliency_gives_windows_inside_the_file(saved, kind, tmp_path, explain_json):
     wav = _wav(tmp_path / "clip.wav")
     e = explain_json(wav, saved[kind], tmp_path / "out")
     assert e["labels"] == ["angry", "happy", "sad"] and len(e["probabilities"]) == 3

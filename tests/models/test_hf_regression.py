@@ -4,7 +4,6 @@ class, and is explained per dimension (the target is the dimension's index)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -49,30 +48,11 @@ def test_dimensions_load_by_name_without_emotion_mapping(regression_dir):
         dimension_labels({"0": "arousal", "2": "valence"})
 
 
-def _explain(wav: Path, d: Path, out: Path, *extra: str) -> dict:
-    res = CliRunner().invoke(
-        app,
-        [
-            "explain",
-            str(wav),
-            "--checkpoint",
-            str(d),
-            "--method",
-            "saliency",
-            "--json",
-            "--out",
-            str(out),
-            *extra,
-        ],
-    )
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout[res.stdout.index("{") :])
-
-
-def test_explain_reports_the_values_transformers_computes(regression_dir, wav, tmp_path):
+def test_explain_reports_the_values_transformers_computes(regression_dir, wav, tmp_path,
+                                                       explain_json):
     from transformers import AutoModelForAudioClassification, Wav2Vec2FeatureExtractor
 
-    e = _explain(wav, regression_dir, tmp_path / "a")
+    e = explain_json(wav, regression_dir, tmp_path / "a")
     _, _, fe = load_hf(regression_dir)
     prep = prepare(wav, fe)  # the segment the model saw
     extractor = Wav2Vec2FeatureExtractor.from_pretrained(regression_dir)
@@ -89,16 +69,17 @@ def test_explain_reports_the_values_transformers_computes(regression_dir, wav, t
     assert e["windows_original"]
 
 
-def test_each_dimension_is_explained_by_its_own_gradient(regression_dir, wav, tmp_path):
+def test_each_dimension_is_explained_by_its_own_gradient(regression_dir, wav, tmp_path,
+                                                        explain_json):
     maps = {}
     for i, dim in enumerate(DIMS):
-        e = _explain(wav, regression_dir, tmp_path / dim, "--target", dim)
+        e = explain_json(wav, regression_dir, tmp_path / dim, "--target", dim)
         assert e["target"] == i
         for w in e["windows_original"]:
             assert 0.0 <= w["start_s"] < w["end_s"] <= 2.5
         maps[dim] = [(w["start_frame"], w["share"]) for w in e["windows_model"]]
     assert len({tuple(m) for m in maps.values()}) == 3  # three outputs, three explanations
-    by_index = _explain(wav, regression_dir, tmp_path / "2", "--target", "2")
+    by_index = explain_json(wav, regression_dir, tmp_path / "2", "--target", "2")
     assert [(w["start_frame"], w["share"]) for w in by_index["windows_model"]] == maps["valence"]
 
 
