@@ -229,7 +229,8 @@ def test_rank_correlation_is_spearman_of_the_two_models_gradcam_profiles(
     main, other = load_model(None), load_model(models["perturbed"])
     checked = 0
     for clip_id, value in rho.items():
-        p = prepare(clips.loc[clip_id, "path"], main.frontend)
+        root = Path(json.loads((out / "config.json").read_text())["corpus_root"])
+        p = prepare(root / clips.loc[clip_id, "path"], main.frontend)
         x = torch.from_numpy(p.logmel)[None, None]
         target = torch.tensor([main.labels.index(clips.loc[clip_id, "target"])])
         lo, hi = p.content_frames()  # compared over content only, never the padding

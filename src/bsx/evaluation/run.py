@@ -156,6 +156,8 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
         "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
         "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
         "metrics": metrics, "device": str(device), **run_provenance(cfg.checkpoint),
+        # results.csv and clips.csv name each clip's file relative to this folder
+        "corpus_root": None if writer.corpus_root is None else str(writer.corpus_root),
         **(record or {}),
     }
     write_json(out / "config.json", run_config)
