@@ -29,3 +29,8 @@ def resolve_device(name: str | torch.device = "auto") -> torch.device:
     elif dev.type != "cpu":
         raise BsxError(f"no device '{name}'; accepted: auto, cpu, cuda, cuda:N")
     return dev
+
+
+def device_of(net: torch.nn.Module) -> torch.device:
+    """Where a model in memory lives (the CPU for one without parameters)."""
+    return next(iter(net.parameters()), torch.empty(0)).device

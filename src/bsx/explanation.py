@@ -163,6 +163,19 @@ def prepare_audio(audio: Any, sample_rate: int | None, fe: Frontend) -> Prepared
     return prepare_waveform(y, fe, original_duration_s=duration, source="array")
 
 
+def prediction(loaded: LoadedModel, outputs: np.ndarray
+               ) -> tuple[bool, tuple[float, ...], int | None, tuple[float, ...] | None]:
+    """(regression, probabilities, predicted class, values) of a clip's mean outputs: a
+    classifier's softmax and its argmax; a regression model's outputs are its dimensions'
+    values (e.g. arousal), with no probabilities and no predicted class."""
+    if loaded.meta.get("task") == "regression":
+        return True, (), None, tuple(float(v) for v in outputs)
+    import torch
+
+    probs = torch.softmax(torch.from_numpy(np.asarray(outputs)), dim=0)
+    return False, tuple(float(p) for p in probs), int(probs.argmax()), None
+
+
 def explain_prepared(
     loaded: LoadedModel,
     prep: Prepared,
@@ -174,9 +187,9 @@ def explain_prepared(
 ) -> tuple[Explanation, np.ndarray]:
     """Predict, attribute and find the windows of one prepared clip (no files, no cues);
     also returns the (F, T) relevance on the model timeline, for the figures."""
-    import torch
 
     from bsx.audio import KEPT_SHARE_WARNING
+    from bsx.device import device_of
     from bsx.evaluation.attribute import attribute, clip_logits, stack_units
     from bsx.evaluation.salient import salient_windows
     from bsx.honesty import too_short
@@ -196,17 +209,9 @@ def explain_prepared(
             stacklevel=3,
         )
     progress_status(f"explaining {Path(prep.source).name} with {method}")
-    dev = next(iter(loaded.net.parameters()), torch.empty(0)).device
-    units = stack_units([prep], dev)
-    outputs = clip_logits(loaded.net, units)[0].cpu()
-    regression = loaded.meta.get("task") == "regression"
-    values: tuple[float, ...] | None = None
-    predicted: int | None = None
-    if regression:  # dimensions (e.g. arousal): values, no class
-        values, probs = tuple(float(v) for v in outputs), torch.zeros(0)
-    else:
-        probs = torch.softmax(outputs, dim=0)
-        predicted = int(probs.argmax())
+    units = stack_units([prep], device_of(loaded.net))
+    outputs = clip_logits(loaded.net, units)[0].cpu().numpy()
+    regression, probs, predicted, values = prediction(loaded, outputs)
     tgt = parse_target(target, loaded.labels, predicted)
     explainer = build("method", method, loaded.net, options=method_options)
     rel = attribute(explainer, units, np.array([tgt]), [prep]).clips[0]
@@ -218,7 +223,7 @@ def explain_prepared(
         method=method,
         model_name=loaded.model_name,
         labels=loaded.labels,
-        probabilities=tuple(float(p) for p in probs),
+        probabilities=probs,
         predicted=predicted,
         target=tgt,
         windows_model=tuple(wins),

@@ -345,21 +345,16 @@ def _batches(n_units: int) -> Iterator[range]:
         yield range(i, min(i + UNITS_PER_BATCH, n_units))
 
 
-def _device(net: Any) -> Any:
-    import torch
-
-    return next(iter(net.parameters()), torch.empty(0)).device
-
-
 def clip_outputs(loaded: LoadedModel, tl: Timeline, sc: Scan) -> tuple[np.ndarray, np.ndarray]:
     """The clip's outputs (the mean of its unit logits, as clip_logits) and an overview of the
     log-mels the model saw ((128 or n_mels, columns), each column the mean of its frames; a
     waveform model's pieces get a 128-band log-mel, as explain_file draws them)."""
     import torch
 
+    from bsx.device import device_of
     from bsx.evaluation.attribute import stack_units
 
-    fe, dev = tl.prep.frontend, _device(loaded.net)
+    fe, dev = tl.prep.frontend, device_of(loaded.net)
     drawn = fe if fe.input == "logmel" else fe.model_copy(update={"n_mels": 128})
     total: torch.Tensor | None = None
     cols = _columns(tl.n_frames)
@@ -547,9 +542,8 @@ def explain_long(
     method_options: dict[str, Any] | None,
 ) -> Explanation:
     """explain_file for a long file: the streamed path (module docstring)."""
-    import torch
-
-    from bsx.explanation import Explanation, explain_prepared, parse_target
+    from bsx.device import device_of
+    from bsx.explanation import Explanation, explain_prepared, parse_target, prediction
     from bsx.plugins import build
     from bsx.windows import WindowOptions, for_method, to_original, windows_from_columns
 
@@ -577,20 +571,12 @@ def explain_long(
         tl = timeline(sc, fe, str(path))
         progress_status(f"predicting {path.name}: {len(tl.starts)} units")
         outputs, mel_overview = clip_outputs(loaded, tl, sc)
-        regression = loaded.meta.get("task") == "regression"
-        values: tuple[float, ...] | None = None
-        predicted: int | None = None
-        probs = np.zeros(0)
-        if regression:
-            values = tuple(float(v) for v in outputs)
-        else:
-            probs = torch.softmax(torch.from_numpy(outputs), dim=0).numpy()
-            predicted = int(probs.argmax())
+        regression, probs, predicted, values = prediction(loaded, outputs)
         tgt = parse_target(target, loaded.labels, predicted)
         explainer = build("method", method, loaded.net, options=method_options)
         progress_status(f"explaining {path.name} with {method}: {len(tl.starts)} units")
         st = attribute_streamed(
-            explainer, tl, sc, tgt, Path(tmp) / "relevance.f32", _device(loaded.net)
+            explainer, tl, sc, tgt, Path(tmp) / "relevance.f32", device_of(loaded.net)
         )
         opts = for_method(WindowOptions(k=k), explainer)
         cols, rel_overview = profile(st, opts)
@@ -603,7 +589,7 @@ def explain_long(
             method=method,
             model_name=loaded.model_name,
             labels=loaded.labels,
-            probabilities=tuple(float(p) for p in probs),
+            probabilities=probs,
             predicted=predicted,
             target=tgt,
             windows_model=tuple(wins),

@@ -63,19 +63,12 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         progress_status(f"reading the dataset '{cfg.dataset}'")
         early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
         progress_status("importing torch and loading the model")
-        from bsx.device import resolve_device  # imports torch: only now
+        from bsx.device import device_of, resolve_device  # imports torch: only now
 
-        device = resolve_device(cfg.device) if loaded is None else _device_of(loaded.net)
+        device = resolve_device(cfg.device) if loaded is None else device_of(loaded.net)
         with _torch_threads(device, cfg.workers):
             return _run(cfg, out, device, specs, extractors, early, resume=resume,
                         progress=progress, on_batch=on_batch, record=record, loaded=loaded)
-
-
-def _device_of(net: Any) -> Any:
-    """Where a model in memory lives (the CPU for one without parameters)."""
-    import torch
-
-    return next(iter(net.parameters()), torch.empty(0)).device
 
 
 @contextmanager
