@@ -99,7 +99,7 @@ class Model:
         one forward pass on a silent input, that it has one output per label."""
         import torch
 
-        from bsx.device import resolve_device
+        from bsx.device import device_of, resolve_device
         from bsx.models.checkpoint import LoadedModel
 
         net = self.module
@@ -108,7 +108,7 @@ class Model:
         net.eval()
         if getattr(net, "input_kind", "logmel") != self.input_kind:
             net.input_kind = self.input_kind  # type: ignore[assignment]
-        dev = next(iter(net.parameters()), torch.empty(0)).device
+        dev = device_of(net)
         fe = self._fe
         shape = (1, 1, fe.n_mels, fe.n_frames) if fe.input == "logmel" else (1, fe.sample_rate)
         with torch.no_grad():
