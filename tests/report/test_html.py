@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from bsx.report.html import beats_random, pick_examples, write_report
-from bsx.report.summary import headline
+from bsx.report.html import pick_examples, write_report
+from bsx.report.summary import evidence_by_method, headline
 
 SR = 16000
 
@@ -36,7 +36,7 @@ def test_evidence_counts_apart_from_map_shape_descriptions() -> None:
                  category="complexity")]
     table = pd.DataFrame(rows)
     table["vs_random_status"] = ["better", None, "not shown", None, "better", None]
-    v = beats_random(table)["m"]
+    v = evidence_by_method(table)["m"]
     assert v == {"ground-truth": {"better": ["gt-precision vs planted"],
                                   "not shown": ["gt-recall vs planted"]},
                  "description": {"better": ["complexity"]}}

@@ -117,18 +117,11 @@ def _table(df: pd.DataFrame, numeric: Sequence[str] = ()) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def beats_random(table: pd.DataFrame) -> dict[str, dict[str, dict[str, list[str]]]]:
-    """Per method, role and verdict: the scores against random (bsx.report.summary)."""
-    from bsx.report.summary import evidence_by_method
-
-    return evidence_by_method(table)
-
-
 def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[str, Any]
                     ) -> str:
     """The plain-language summary: model quality, methods against random by what each score
     can show (evidence first), claims."""
-    from bsx.report.summary import headline
+    from bsx.report.summary import evidence_by_method, headline
     from bsx.scoring.inference import min_units
 
     m = summary.get("model", {})
@@ -138,7 +131,7 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     parts = [f"<p>The model classified <b>{summary.get('n_clips', 0)}</b> clips with accuracy "
              f"<b>{_num(acc, 2)}</b> and unweighted average recall (UAR) <b>{_num(uar, 2)}</b>"
              f"{chance}.</p>"]
-    verdicts = beats_random(table)
+    verdicts = evidence_by_method(table)
     if not verdicts:
         parts.append("<p>This run has no random baseline, so no score can be read as better "
                      "than chance; add <code>--method random</code>.</p>")
