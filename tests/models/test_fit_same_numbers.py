@@ -70,7 +70,10 @@ def check(res: TrainResult, before: dict) -> None:
     sums = {k: float(v.double().sum()) for k, v in res.state_dict.items() if v.is_floating_point()}
     assert set(sums) == set(before["weights"])
     for k, v in before["weights"].items():
-        assert sums[k] == pytest.approx(v, abs=1e-6, rel=1e-6), k
+        # resnet-small trains channels-last on the CPU now (bsx.models.train.nhwc): its conv
+        # kernels sum in another order, which moves weight sums by ~2e-6 relative; the
+        # metrics above still agree to 1e-6
+        assert sums[k] == pytest.approx(v, abs=1e-6, rel=2e-5), k
 
 
 @pytest.mark.parametrize("case", [plain, careful], ids=["plain", "careful"])

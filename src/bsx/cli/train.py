@@ -18,8 +18,9 @@ def train(
     dataset: Annotated[str, typer.Option(help="Dataset plugin (bsx plugins list --kind dataset)")]
     = "synth",
     data_root: Annotated[Path | None, typer.Option(help="The corpus folder")] = None,
-    model: Annotated[str, typer.Option(help="Model plugin: resnet-small, crnn, ...")]
-    = "resnet-small",
+    model: Annotated[str | None, typer.Option(
+        help="Model plugin: resnet-small, cnn, crnn, ... [default: resnet-small]")]
+    = None,
     model_option: Annotated[list[str] | None, typer.Option(
         "--model-option", help="Model option KEY=VALUE (repeatable)")] = None,
     dataset_option: Annotated[list[str] | None, typer.Option(
@@ -83,7 +84,7 @@ def train(
         given["augment"] = AugmentOptions() if augment else None
     config = TrainConfig.loso(**given) if cv is not None else TrainConfig(**given)
     seed_list = _seeds(seeds) if seeds else [config.seed]
-    base = out or Path("runs") / f"train-{dataset}-{model}{'-loso' if config.cv else ''}"
+    base = out or Path("runs") / f"train-{dataset}-{config.model}{'-loso' if config.cv else ''}"
     from bsx.models.train import Corpus
 
     corpus = Corpus(dataset, data_root=data_root, workers=workers,

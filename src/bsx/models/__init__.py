@@ -6,7 +6,7 @@ from bsx.plugins import Spec, lazy
 
 @hookimpl
 def register_models(register):  # type: ignore[no-untyped-def]
-    from bsx.models.options import CrnnOptions, HfOptions, ResNetSmallOptions
+    from bsx.models.options import CnnOptions, CrnnOptions, HfOptions, ResNetSmallOptions
 
     register(Spec(
         name="resnet-small", kind="model",
@@ -17,6 +17,12 @@ def register_models(register):  # type: ignore[no-untyped-def]
         name="crnn", kind="model",
         description="Small CRNN: 3 conv blocks then a bidirectional GRU over time",
         factory=lazy("bsx.models.crnn:Crnn"), options=CrnnOptions,
+    ))
+    register(Spec(
+        name="cnn", kind="model",
+        description="Log-mel CNN: 4 conv blocks, global average pool (LRP/CRP conserve); "
+                    "the --cv default",
+        factory=lazy("bsx.models.cnn:LogMelCnn"), options=CnnOptions,
     ))
     register(Spec(
         name="hf", kind="model",

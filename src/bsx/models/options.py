@@ -22,6 +22,15 @@ class CrnnOptions(BaseModel):
     dropout: float = 0.3
 
 
+class CnnOptions(BaseModel):
+    """Options of cnn: conv block widths, dropout before the classifier."""
+
+    model_config = ConfigDict(extra="forbid")
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    first_stride: int = 2
+    dropout: float = 0.3
+
+
 class HfOptions(BaseModel):
     """Options of hf: checkpoint, a save_pretrained directory (None: the packaged waveform
     model, a tiny wav2vec2 trained on the synth corpus)."""
