@@ -77,6 +77,7 @@ class EvalConfig(BaseModel):
     trained_on_split: Literal["none"] | Path | None = None
     meta_eval: bool = False
     meta_clips: int = Field(default=16, ge=1)
+    dimension: str | None = None  # a regression model's output to evaluate (None: all)
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
