@@ -101,10 +101,16 @@ class Synth:
         except (OSError, ValueError) as exc:
             raise BadDataset(f"{path}: not a synth corpus description ({exc})") from None
         wanted = _settings(self.options, self.labels)
-        if stored.get("variant", "emotions") != self.options.variant:
-            raise BadDataset(
-                f"{path.parent}: holds the synth variant {stored.get('variant', 'emotions')}, "
-                f"not {self.options.variant}; choose another folder or drop the option")
+        variant = stored.get("variant", "emotions")
+        if variant != self.options.variant:
+            if "variant" in self.options.model_fields_set:
+                raise BadDataset(
+                    f"{path.parent}: holds the synth variant {variant}, not "
+                    f"{self.options.variant}; choose another folder or drop the option")
+            # a folder given by --data-root alone: read it as the variant it holds
+            self.options = self.options.model_copy(update={"variant": variant})
+            self.labels = self._select(self.options.emotions, AROUSAL_LABELS
+                                       if variant == "arousal" else SYNTH_EMOTIONS)
         for key in _GENERATION_FIELDS:
             if key in self.options.model_fields_set and key != "emotions" \
                     and stored.get(key) != wanted[key]:

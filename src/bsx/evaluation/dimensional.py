@@ -64,8 +64,8 @@ def dimensions_of(cfg: EvalConfig, loaded: Any) -> list[str]:
 def regression_specs(cfg: EvalConfig, specs: dict[str, Any]
                      ) -> tuple[dict[str, Any], dict[str, str]]:
     """The run's metrics for one dimension: the classifier-only ones skipped (one warning
-    naming each with its reason), the dimensional scores added (to the defaults, or when the
-    user's --metrics left them out: without them a regression run has no cue evidence).
+    naming each with its reason), the dimensional scores added unless some are asked for
+    (the defaults hold none, and without them a regression run has no cue evidence).
     Returns (specs, {skipped metric: reason})."""
     from bsx.scoring.dimensional import DIMENSION_METRICS
     from bsx.scoring.specs import get_metric
@@ -75,8 +75,8 @@ def regression_specs(cfg: EvalConfig, specs: dict[str, Any]
         warnings.warn("skipped for a regression model: " + "; ".join(
             f"{m} ({why})" for m, why in skipped.items()), stacklevel=2)
     kept = {m: s for m, s in specs.items() if m not in CLASSIFIER_ONLY}
-    for m in DIMENSION_METRICS:
-        kept.setdefault(m, get_metric(m))
+    if not set(DIMENSION_METRICS) & set(kept):
+        kept.update({m: get_metric(m) for m in DIMENSION_METRICS})
     return kept, skipped
 
 
@@ -85,7 +85,8 @@ def regression_rows(loaded: Any, logits: Any, clips: list[Any], prepared: list[A
                                                      list[dict[str, Any]]]:
     """(target per clip, the base rows, the clips.csv rows) of a regression batch: every
     clip explains `dimension`'s output; pred and target name the dimension; correct is None
-    (there is no class to be right about); value_<dim> holds each output."""
+    (there is no class to be right about); value_<dim> holds each output, true_<dim> the
+    clip's known value where its corpus has one (Clip.meta[dim])."""
     from bsx.scoring.dimensional import VALUE_PREFIX
     from bsx.windows import file_seconds
 
@@ -97,11 +98,35 @@ def regression_rows(loaded: Any, logits: Any, clips: list[Any], prepared: list[A
              "pred": dim, "target": dim, "correct": None} for c in clips]
     rows = [{**b, **{f"{VALUE_PREFIX}{lab}": float(values[i, j])
                      for j, lab in enumerate(labels)},
+             **{f"{TRUE_PREFIX}{lab}": float(c.meta[lab]) for lab in labels
+                if isinstance(c.meta.get(lab), int | float)},
              "trim_offset_s": file_seconds(p.trim_offset_s),
              "content_s": file_seconds(p.content_s),
              "units": len(p.unit_starts), "kept_share": p.kept_share}
-            for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
+            for i, (b, p, c) in enumerate(zip(base, prepared, clips, strict=True))]
     return target, base, rows
+
+
+TRUE_PREFIX = "true_"  # clips.csv column of a dimension's known value (Clip.meta, e.g. synth)
+
+
+def regression_model_scores(clips: Any, dimension: str) -> dict[str, Any]:
+    """summary["model"] of a regression run: what a classifier's accuracy would be, here the
+    predicted values' spread and, where the corpus knows each clip's value (the synth arousal
+    variant's planted arousal), Spearman's rho of prediction and truth."""
+    from bsx.scoring.dimensional import VALUE_PREFIX
+
+    v = clips[VALUE_PREFIX + dimension].to_numpy(dtype=float) if not clips.empty else []
+    out: dict[str, Any] = {"n": int(len(v)), "dimension": dimension,
+                           "mean": float(np.mean(v)) if len(v) else None,
+                           "sd": float(np.std(v)) if len(v) else None, "spearman_vs_true": None}
+    truth = TRUE_PREFIX + dimension
+    if truth in clips and len(v) > 2:
+        from scipy.stats import spearmanr
+
+        rho = spearmanr(v, clips[truth].to_numpy(dtype=float)).statistic
+        out["spearman_vs_true"] = float(rho) if np.isfinite(rho) else None
+    return out
 
 
 def dimension_results(cfg: EvalConfig, profiles: Any, clips: Any, specs: dict[str, Any]

@@ -224,7 +224,8 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
                         training=training)
     if dims:
         summary.update(task="regression", dimension=cfg.dimension, dimensional=dim_summary,
-                       skipped_metrics=skipped_metrics)
+                       skipped_metrics=skipped_metrics,
+                       model=dims_.regression_model_scores(parts["clips"], dims[0]))
     if cfg.meta_eval:
         from bsx.evaluation.meta import meta_evaluation
 
