@@ -28,6 +28,7 @@ from bsx.scoring.dimensional import (
     RHO,
     SIGN,
     dimension_tables,
+    pooled_estimates,
     rank_groups,
     rank_terms,
 )
@@ -60,6 +61,20 @@ def test_rank_terms_average_to_spearman(rng: np.random.Generator) -> None:
         assert terms[m].mean() == pytest.approx(spearmanr(y[m], x[m]).statistic)
     # one clip per speaker: no speaker can be ranked, so clips are the units
     assert rank_groups([f"s{i}" for i in range(12)], 12)[1] == "clip"
+
+
+def test_pooled_estimates_are_spearman_with_permutation_tests(rng: np.random.Generator) -> None:
+    y = rng.normal(size=20)
+    s, r = y + 1.5 * rng.normal(size=20), rng.normal(size=20)
+    sal, gain = pooled_estimates(y, s, r)
+    want = spearmanr(y, s)
+    assert sal.effect == pytest.approx(want.statistic)
+    assert sal.p == pytest.approx(want.pvalue, abs=0.01)  # permutation vs asymptotic p
+    assert sal.ci_low < sal.effect < sal.ci_high <= 1.0  # the bootstrap re-ranks: within +-1
+    assert gain.effect == pytest.approx(want.statistic - spearmanr(y, r).statistic)
+    # salient windows that hold what random windows hold: no gain, p = 1
+    _, same = pooled_estimates(y, s, s.copy(), sign=-1)
+    assert same.effect == 0.0 and same.p == 1.0
 
 
 def _tables(sign: float, rng: np.random.Generator, n: int = 14):

@@ -90,6 +90,7 @@ class CueCorrelation:
     random: np.ndarray
     groups: np.ndarray
     unit: str
+    raw: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # prediction, salient, random
 
 
 def correlations(rows: pd.DataFrame, values: pd.Series, speakers: pd.Series,
@@ -115,7 +116,8 @@ def correlations(rows: pd.DataFrame, values: pd.Series, speakers: pd.Series,
             expected=exp.expected if exp.definite else 0, source=exp.source,
             salient=sign * rank_terms(y, np.where(both, s, np.nan), groups),
             random=sign * rank_terms(y, np.where(both, r, np.nan), groups),
-            groups=groups, unit=unit))
+            groups=groups, unit=unit, raw=(y, np.where(both, s, np.nan),
+                                           np.where(both, r, np.nan))))
     return out
 
 
@@ -188,15 +190,66 @@ def summary_row(c: CueCorrelation, method: str, cues: str, dimension: str,
     0 and the salient-minus-random estimate (speaker-clustered CI and sign-flip p)."""
     from bsx.scoring.stats import paired_difference
 
-    units = unit_labels(c, speakers)
-    zero = np.where(np.isfinite(c.salient), 0.0, np.nan)
-    sal = paired_difference(c.salient, zero, units)
-    gain = paired_difference(c.salient, c.random, units)
+    if c.unit == "clip" and c.raw is not None:
+        sal, gain = pooled_estimates(*c.raw, sign=c.expected or 1)
+    else:
+        units = unit_labels(c, speakers)
+        zero = np.where(np.isfinite(c.salient), 0.0, np.nan)
+        sal = paired_difference(c.salient, zero, units)
+        gain = paired_difference(c.salient, c.random, units)
     expected = {1: "up", -1: "down", 0: "none"}[c.expected]
     return {"dimension": dimension, "method": method, "cues": cues, "cue": c.cue,
             "theory_cue": c.theory_cue, "expected": expected, "source": c.source,
             "unit": c.unit, "rho_salient": _mean(c.salient), "rho_random": _mean(c.random),
             "salient": sal, "gain": gain}
+
+
+def _row_rho(ranks_y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each row of x (R, n) against the row-matched ranks_y (R, n)."""
+    from scipy.stats import rankdata
+
+    rx = rankdata(x, axis=1)
+    a = ranks_y - ranks_y.mean(axis=1, keepdims=True)
+    b = rx - rx.mean(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+
+
+def pooled_estimates(y: np.ndarray, s: np.ndarray, r: np.ndarray, *, sign: int = 1,
+                     n_boot: int = 2000, n_perm: int = 4999, seed: int = 0
+                     ) -> tuple[Any, Any]:
+    """With clips as the units, the two estimates without the per-clip-term approximation:
+    sign x rho(pred, salient) and sign x (rho(pred, salient) - rho(pred, random)), each with a
+    percentile bootstrap CI (clips resampled, ranks recomputed) and a two-sided permutation p:
+    predictions shuffled across clips for the first; each clip's salient and random values
+    swapped at random for the second (under H0 the salient windows are random windows)."""
+    from scipy.stats import rankdata
+
+    from bsx.scoring.stats import NAN_ESTIMATE, Estimate, _percentile
+
+    ok = np.isfinite(y) & np.isfinite(s) & np.isfinite(r)
+    y, s, r = y[ok], s[ok], r[ok]
+    n = int(y.size)
+    if n < MIN_GROUP:
+        return NAN_ESTIMATE, NAN_ESTIMATE
+    rng = np.random.default_rng(seed)
+    ry = rankdata(y)[None]
+    rho_s, rho_r = float(_row_rho(ry, s[None])[0]), float(_row_rho(ry, r[None])[0])
+    eff_s, eff_g = sign * rho_s, sign * (rho_s - rho_r)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    ryb = rankdata(y[idx], axis=1)
+    bs, br = _row_rho(ryb, s[idx]), _row_rho(ryb, r[idx])
+    ci_s, ci_g = _percentile(sign * bs, 0.95), _percentile(sign * (bs - br), 0.95)
+    perm = np.argsort(rng.random((n_perm, n)), axis=1)
+    null_s = _row_rho(np.repeat(ry, n_perm, 0)[np.arange(n_perm)[:, None], perm], s[None])
+    swap = rng.random((n_perm, n)) < 0.5
+    ss, rr = np.where(swap, r, s), np.where(swap, s, r)
+    ryp = np.repeat(ry, n_perm, 0)
+    null_g = _row_rho(ryp, ss) - _row_rho(ryp, rr)
+    tol = 1e-12
+    p_s = float((1 + np.sum(np.abs(null_s) >= abs(rho_s) - tol)) / (1 + n_perm))
+    p_g = float((1 + np.sum(np.abs(null_g) >= abs(rho_s - rho_r) - tol)) / (1 + n_perm))
+    return (Estimate(eff_s, *ci_s, p_s, n, n), Estimate(eff_g, *ci_g, p_g, n, n))
 
 
 def with_verdicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
