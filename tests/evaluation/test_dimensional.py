@@ -251,3 +251,11 @@ def test_dimension_option_is_checked() -> None:
     with pytest.raises(BadOptions, match="regression models only"):
         dimensions_of(EvalConfig(dimension="arousal"), loaded("classification"))
     assert dimensions_of(EvalConfig(), loaded("classification")) == []
+
+
+def test_docs_table_is_the_packaged_table() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "dimensional.md").read_text()
+    for (dim, cue), (direction, _, _) in load_dimensions().cells.items():
+        assert f"| {dim} | {cue} | {direction} |" in doc, (dim, cue)
