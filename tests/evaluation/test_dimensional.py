@@ -184,6 +184,10 @@ def test_salient_loudness_rises_with_predicted_arousal(arousal_run) -> None:
     assert res.loc[res["metric"] == "gt-precision", "value"].mean() > 0.9
     assert set(res["metric"]) == set(DIM_METRICS)
     assert ev.summary["task"] == "regression" and ev.summary["skipped_metrics"] == {}
+    html = (out / "report.html").read_text()
+    assert "The model predicted <b>arousal</b> for <b>12</b> clips" in html
+    assert "accuracy" not in html.split("Dimensional scores")[0].split("<h2>Summary")[1]
+    assert "Loudness ~ arousal: the salient windows&#x27; Loudness moves" in html
 
 
 def test_valence_is_described_never_judged(rng: np.random.Generator) -> None:
