@@ -115,3 +115,11 @@ def test_evaluate_scores_one_dimension(regression_dir, tmp_path):
     rows = [r for r in summary["dimensional"] if r["expected"] == "up"]
     assert rows and all(r["salient_status"] == "untestable" for r in rows)
     assert "model on 3 clips: predicted arousal" in res.output
+
+
+def test_sharded_regression_runs_are_refused(regression_dir, tmp_path):
+    res = CliRunner().invoke(app, [
+        "evaluate", "--checkpoint", str(regression_dir), "--method", "saliency",
+        "--shards", "2", "--out", str(tmp_path / "run")])
+    assert res.exit_code != 0
+    assert "evaluated per dimension in one process" in str(res.exception)
