@@ -106,6 +106,34 @@ def test_planted_correlation_is_shown_with_its_sign(sign: float, status: str,
     assert shares == {1.0 if sign > 0 else 0.0}
 
 
+def test_speakers_are_the_units_and_their_baselines_cannot_make_the_correlation(
+        rng: np.random.Generator) -> None:
+    """8 speakers x 4 clips: within each speaker the salient loudness rises with the
+    prediction, but louder speakers get lower predictions, so the pooled correlation is
+    negative; ranked within speakers it is +1 and shown with speakers as the units."""
+    n_spk, per = 8, 4
+    spk = np.repeat([f"s{i}" for i in range(n_spk)], per)
+    offset = np.repeat(np.arange(n_spk) * 10.0, per)
+    pred = rng.normal(size=n_spk * per) - offset
+    loud = pred + 2 * offset  # + within speaker, - across speakers
+    assert spearmanr(pred, loud).statistic < 0
+    ids = [f"c{i}" for i in range(n_spk * per)]
+    clips = pd.DataFrame({"clip_id": ids, "path": ids, "label": "x", "speaker": spk,
+                          "pred": "arousal", "target": "arousal", "correct": None,
+                          "value_arousal": pred})
+    prof = pd.DataFrame({"clip_id": ids, "method": "m", "cues": "c", "cue": "Loudness",
+                         "salient_mean": loud, "random_mean": rng.permutation(loud)})
+    _, (row,) = dimension_tables(prof, clips, "arousal", load_dimensions())
+    assert row["unit"] == "speaker" and row["salient_n_units"] == n_spk
+    assert row["rho_salient"] == pytest.approx(1.0) and row["salient_status"] == "better"
+    assert row["salient_p"] == pytest.approx(2 / 2**n_spk)  # every speaker's rho is +1
+    # 5 speakers: a sign-flip test cannot reach p < 0.05, so it cannot be tested
+    few = clips["speaker"].isin([f"s{i}" for i in range(5)])
+    _, (row5,) = dimension_tables(prof[few.to_numpy()], clips[few], "arousal",
+                                  load_dimensions())
+    assert row5["salient_status"] == "untestable" and "needs at least 6" in row5["salient_reason"]
+
+
 class SlotLevel(nn.Module):
     """(B, N) waveform -> (B, 2): the level (dB) of the file's last SLOT_S seconds (the synth
     slot, which holds the planted word) as arousal, and its negative as valence."""
