@@ -93,30 +93,44 @@ def canonical_emotion(name: str) -> str:
 
 def load_expert(path: str | Path | None = None) -> ExpertTable:
     """The packaged table, or the user's CSV at `path` (BadExpertTable if malformed)."""
+    return _load(path, "expert_cues.csv", "emotion", "expert-cue table")
+
+
+def load_dimensions(path: str | Path | None = None) -> ExpertTable:
+    """The packaged dimensional table (bsx/data/expert_dimensions.csv: which way each cue
+    moves as arousal, valence or dominance rises, with its source), or the user's CSV with
+    the columns dimension, theory_cue, direction, source[, note]. Keyed by dimension, so
+    ExpertTable.expectations("arousal") works as it does for an emotion."""
+    return _load(path, "expert_dimensions.csv", "dimension", "dimensional expert table")
+
+
+def _load(path: str | Path | None, packaged: str, key: str, what: str) -> ExpertTable:
+    """Parse an expert table whose rows are keyed by `key` (emotion or dimension)."""
+    columns = (key, *COLUMNS[1:])
     if path is None:
-        text = files("bsx").joinpath("data", "expert_cues.csv").read_text(encoding="utf-8")
-        where = "bsx/data/expert_cues.csv"
+        text = files("bsx").joinpath("data", packaged).read_text(encoding="utf-8")
+        where = f"bsx/data/{packaged}"
     else:
         p = Path(path)
         if not p.is_file():
             from bsx.errors import not_a_file
 
-            raise BadExpertTable(not_a_file(p, "expert-cue table (CSV)"))
+            raise BadExpertTable(not_a_file(p, f"{what} (CSV)"))
         try:
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BadExpertTable(f"{p}: cannot read the expert-cue table ({exc})") from None
+            raise BadExpertTable(f"{p}: cannot read the {what} ({exc})") from None
         where = str(p)
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
         raise BadExpertTable(
-            f"{where}: expert-cue table lacks column(s) {', '.join(missing)}; "
-            f"expected {', '.join(COLUMNS)}[, note]"
+            f"{where}: {what} lacks column(s) {', '.join(missing)}; "
+            f"expected {', '.join(columns)}[, note]"
         )
     cells: dict[tuple[str, str], tuple[str, str, str]] = {}
     for i, row in enumerate(reader, start=2):
-        emo = canonical_emotion(row["emotion"] or "")
+        emo = canonical_emotion(row[key] or "")
         theory = (row["theory_cue"] or "").strip().lower()
         direction = (row["direction"] or "").strip().lower()
         if theory not in CUE_MAP:
@@ -134,5 +148,5 @@ def load_expert(path: str | Path | None = None) -> ExpertTable:
         cells[(emo, theory)] = (direction, (row["source"] or "").strip(),
                                 (row.get("note") or "").strip())
     if not cells:
-        raise BadExpertTable(f"{where}: expert-cue table holds no rows")
+        raise BadExpertTable(f"{where}: {what} holds no rows")
     return ExpertTable(cells=cells, path=where)

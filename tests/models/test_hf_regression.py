@@ -83,22 +83,43 @@ def test_each_dimension_is_explained_by_its_own_gradient(regression_dir, wav, tm
     assert [(w["start_frame"], w["share"]) for w in by_index["windows_model"]] == maps["valence"]
 
 
-def test_evaluate_refuses_a_regression_model_in_one_sentence(regression_dir, tmp_path):
-    res = CliRunner().invoke(
-        app,
-        [
-            "evaluate",
-            "--checkpoint",
-            str(regression_dir),
-            "--method",
-            "saliency",
-            "--dataset",
-            "synth",
-            "--limit",
-            "2",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-    )
-    assert isinstance(res.exception, BadCheckpoint)  # the CLI's run() makes it exit 2
-    assert "is a regression model (outputs arousal, dominance, valence)" in str(res.exception)
+def test_evaluate_scores_one_dimension(regression_dir, tmp_path):
+    """`bsx evaluate --dimension arousal` on the saved regression wav2vec2 and a tiny synth
+    arousal corpus (read by --data-root alone): every clip explains the arousal output, the
+    dimensional scores are written, the classifier-only metric is skipped with its reason."""
+    import json
+
+    import pandas as pd
+
+    from bsx.datasets.synth import Synth
+    from bsx.datasets.synth_options import SynthOptions
+
+    root = tmp_path / "corpus"
+    Synth(SynthOptions(data_root=root, per_class=1, speakers=3, workers=1,
+                       variant="arousal")).clips()
+    res = CliRunner().invoke(app, [
+        "evaluate", "--checkpoint", str(regression_dir), "--dimension", "arousal",
+        "--method", "saliency", "--cues", "librosa", "--dataset", "synth", "--data-root",
+        str(root), "--split", "all", "--workers", "1", "--metrics",
+        "dimension-cue-rho,region-perturbation", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["task"] == "regression" and summary["dimension"] == "arousal"
+    assert "class probability" in summary["skipped_metrics"]["region-perturbation"]
+    clips = pd.read_csv(tmp_path / "run" / "clips.csv")
+    assert len(clips) == 3 and (clips["target"] == "arousal").all()
+    assert {f"value_{d}" for d in DIMS} <= set(clips.columns) and "true_arousal" in clips
+    results = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert set(results["metric"]) - {"time-attribution", "time-cues"} == {"dimension-cue-rho"}
+    # 3 clips: described, not judged (a sign-flip test needs 6 units)
+    rows = [r for r in summary["dimensional"] if r["expected"] == "up"]
+    assert rows and all(r["salient_status"] == "untestable" for r in rows)
+    assert "model on 3 clips: predicted arousal" in res.output
+
+
+def test_sharded_regression_runs_are_refused(regression_dir, tmp_path):
+    res = CliRunner().invoke(app, [
+        "evaluate", "--checkpoint", str(regression_dir), "--method", "saliency",
+        "--shards", "2", "--out", str(tmp_path / "run")])
+    assert res.exit_code != 0
+    assert "evaluated per dimension in one process" in str(res.exception)

@@ -37,6 +37,9 @@ def evaluate(
     emotions: Annotated[str | None, typer.Option(help="Only these emotions")] = None,
     limit: Annotated[int | None, typer.Option(help="At most N clips (stratified)")] = None,
     target: Annotated[str, typer.Option(help="Explain the predicted or true class")] = "predicted",
+    dimension: Annotated[str | None, typer.Option(
+        help="A regression model's output to evaluate (arousal, valence, ...; default: all, "
+        "each into --out/<dimension>/; docs/dimensional.md)")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Clips per batch")] = 16,
     workers: Annotated[int, typer.Option(help="Processes for front-end and cues")] = 2,
@@ -96,7 +99,7 @@ def evaluate(
             lookup("method", m)
         for c in cue_sets:
             lookup("cue", c)
-        from bsx.models.hf_config import check_family
+        from bsx.models.hf_config import check_family, is_regression, read_config
 
         check_family(checkpoint)  # an unsupported HF family is refused before torch loads
         from bsx.evaluation import EvalConfig, run_evaluation
@@ -148,11 +151,15 @@ def evaluate(
             trained_on_split=(None if trained_on_split is None else "none"
                               if trained_on_split.strip().lower() == "none"
                               else Path(trained_on_split)),
-            meta_eval=meta_eval, meta_clips=meta_clips,
+            meta_eval=meta_eval, meta_clips=meta_clips, dimension=dimension,
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)
         else:
+            if checkpoint is not None and checkpoint.is_dir() and is_regression(
+                    read_config(checkpoint)):
+                raise BsxError(f"{checkpoint}: a regression model is evaluated per dimension "
+                               "in one process; leave out --executor and --shards")
             from bsx.shards import run_sharded
 
             summary = run_sharded(cfg, out_dir, shards or workers, executor, workers=workers,
@@ -164,12 +171,29 @@ def evaluate(
 
 def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
     """Rich table: one row per metric, one column per method (mean and 95% CI), beside the
-    model's own accuracy, so methods compare side by side."""
+    model's own accuracy, so methods compare side by side. A regression run: per dimension,
+    the table and the dimensional verdicts."""
     from rich.table import Table
 
+    if summary.get("task") == "regression":
+        for dim, sub in (summary.get("dimensions") or {summary.get("dimension"): summary}).items():
+            out.print(f"dimension {dim}:", highlight=False)
+            print_summary({k: v for k, v in sub.items() if k != "task"})
+            for r in sub.get("dimensional", []):
+                if r.get("expected") != "none":
+                    out.print(r["salient_sentence"], highlight=False, soft_wrap=True)
+        return
     m = summary.get("model", {})
-    out.print(f"model on {m.get('n', 0)} clips: accuracy {m.get('accuracy', float('nan')):.3f}, "
-              f"UAR {m.get('uar', float('nan')):.3f}")
+    if "dimension" in m:
+        rho, mean, sd = (m.get(k) for k in ("spearman_vs_true", "mean", "sd"))
+        out.print(f"model on {m.get('n', 0)} clips: predicted {m['dimension']} mean "
+                  f"{float('nan') if mean is None else mean:.3f}, SD "
+                  f"{float('nan') if sd is None else sd:.3f}"
+                  + ("" if rho is None else f", Spearman rho with the known values {rho:.3f}"),
+                  highlight=False)
+    else:
+        out.print(f"model on {m.get('n', 0)} clips: accuracy "
+                  f"{m.get('accuracy', float('nan')):.3f}, UAR {m.get('uar', float('nan')):.3f}")
     rows = summary.get("metrics", [])
     methods = list(dict.fromkeys(r["method"] for r in rows))
     table = Table(title="explanation scores: mean [95% CI] (↑ higher is better, ↓ lower)")

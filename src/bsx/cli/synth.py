@@ -21,6 +21,9 @@ def synth(
         help="Comma-separated subset of angry,fear,happy,neutral,sad")] = None,
     speakers: Annotated[int, typer.Option(help="Number of espeak speakers (3-16)")] = 16,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores)")] = None,
+    variant: Annotated[str, typer.Option(
+        help="emotions (5 classes) or arousal (low/mid/high bins with a planted arousal "
+             "value per clip, for dimensional models)")] = "emotions",
 ) -> None:
     """Generate the synth corpus: espeak-ng speech with emotion cues planted at known spans."""
     from pydantic import ValidationError
@@ -32,7 +35,7 @@ def synth(
     try:
         options = SynthOptions(data_root=out_dir, per_class=per_class, seed=seed,
                                emotions=emotions.split(",") if emotions else None,
-                               speakers=speakers, workers=workers)
+                               speakers=speakers, workers=workers, variant=variant)
     except ValidationError as exc:
         field, msg = first_problem(exc)
         raise BadOptions(f"bad synth option {field}: {msg}") from None

@@ -6,7 +6,8 @@ metadata table. Each Clip's meta carries the ground truth an explanation is scor
 "spans" ([[start_s, end_s]] on the file's own timeline: the fixed slot that holds the
 emotional word, the only place the class is visible to a model using the paper front-end),
 "word_span", "planted" (cue -> planted size relative to the speaker's neutral word), plus
-"text", "word", "voice", "seed" and "word_kept" (share of the word the paper's trim keeps).
+"text", "word", "voice", "seed" and "word_kept" (share of the word the paper's trim keeps);
+the arousal variant's clips also "arousal" (the planted value in [-1, 1]).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bsx.datasets.base import Clip
-from bsx.datasets.synth_options import SYNTH_EMOTIONS, SynthOptions
+from bsx.datasets.synth_options import AROUSAL_LABELS, SYNTH_EMOTIONS, SynthOptions
 from bsx.errors import BadDataset, did_you_mean
 
 _GENERATION_FIELDS = ("per_class", "seed", "emotions", "speakers")
@@ -27,7 +28,8 @@ _GENERATION_FIELDS = ("per_class", "seed", "emotions", "speakers")
 def _settings(options: SynthOptions, emotions: tuple[str, ...]) -> dict[str, Any]:
     from bsx.synth.recipe import settings
 
-    return settings(options.per_class, options.seed, emotions, options.speakers)
+    return settings(options.per_class, options.seed, emotions, options.speakers,
+                    options.variant)
 
 
 def cache_key(settings: dict[str, Any]) -> str:
@@ -43,20 +45,22 @@ class Synth:
 
     def __init__(self, options: SynthOptions | None = None) -> None:
         self.options = options if options is not None else SynthOptions()
-        self.labels: tuple[str, ...] = self._select(self.options.emotions)
+        self.labels: tuple[str, ...] = self._select(
+            self.options.emotions,
+            AROUSAL_LABELS if self.options.variant == "arousal" else SYNTH_EMOTIONS)
 
     @staticmethod
-    def _select(emotions: list[str] | None) -> tuple[str, ...]:
+    def _select(emotions: list[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
         if not emotions:
-            return SYNTH_EMOTIONS
+            return known
         for e in emotions:
-            if e not in SYNTH_EMOTIONS:
-                hint = did_you_mean(e, SYNTH_EMOTIONS)
+            if e not in known:
+                hint = did_you_mean(e, known)
                 raise BadDataset(
                     f"dataset synth has no emotion '{e}'{hint}; available: "
-                    f"{', '.join(SYNTH_EMOTIONS)}"
+                    f"{', '.join(known)}"
                 )
-        return tuple(e for e in SYNTH_EMOTIONS if e in emotions)
+        return tuple(e for e in known if e in emotions)
 
     @property
     def root(self) -> Path:
@@ -85,7 +89,7 @@ class Synth:
         total = self.options.per_class * len(self.labels)
         generate(root, per_class=self.options.per_class, seed=self.options.seed,
                  emotions=self.labels, n_speakers=self.options.speakers,
-                 workers=self.options.workers,
+                 workers=self.options.workers, variant=self.options.variant,
                  progress=progress.task("generating the synth corpus (once, then read back)",
                                         total))
         return root
@@ -97,6 +101,16 @@ class Synth:
         except (OSError, ValueError) as exc:
             raise BadDataset(f"{path}: not a synth corpus description ({exc})") from None
         wanted = _settings(self.options, self.labels)
+        variant = stored.get("variant", "emotions")
+        if variant != self.options.variant:
+            if "variant" in self.options.model_fields_set:
+                raise BadDataset(
+                    f"{path.parent}: holds the synth variant {variant}, not "
+                    f"{self.options.variant}; choose another folder or drop the option")
+            # a folder given by --data-root alone: read it as the variant it holds
+            self.options = self.options.model_copy(update={"variant": variant})
+            self.labels = self._select(self.options.emotions, AROUSAL_LABELS
+                                       if variant == "arousal" else SYNTH_EMOTIONS)
         for key in _GENERATION_FIELDS:
             if key in self.options.model_fields_set and key != "emotions" \
                     and stored.get(key) != wanted[key]:
@@ -125,6 +139,7 @@ class Synth:
                         "word_kept": float(row["word_kept"]),
                         "planted": planted, "text": row["text"], "word": row["word"],
                         "voice": row["voice"], "seed": int(row["seed"]),
+                        **({"arousal": float(row["arousal"])} if row.get("arousal") else {}),
                     },
                 ))
         if not out:

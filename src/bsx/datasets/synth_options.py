@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SYNTH_EMOTIONS: tuple[str, ...] = ("angry", "fear", "happy", "neutral", "sad")
+AROUSAL_LABELS: tuple[str, ...] = ("low", "mid", "high")  # the arousal variant's bins
 
 
 class SynthOptions(BaseModel):
@@ -18,6 +20,10 @@ class SynthOptions(BaseModel):
     angry, fear, happy, neutral, sad (a comma-separated string is accepted). speakers: how
     many of the 16 espeak speakers to use (at least 3, for speaker-independent splits).
     workers: processes for generation (None: all cores); it never changes the audio.
+    variant: "emotions" (the five classes) or "arousal": per_class clips in each arousal bin
+    (low, mid, high; `emotions` then selects bins), each with its planted arousal value in
+    [-1, 1] (Clip.meta["arousal"]) and the arousal profile scaled by it in the slot
+    (bsx.synth.recipe.arousal_cues), for dimensional models (docs/dimensional.md).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,6 +34,7 @@ class SynthOptions(BaseModel):
     emotions: list[str] | None = None
     speakers: int = Field(default=16, ge=3, le=16)
     workers: int | None = Field(default=None, ge=1)
+    variant: Literal["emotions", "arousal"] = "emotions"
 
     @field_validator("emotions", mode="before")
     @classmethod

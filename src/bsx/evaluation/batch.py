@@ -73,9 +73,11 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
     # explains in one forward pass.
     from bsx.evaluation.tricks import enabled
 
+    regression = loaded.meta.get("task") == "regression"  # bsx.evaluation.dimensional
     shared = next((m for m, meth in ctx.methods.items() if isinstance(meth, SharesForward)
                    and enabled("shared")),
-                  None) if cfg.target == "predicted" and units.single else None
+                  None) if cfg.target == "predicted" and units.single and not regression \
+        else None
     if shared is not None:
         t0 = time.perf_counter()
         cam, logits = ctx.methods[shared].attribute_predicted(units.inputs())
@@ -85,21 +87,30 @@ def evaluate_batch(ctx: BatchContext, clips: list[Any], prepared: list[Any],
         logits = logits.float()
     else:
         logits = clip_logits(loaded.net, units)
-    probs = torch.softmax(logits, dim=1).cpu().numpy()
-    pred = probs.argmax(1)
-    truth = np.array([loaded.labels.index(c.label) for c in clips])
-    target = pred if cfg.target == "predicted" else truth
-    base = [{
-        "clip_id": c.id, "path": str(c.path), "label": c.label, "speaker": c.speaker,
-        "pred": loaded.labels[pred[i]], "target": loaded.labels[target[i]],
-        "correct": bool(pred[i] == truth[i]),
-    } for i, c in enumerate(clips)]
-    rec = Records(base, ctx.metrics)
-    rec.clips = [{**b, **{f"p_{lab}": float(probs[i, j]) for j, lab in enumerate(loaded.labels)},
-                  "trim_offset_s": file_seconds(p.trim_offset_s),
-                  "content_s": file_seconds(p.content_s),
-                  "units": len(p.unit_starts), "kept_share": p.kept_share}
-                 for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
+    if regression:  # every clip explains the run's dimension; no class, no probability
+        from bsx.evaluation.dimensional import regression_rows
+
+        target, base, clip_rows = regression_rows(loaded, logits, clips, prepared,
+                                                  cfg.dimension)
+        rec = Records(base, ctx.metrics)
+        rec.clips = clip_rows
+    else:
+        probs = torch.softmax(logits, dim=1).cpu().numpy()
+        pred = probs.argmax(1)
+        truth = np.array([loaded.labels.index(c.label) for c in clips])
+        target = pred if cfg.target == "predicted" else truth
+        base = [{
+            "clip_id": c.id, "path": str(c.path), "label": c.label, "speaker": c.speaker,
+            "pred": loaded.labels[pred[i]], "target": loaded.labels[target[i]],
+            "correct": bool(pred[i] == truth[i]),
+        } for i, c in enumerate(clips)]
+        rec = Records(base, ctx.metrics)
+        rec.clips = [{**b, **{f"p_{lab}": float(probs[i, j])
+                              for j, lab in enumerate(loaded.labels)},
+                      "trim_offset_s": file_seconds(p.trim_offset_s),
+                      "content_s": file_seconds(p.content_s),
+                      "units": len(p.unit_starts), "kept_share": p.kept_share}
+                     for i, (b, p) in enumerate(zip(base, prepared, strict=True))]
     for mname, method in ctx.methods.items():
         if mname != shared:
             attrs[mname] = attribute(method, units, target, prepared)

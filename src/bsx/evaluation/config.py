@@ -41,6 +41,9 @@ class EvalConfig(BaseModel):
     meta_eval: also meta-evaluate every metric of the run on `meta_clips` of its clips (spread
     evenly): how reactive and how resilient each score is on this model and these clips
     (bsx.evaluation.meta, docs/meta-evaluation.md); summary["meta_evaluation"].
+    dimension: a regression model's output to evaluate (None or "all": each in turn, into
+    out/<dimension>/; bsx.evaluation.dimensional, docs/dimensional.md); refused for a
+    classifier. Set, every clip is evaluated whatever its label.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -77,6 +80,7 @@ class EvalConfig(BaseModel):
     trained_on_split: Literal["none"] | Path | None = None
     meta_eval: bool = False
     meta_clips: int = Field(default=16, ge=1)
+    dimension: str | None = None
 
     @model_serializer(mode="wrap")
     def _without_new_defaults(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -37,7 +37,8 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
                 f"it has: {', '.join(sorted({c.label for c in clips}))}"
             )
         clips = [c for c in clips if c.label in wanted]
-    known = [c for c in clips if c.label in labels]
+    # a regression run's labels are its dimensions: every clip is explained
+    known = [c for c in clips if c.label in labels or cfg.dimension is not None]
     if len(known) < len(clips):
         dropped = sorted({c.label for c in clips} - set(labels))
         warnings.warn(f"{len(clips) - len(known)} clips with labels the model does not know "

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bsx.audio import KEPT_SHARE_WARNING
-from bsx.errors import BadCheckpoint
 from bsx.evaluation.config import EvalConfig, stated_split, window_options
 from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
 from bsx.locks import hold_folder
@@ -119,11 +118,18 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     if loaded is None:
         loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
                             label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
-    if loaded.meta.get("task") == "regression":
-        raise BadCheckpoint(
-            f"{cfg.checkpoint}: is a regression model (outputs {', '.join(loaded.labels)}); "
-            "bsx evaluate scores classifiers, so explain it per dimension with bsx explain "
-            "--target DIMENSION (docs/hf-models.md)")
+    from bsx.evaluation import dimensional as dims_
+
+    dims = dims_.dimensions_of(cfg, loaded)  # a regression model: one run per dimension
+    if len(dims) > 1:
+        return dims_.run_dimensions(cfg, out, dims, lambda c, o: _run(
+            c, o, device, specs, extractors, None, resume=resume, progress=progress,
+            on_batch=on_batch, record=record, loaded=loaded))
+    skipped_metrics: dict[str, str] = {}
+    if dims:
+        cfg = cfg.model_copy(update={"dimension": dims[0]})
+        specs, skipped_metrics = dims_.regression_specs(cfg, specs)
+        metrics = list(specs)
     seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
     if channels_last(device, loaded.net):
         import torch
@@ -201,7 +207,10 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
                                     metrics=[m for m in AGREEMENT_METRICS if m in specs])
     agreement_rows = tail_task(agreement_summary, agree)
     claim_rows = tail_task(claims_summary, agree)
-    tables = writer.finalize([r for r in extra if r["metric"] in specs], tables=parts)
+    dim_rows, dim_summary = dims_.dimension_results(cfg, parts["profiles"], parts["clips"],
+                                                    specs)
+    tables = writer.finalize([r for r in [*extra, *dim_rows] if r["metric"] in specs],
+                             tables=parts)
     # the report's example clips read only the files finalize wrote: a worker renders them
     # while this process computes the summary
     from bsx.report.html import examples_section
@@ -213,6 +222,10 @@ def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
     summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
                         agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result(),
                         training=training)
+    if dims:
+        summary.update(task="regression", dimension=cfg.dimension, dimensional=dim_summary,
+                       skipped_metrics=skipped_metrics,
+                       model=dims_.regression_model_scores(parts["clips"], dims[0]))
     if cfg.meta_eval:
         from bsx.evaluation.meta import meta_evaluation
 

@@ -49,7 +49,10 @@ class Model:
     class names in output order. frontend: a preset name, a Frontend or a dict of its fields;
     default "paper" (16 kHz, 2 s, 128 x 134 log-mel) for log-mel models and
     `waveform_frontend()` for waveform ones. name: what tables and config.json call it.
-    Grad-CAM hooks `module.cam_layer` when the module names one, else its last Conv2d.
+    task: "classification", or "regression" for a module whose outputs are dimensions
+    (labels such as arousal, dominance, valence; one is enough), explained and evaluated
+    per dimension (docs/dimensional.md). Grad-CAM hooks `module.cam_layer` when the module
+    names one, else its last Conv2d.
     """
 
     module: nn.Module
@@ -57,6 +60,7 @@ class Model:
     input_kind: str = "logmel"
     frontend: str | Frontend | dict[str, Any] | None = None
     name: str = "in-memory"
+    task: str = "classification"
     _fe: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,11 +77,18 @@ class Model:
                 f"bsx.Model: input_kind '{self.input_kind}' is not supported; "
                 f"accepted: {', '.join(INPUT_KINDS)}"
             )
+        if self.task not in ("classification", "regression"):
+            raise BsxError(f"bsx.Model: task '{self.task}' is not supported; accepted: "
+                           "classification, regression")
         labels = tuple(str(lab) for lab in self.labels)
-        if len(labels) < 2 or len(set(labels)) != len(labels):
+        if self.task == "regression":
+            labels = tuple(lab.strip().lower() for lab in labels)
+        fewest = 1 if self.task == "regression" else 2
+        if len(labels) < fewest or len(set(labels)) != len(labels):
             raise BsxError(
-                f"bsx.Model: labels must name at least two distinct classes in "
-                f"output order, got {list(labels)}"
+                f"bsx.Model: labels must name at least {fewest} distinct "
+                f"{'dimensions' if fewest == 1 else 'classes'} in output order, got "
+                f"{list(labels)}"
             )
         object.__setattr__(self, "labels", labels)
         if self.frontend is None:
@@ -124,7 +135,7 @@ class Model:
             labels=tuple(self.labels),
             frontend=fe,
             model_name=self.name,
-            meta={"format": "in-memory"},
+            meta={"format": "in-memory", "task": self.task},
         )
 
 

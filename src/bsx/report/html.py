@@ -131,6 +131,10 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
     parts = [f"<p>The model classified <b>{summary.get('n_clips', 0)}</b> clips with accuracy "
              f"<b>{_num(acc, 2)}</b> and unweighted average recall (UAR) <b>{_num(uar, 2)}</b>"
              f"{chance}.</p>"]
+    if summary.get("task") == "regression":  # a dimension: no classes (report.dimensional)
+        from bsx.report.dimensional import model_line
+
+        parts = [model_line(summary)]
     verdicts = evidence_by_method(table)
     if not verdicts:
         parts.append("<p>This run has no random baseline, so no score can be read as better "
@@ -148,6 +152,9 @@ def summary_section(summary: dict[str, Any], table: pd.DataFrame, config: dict[s
         parts.append(f"<details><summary>Every score against random</summary>"
                      f"{_table(versus_random_table(verdicts))}</details>")
     parts.append(controls_html(summary))
+    from bsx.report.dimensional import dimensional_html
+
+    parts.append(dimensional_html(summary))
     parts.append(claims_html(summary.get("claims") or []))
     return '<section class="summary"><h2>Summary</h2>' + "".join(parts) + "</section>"
 

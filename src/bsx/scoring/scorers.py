@@ -61,7 +61,8 @@ def batch_scorers() -> dict[str, BatchScorer]:
 
     return {"planted-windows": planted_windows, "localisation": localise,
             "cue-profiles": post_hoc, "quantus": quantus, "ablation": ablation,
-            "seed-models": seed_models, "clip": per_clip_function}
+            "seed-models": seed_models, "clip": per_clip_function,
+            "dimension-cues": post_hoc}
 
 
 def score(scorer: str, fn: BatchScorer, ctx: Any, mb: Any,

@@ -56,6 +56,9 @@ COMPUTES: dict[str, str] = {
     "planted-windows": "salient windows against the planted spans",
     "localisation": "one Quantus localisation call per mask kind and grid shape",
     "cue-profiles": "agreement from the stored cue profiles, after the run (report.posthoc)",
+    "dimension-cues": "rank correlations of a regression model's predicted dimension with the "
+                      "cues of the salient and random windows, after the run "
+                      "(bsx.scoring.dimensional)",
     "quantus": "one Quantus call per metric and batch of model input units",
     "ablation": "one cue-ablation pass per batch (salient and random windows)",
     "seed-models": "the method on the other seeds' models, per batch (evaluation.seeds)",
@@ -199,6 +202,9 @@ _UNITS: dict[str, tuple[str, tuple[float, float] | None]] = {
     "ablation-gain": ("drop minus random-window drop, per dB of edit", None),
     "seed-rank-correlation": ("Spearman rho (-1 to 1)", _CORR),
     "seed-window-iou": ("IoU of window time (0-1)", _SHARE),
+    "dimension-cue-rho": ("Spearman rho term, signed (-1 to 1 on average)", None),
+    "dimension-cue-rho-gain": ("Spearman rho term, salient minus random", None),
+    "dimension-sign-agreement": ("share of expected signs met (0-1)", _SHARE),
 }
 
 
@@ -278,6 +284,20 @@ _ALL: tuple[MetricSpec, ...] = (
     _m("seed-window-iou", "reliability", "higher", "seed-models", _SEEDS,
        "mean pairwise IoU of the time the salient windows of the other seeds' models cover",
        default=False),
+    # dimensional (regression) models: correlations across clips, after the run; a
+    # regression run adds them to its metrics (bsx.evaluation.dimensional), so not defaults
+    _m("dimension-cue-rho", "cue-agreement", "higher", "dimension-cues", ("cue-profiles",),
+       "Spearman rho across clips (within speakers) between the predicted dimension and the "
+       "cue's mean in the salient windows, signed by theory's expected direction; per-clip "
+       "terms whose mean is rho", default=False),
+    _m("dimension-cue-rho-gain", "cue-agreement", "higher", "dimension-cues",
+       ("cue-profiles",),
+       "dimension-cue-rho of the salient windows minus that of matched random windows inside "
+       "the content, per clip", default=False),
+    _m("dimension-sign-agreement", "cue-agreement", "higher", "dimension-cues",
+       ("cue-profiles",),
+       "share of the definite cue expectations of the dimension whose within-speaker rank "
+       "correlation has the expected sign", default=False),
 )
 
 # bsx's own metrics (registered by bsx.scoring's register_metrics); metric_specs() adds the

@@ -154,6 +154,23 @@ PROFILES: dict[str, Cues] = {
 }
 
 
+# The arousal variant (`bsx data synth --variant arousal`): each clip draws an arousal value
+# a in [-1, 1] (uniform within its bin, the clip's label) and its word carries the arousal
+# profile scaled by a (Scherer 2003; bsx/data/expert_dimensions.csv): louder, higher and wider
+# F0, faster, flatter slope as a rises; no jitter, shimmer or breath. The carrier stays as it
+# is, so the planted cues, like the emotions', live in the slot alone.
+AROUSAL_BINS: dict[str, tuple[float, float]] = {
+    "low": (-1.0, -1.0 / 3), "mid": (-1.0 / 3, 1.0 / 3), "high": (1.0 / 3, 1.0)}
+VARIANTS: tuple[str, ...] = ("emotions", "arousal")
+
+
+def arousal_cues(a: float) -> Cues:
+    """The word's planted cues at arousal a (-1 calm .. +1 aroused; 0 = the neutral word)."""
+    return Cues(loudness_db=round(7.0 * a, 4), f0_semitones=round(4.0 * a, 4),
+                f0_range=round(1.0 + 0.5 * a, 4), rate=round(1.0 + 0.2 * a, 4),
+                tilt_db_oct=round(3.0 * a, 4))
+
+
 @dataclass(frozen=True)
 class ClipPlan:
     """One clip to render: everything random about it was drawn when planning."""
@@ -165,6 +182,7 @@ class ClipPlan:
     lead_s: float
     seed: int
     cues: Cues
+    arousal: float | None = None  # the arousal variant's planted value (None: emotions)
 
     @property
     def name(self) -> str:
@@ -199,13 +217,17 @@ def plan(
         slots = (np.arange(per_class) + e * per_class) % n_speakers  # round robin
         rng.shuffle(slots)
         for i in range(per_class):
-            plans.append(ClipPlan(
-                index=index, emotion=emotion, speaker=int(slots[i]),
-                word=WORDS[int(rng.integers(len(WORDS)))],
-                lead_s=round(float(rng.uniform(*LEAD_S)), 4),
-                seed=int(rng.integers(2**31 - 1)),
-                cues=_draw(PROFILES[emotion], rng),
-            ))
+            word = WORDS[int(rng.integers(len(WORDS)))]
+            lead_s = round(float(rng.uniform(*LEAD_S)), 4)
+            seed_ = int(rng.integers(2**31 - 1))
+            if emotion in AROUSAL_BINS:
+                a = round(float(rng.uniform(*AROUSAL_BINS[emotion])), 4)
+                cues, arousal = arousal_cues(a), a
+            else:
+                cues, arousal = _draw(PROFILES[emotion], rng), None
+            plans.append(ClipPlan(index=index, emotion=emotion, speaker=int(slots[i]),
+                                  word=word, lead_s=lead_s, seed=seed_, cues=cues,
+                                  arousal=arousal))
             index += 1
     return plans
 
@@ -390,6 +412,7 @@ def _finish(
         "word_kept": round(kept, 4),
         "duration_s": round(len(pcm) / SAMPLE_RATE, 6), "rate_wpm": round(rate, 2),
         **{f"planted_{k}": v for k, v in cues.items()},
+        **({} if p.arousal is None else {"arousal": p.arousal}),
         "seed": p.seed, "index": p.index,
     }
 
@@ -435,10 +458,13 @@ def _one_thread() -> None:
         pass
 
 
-def settings(per_class: int, seed: int, emotions: tuple[str, ...], n_speakers: int) -> dict:
-    """What determines the audio: stored as corpus.json, hashed for the cache folder."""
-    return {"generator": GENERATOR_VERSION, "per_class": per_class, "seed": seed,
-            "emotions": list(emotions), "speakers": n_speakers}
+def settings(per_class: int, seed: int, emotions: tuple[str, ...], n_speakers: int,
+             variant: str = "emotions") -> dict:
+    """What determines the audio: stored as corpus.json, hashed for the cache folder (the
+    default variant is not named, so the emotion corpus keeps its cache key)."""
+    out = {"generator": GENERATOR_VERSION, "per_class": per_class, "seed": seed,
+           "emotions": list(emotions), "speakers": n_speakers}
+    return out if variant == "emotions" else {**out, "variant": variant}
 
 
 def generate(
@@ -450,10 +476,13 @@ def generate(
     n_speakers: int = 16,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    variant: str = "emotions",
 ) -> Path:
     """Write the corpus into `out` (WAVs, metadata.csv, corpus.json); returns the CSV's path.
 
     progress(n) is called as each speaker's n clips are written (a progress bar's advance).
+    variant "arousal": `emotions` are arousal bins (AROUSAL_BINS) and each row holds the
+    clip's planted `arousal`.
 
     Built in a temporary sibling folder and renamed into place, so an interrupted run never
     leaves a half corpus that looks finished.
@@ -488,7 +517,8 @@ def generate(
             writer.writeheader()
             writer.writerows(rows)
         (tmp / CORPUS_JSON).write_text(json.dumps(
-            settings(per_class, seed, emotions, n_speakers), indent=1, sort_keys=True))
+            settings(per_class, seed, emotions, n_speakers, variant), indent=1,
+            sort_keys=True))
         if out.exists() and not any(out.iterdir()):
             out.rmdir()
         tmp.rename(out)
