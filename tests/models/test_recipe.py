@@ -70,6 +70,7 @@ def test_every_field_is_omitted_at_its_default_and_kept_otherwise() -> None:
         "monitor": "uar",
         "class_weight": "balanced",
         "augment": AugmentOptions(),
+        "ema": 0.98,
         "seed": 5,
         "device": "cpu",
         "split_mode": "random",
