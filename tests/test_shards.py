@@ -13,7 +13,8 @@ import pytest
 
 from bsx.errors import BsxError
 from bsx.evaluation import EvalConfig, run_evaluation
-from bsx.shards import merge_parts, plan_shards, run_sharded
+from bsx.evaluation.tail import merge_parts
+from bsx.shards import plan_shards, run_sharded
 
 
 def test_plan_shards_cuts_at_whole_batches() -> None:

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +73,25 @@ def test_each_clip_is_explained_by_the_fold_that_held_its_speaker_out(tmp_path: 
     assert config["checkpoint"]["path"] == str(folder)
     assert [f["fold"] for f in config["cross_validation"]["folds"]] == ["fold-a", "fold-b"]
     assert (out / "report.html").is_file() and "claims" in summary
+
+
+@pytest.mark.slow
+def test_a_cross_validated_run_keeps_the_skips_of_a_later_fold(
+        tmp_path: Path, plant_skip: Callable[[str], str]) -> None:
+    from bsx.evaluation.tail import read_parts
+
+    folder, held = _cv_folder(tmp_path)
+    speaker = held["fold-b"]  # the second fold's held-out speaker
+    clips = [c for c in build("dataset", "synth", options=TINY).clips()
+             if c.speaker == speaker]
+    planted = clips[0].id
+    reason = plant_skip(planted)
+    summary = run_evaluation(cfg(folder), tmp_path / "run", resume=False, progress=False)
+    assert summary["skipped"] == [{"clip_id": planted, "reason": reason}]
+    assert summary["n_skipped"] == 1
+    n_held = sum(read_parts(tmp_path / "run" / "folds" / f).n_clips for f in held)
+    assert summary["n_clips"] == n_held - 1
+    assert read_parts(tmp_path / "run").n_clips == n_held
 
 
 def test_a_cv_folder_refuses_other_splits_in_one_line(tmp_path: Path) -> None:
