@@ -6,7 +6,7 @@ The result must equal a single-machine run, so:
   (`EvalConfig.clip_ids`);
 - shards are contiguous runs of whole batches (cut at multiples of `batch_size`), so every
   batch a shard evaluates is a batch the single run evaluates: same clips, same order;
-- each shard writes a complete run under out/shards/<i>/; bsx.evaluation.tail.merge_runs
+- each shard writes its batches under out/shards/<i>/; bsx.evaluation.tail.merge_runs
   copies their batch parts, in shard order, into out/parts/, which then holds exactly the
   parts a single run writes, merges their skip lists and runs the tail a single run ends
   with (dataset-level agreement against the neutral clips of ALL shards, tables, summary,
@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bsx.errors import BsxError
+
+if TYPE_CHECKING:
+    from bsx.evaluation.tail import RunParts
 
 
 def plan_shards(clip_ids: list[str], shards: int, batch_size: int) -> list[list[str]]:
@@ -55,13 +58,14 @@ def selected_clip_ids(cfg: Any) -> list[str]:
     return [c.id for c in clips]
 
 
-def _run_shard(cfg_json: str, out: str) -> dict[str, Any]:
-    """One shard: the engine on its clip subset (module level, so Ray and pools can pickle it).
-    Resumable: a shard that was interrupted continues from its written batches."""
-    from bsx.evaluation import EvalConfig, run_evaluation
+def _run_shard(cfg_json: str, out: str) -> RunParts:
+    """One shard: the engine's batches on its clip subset, no tail (module level, so Ray and
+    pools can pickle it). Resumable: an interrupted shard continues from its written batches."""
+    from bsx.evaluation import EvalConfig
+    from bsx.evaluation.run import run_batches
 
     cfg = EvalConfig.model_validate_json(cfg_json)
-    return run_evaluation(cfg, Path(out), resume=True, progress=False)
+    return run_batches(cfg, Path(out), resume=True, progress=False)
 
 
 def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,

@@ -4,12 +4,12 @@ its speaker.
 `bsx train --cv loso` writes one model per fold (fold-*/model.pt) and cv.json. One fold's
 model on `--split all` mixes its held-out speaker with the speakers it learnt (428 of 535
 EmoDB clips for fold 03), so accuracy, the correct/wrong split and claim (c) describe a
-model on its training data. Given the cv folder as `--checkpoint`, each fold runs as an
-ordinary evaluate of its model on its own test split, under out/folds/<fold>/ (resumable,
-with its own report), and bsx.evaluation.tail.merge_runs merges their batch parts in fold
-order and runs the tail once over all of them (neutral baselines over all folds, statistics,
-claims, figures, report, the skipped clips of every fold), as for a sharded run. config.json
-records the folder and each fold's checkpoint.
+model on its training data. Given the cv folder as `--checkpoint`, each fold runs the batches
+of an ordinary evaluate of its model on its own test split, under out/folds/<fold>/
+(resumable; bsx.evaluation.run.run_batches), and bsx.evaluation.tail.merge_runs merges their
+batch parts in fold order and runs the tail once over all of them (neutral baselines over all
+folds, statistics, claims, figures, report, the skipped clips of every fold), as for a
+sharded run. config.json records the folder and each fold's checkpoint.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def cv_folds(checkpoint: Path | str | None) -> list[Path] | None:
 def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, progress: bool,
               on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
-    from bsx.evaluation.run import run_evaluation
+    from bsx.evaluation.run import run_batches
     from bsx.evaluation.tail import merge_runs
     from bsx.paths import sha256_file
     from bsx.progress import status
@@ -61,8 +61,8 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
         d = out / "folds" / ckpt.parent.name
         # the meta-evaluation's clips shared out over the folds (bsx.evaluation.meta)
         share = {"meta_clips": -(-cfg.meta_clips // len(folds))} if cfg.meta_eval else {}
-        run_evaluation(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
-                       progress=progress, on_batch=on_batch)
+        run_batches(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
+                    progress=progress, on_batch=on_batch)
         dirs.append(d)
     first = run_provenance(folds[0])["checkpoint"]  # the folds share their training corpus
     record = {

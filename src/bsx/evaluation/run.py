@@ -43,8 +43,30 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
     folds = cv_folds(cfg.checkpoint) if loaded is None else None
     if folds is not None:
         return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch)
-    specs, extractors = _start(cfg)
     out = Path(out)
+    with _running(cfg, out, loaded) as run:
+        parts = run.evaluate(resume=resume, progress=progress, on_batch=on_batch,
+                             record=record, loaded=loaded)
+        progress_status("dataset statistics, figures and report.html")
+        return run_tail(out, cfg, parts)
+
+
+def run_batches(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
+                on_batch: OnBatch | None = None) -> RunParts:
+    """The batch half of a run, without its tail: what a part of a merged run (a shard, a
+    fold) does. Writes the batch parts, config.json and batches.json under `out` (resumable)
+    and returns what the tail needs (bsx.evaluation.tail.merge_runs reads it back)."""
+    out = Path(out)
+    with _running(cfg, out, None) as run:
+        return run.evaluate(resume=resume, progress=progress, on_batch=on_batch, record=None,
+                            loaded=None)
+
+
+@contextmanager
+def _running(cfg: EvalConfig, out: Path, loaded: LoadedModel | None) -> Iterator[Batches]:
+    """A run's set-up: the checks, the cue workers, the folder's lock, the device and the
+    thread counts; yields its batch loop."""
+    specs, extractors = _start(cfg)
     out.mkdir(parents=True, exist_ok=True)
     with hold_folder(out, "bsx evaluate"):  # before any part is read, written or deleted
         progress_status("importing torch and loading the model")
@@ -52,11 +74,7 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
 
         device = resolve_device(cfg.device) if loaded is None else device_of(loaded.net)
         with _torch_threads(device, cfg.workers):
-            run = Batches(cfg=cfg, out=out, device=device, specs=specs, extractors=extractors)
-            parts = run.evaluate(resume=resume, progress=progress, on_batch=on_batch,
-                                 record=record, loaded=loaded)
-            progress_status("dataset statistics, figures and report.html")
-            return run_tail(out, cfg, parts)
+            yield Batches(cfg=cfg, out=out, device=device, specs=specs, extractors=extractors)
 
 
 def _start(cfg: EvalConfig) -> tuple[dict[str, MetricSpec], dict[str, CueExtractor]]:
