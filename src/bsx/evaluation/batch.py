@@ -5,6 +5,7 @@ the batch's rows (records.BatchRows) are built from them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from bsx.evaluation.computes import BatchInputs, MethodBatch
     from bsx.evaluation.prepare import PendingCues, Submitted
     from bsx.evaluation.seeds import SeedModels
+    from bsx.expert import ExpertTable
     from bsx.models.checkpoint import LoadedModel
     from bsx.scoring.specs import MetricSpec
 
@@ -37,7 +39,7 @@ class BatchContext:
     device: torch.device
     methods: dict[str, Any]
     extractors: dict[str, CueExtractor]
-    expert: Any
+    expert: ExpertTable
     metrics: dict[str, MetricSpec]
     _clip_functions: dict[str, Any] = field(default_factory=dict)
     seeds: SeedModels | None = None  # the other seeds' models, if given
@@ -107,7 +109,7 @@ def predict(ctx: BatchContext, units: Units, clips: tuple[Clip, ...]) -> Predict
 
 
 def clip_rows(preds: Predictions, prepared: tuple[Prepared, ...],
-              labels: list[str]) -> tuple[Row, ...]:
+              labels: Sequence[str]) -> tuple[Row, ...]:
     """clips.csv rows: the base columns, each class's probability and what was kept."""
     from bsx.windows import file_seconds
 

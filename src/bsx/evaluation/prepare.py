@@ -40,7 +40,7 @@ class Submitted:
     size: int
 
 
-def submit(frontend: Frontend, batch: list[Clip], extractors: dict[str, CueExtractor],
+def submit(frontend: Frontend, batch: Sequence[Clip], extractors: dict[str, CueExtractor],
            workers: int) -> Submitted:
     """Prepare a batch (cache misses in-process unless cores are left beyond the cue workers
     and this one: on 2 cores a prepare pool's IPC doubled the CPU per clip, 13.7 vs 7.4 ms)
@@ -51,7 +51,7 @@ def submit(frontend: Frontend, batch: list[Clip], extractors: dict[str, CueExtra
     from bsx.honesty import drop_too_short
 
     prep_workers = workers if (os.cpu_count() or 1) > workers + 1 else 1
-    prepared, bad = prepare_many(batch, frontend, workers=prep_workers, progress=False)
+    prepared, bad = prepare_many(list(batch), frontend, workers=prep_workers, progress=False)
     ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
     ok_clips, ok_prep, short = drop_too_short([c for c, _ in ok], [p for _, p in ok])
     cues = (submit_cues(extractors, ok_prep, frontend.sample_rate, workers)

@@ -192,7 +192,7 @@ def warn_kept_share(clips: pd.DataFrame, frontend: str) -> None:
             "--keep whole explains whole utterances", stacklevel=2)
 
 
-def draw_profile_figures(out: Path, profiles: pd.DataFrame) -> list[Path]:
+def draw_profile_figures(out: Path, profiles: pd.DataFrame) -> list[Path | None]:
     """Each method's cue-profile figure, per cue set."""
     from bsx.report.figures import cue_profile_bars
 
@@ -205,7 +205,8 @@ def draw_profile_figures(out: Path, profiles: pd.DataFrame) -> list[Path]:
             for method, cues in pairs]
 
 
-def write_figures_and_report(out: Path, summary: dict[str, Any], profile_figures: list[Path],
+def write_figures_and_report(out: Path, summary: dict[str, Any],
+                             profile_figures: list[Path | None],
                              config: Mapping[str, Any]) -> None:
     """The metric figure, the cue-profile figures and the self-contained report.html beside
     the result files."""
