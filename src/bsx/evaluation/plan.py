@@ -70,12 +70,11 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
 
 @dataclass(frozen=True)
 class Plan:
-    """The clips a run evaluates, the ones not yet written (todo), its results writer, and
-    the files the corpus listing skipped for their names, as (path, reason)."""
+    """The clips a run evaluates, the ones not yet written (todo), the front-end they go
+    through, the results writer, and the files the corpus listing skipped for their names, as
+    (path, reason)."""
 
-    labels: tuple[str, ...]
     frontend: Frontend
-    split_meta: dict[str, Any]
     clips: tuple[Clip, ...]
     writer: ResultWriter
     todo: tuple[Clip, ...]
@@ -111,7 +110,7 @@ def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Fro
     writer = ResultWriter(out, resume=resume,
                           corpus_root=Path(root) if root is not None else None)
     done = writer.done_clips() if resume else set()
-    return Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=tuple(clips),
+    return Plan(frontend=frontend, clips=tuple(clips),
                 writer=writer, todo=tuple(c for c in clips if c.id not in done),
                 skipped=tuple(named_skips(dataset)))
 
