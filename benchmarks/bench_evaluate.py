@@ -1,10 +1,7 @@
 """Evaluate benchmarks: end-to-end clips/s against the openSMILE-only ceiling, and peak memory
-on a small and a large synth set (batches stream, so memory should not grow with clips);
-with --tricks, what each speed trick of bsx.evaluation.tricks buys: a fresh-process run with
-all tricks on vs the same run with that one trick off (alternated, best of --repeat).
+on a small and a large synth set (batches stream, so memory should not grow with clips).
 
     python benchmarks/bench_evaluate.py [--clips 200] [--memory 200,2000] [--repeat 3]
-    python benchmarks/bench_evaluate.py --tricks [--clips 200] [--repeat 3]
     python benchmarks/bench_evaluate.py --dataset emodb --data-root DIR [--clips 96]
         [--method gradcam] [--checkpoint FILE --frontend NAME --label-preset NAME]
 
@@ -60,12 +57,9 @@ def model_checkpoint(tmp: Path) -> str | None:
     return str(path)
 
 
-def child(cfg: dict, out: Path, off: str = "") -> dict:
-    import os
-
-    env = {**os.environ, "BSX_TRICKS_OFF": off}
+def child(cfg: dict, out: Path) -> dict:
     res = subprocess.run([sys.executable, "-c", CHILD, json.dumps(cfg), str(out)],
-                         capture_output=True, text=True, check=True, env=env)
+                         capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -122,24 +116,6 @@ def memory(sizes: list[int], ckpt: str | None, tmp: Path, ceiling: float) -> Non
               f"ratio {ours / ceiling:.3g}", flush=True)
     small, large = sizes[0], sizes[-1]
     report(f"evaluate-peak-memory ({large} vs {small} clips)", peaks[large], peaks[small], "MB")
-
-
-def tricks(n: int, ckpt: str | None, tmp: Path, repeat: int) -> None:
-    """Each trick's worth: seconds of a fresh-process run without it vs with all tricks."""
-    from bsx.evaluation.tricks import TRICKS
-
-    cfg = {"dataset_options": {"per_class": max(2, n // 5)}, "split": "all", "limit": n,
-           "methods": ["gradcam"], "cues": ["egemaps"], "metrics": ["cue-agreement-rest"],
-           "device": "cpu", "batch_size": 16, "workers": 2, "checkpoint": ckpt}
-    child(cfg, tmp / "warm")  # the prepare cache and the synth corpus
-    times: dict[str, list[float]] = {t: [] for t in ("", *TRICKS)}
-    for _ in range(repeat):
-        for off in times:
-            times[off].append(child(cfg, tmp / f"t-{off or 'all'}", off)["seconds"])
-    on = min(times[""])
-    for trick in TRICKS:
-        report(f"evaluate {n} clips, fresh process: all tricks vs without '{trick}'",
-               on, min(times[trick]))
 
 
 CEILING = r"""
@@ -211,9 +187,8 @@ def evaluate_run(args: argparse.Namespace, out: Path) -> dict:
     if args.label_preset or not args.checkpoint:
         cmd += ["--label-preset", args.label_preset or "ravdess8"]
     cmd += getattr(args, "extra", [])
-    env = {**os.environ, "BSX_TRICKS_OFF": args.tricks_off}
     c0, t0 = _cpu_children(), time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall, cpu = time.perf_counter() - t0, _cpu_children() - c0
     stages = json.loads((out / "stages.json").read_text())
     return {"wall_s": wall, "cpu_s": cpu, "stages": stages, "run": out / "run"}
@@ -281,8 +256,7 @@ def recorded(args: argparse.Namespace) -> None:
                   f"({c['work_cpu_s']:.2f} CPU s), {c['process_s']:.2f} s fresh process "
                   f"({c['cpu_s']:.2f} CPU s)", flush=True)
         ratio = native["seconds"] / ev["wall_s"]
-        off = f", tricks off: {args.tricks_off}" if args.tricks_off else ""
-        print(f"evaluate-throughput ({args.dataset}, {n} clips, {args.method}{off}, default "
+        print(f"evaluate-throughput ({args.dataset}, {n} clips, {args.method}, default "
               f"metrics, fresh process): ours {n / ev['wall_s']:.3g} clips/s, baseline "
               f"(openSMILE-only ceiling, file rate) {n / native['seconds']:.3g} clips/s, ratio "
               f"{ratio:.3g} (target >= 0.7 for one method); CPU: ours {ev['cpu_s']:.1f} s, "
@@ -300,11 +274,9 @@ def main() -> None:
     ap.add_argument("--frontend", default=None)
     ap.add_argument("--label-preset", default=None)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--tricks-off", default="", help="BSX_TRICKS_OFF for the evaluate run")
     ap.add_argument("--clips", type=int, default=200)
     ap.add_argument("--memory", default="200,2000")
     ap.add_argument("--repeat", type=int, default=3, help="alternated throughput pairs")
-    ap.add_argument("--tricks", action="store_true", help="what each speed trick buys")
     args = ap.parse_args()
     if args.dataset:
         if args.clips == 200:
@@ -314,9 +286,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         ckpt = model_checkpoint(tmp)
-        if args.tricks:
-            tricks(args.clips, ckpt, tmp, args.repeat)
-            return
         ceiling = throughput(args.clips, ckpt, tmp, args.repeat)
         memory([int(s) for s in args.memory.split(",")], ckpt, tmp, ceiling)
 

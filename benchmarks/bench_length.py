@@ -122,7 +122,6 @@ def main() -> None:
                 frontend=None,
                 label_preset=None,
                 workers=args.workers,
-                tricks_off="",
                 extra=["--keep", "whole"],
             )
             out = tmp / f"run-{length:g}-{len(meth)}"

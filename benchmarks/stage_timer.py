@@ -95,8 +95,8 @@ def install() -> None:
     parallel.PendingTracks.__call__ = timed(  # type: ignore[method-assign]
         "cue wait (this process blocked on the workers)", parallel.PendingTracks.__call__
     )
-    cue_scores_write = cue_scores.write_profiles
-    cue_scores.write_profiles = timed("cue profiles (windows -> cue statistics)", cue_scores_write)
+    cue_scores.cue_profile_rows = timed("cue profiles (windows -> cue statistics)",
+                                        cue_scores.cue_profile_rows)
     attribute.clip_logits = timed("forward (logits)", attribute.clip_logits)
 
     functions = computes.compute_functions
@@ -111,9 +111,7 @@ def install() -> None:
     def build_timed(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
         obj = build(kind, name, *args, **kwargs)
         if kind == "method":
-            for attr in ("attribute", "attribute_predicted"):
-                if hasattr(obj, attr):
-                    setattr(obj, attr, timed(f"attribution: {name}", getattr(obj, attr)))
+            obj.attribute = timed(f"attribution: {name}", obj.attribute)
         return obj
 
     plugins.build = build_timed

@@ -13,7 +13,8 @@ import pytest
 
 from bsx.errors import BsxError
 from bsx.evaluation import EvalConfig, run_evaluation
-from bsx.shards import merge_parts, plan_shards, run_sharded
+from bsx.evaluation.tail import merge_parts, read_parts
+from bsx.shards import plan_shards, run_sharded
 
 
 def test_plan_shards_cuts_at_whole_batches() -> None:
@@ -69,8 +70,7 @@ def test_sharded_ray_run_equals_a_local_run(tmp_path: Path) -> None:
     sharded = run_sharded(cfg(), tmp_path / "ray", shards=2, executor="ray", workers=2,
                           progress=False)
     # both shards ran, each on its own clips (3 batches of 2: shards of 2 and 4 clips)
-    sizes = [len(pd.read_csv(tmp_path / "ray" / "shards" / str(i) / "clips.csv"))
-             for i in (0, 1)]
+    sizes = [read_parts(tmp_path / "ray" / "shards" / str(i)).n_clips for i in (0, 1)]
     assert sizes == [2, 4]
     a, b = _table(tmp_path / "local"), _table(tmp_path / "ray")
     assert len(a) and set(a["metric"]) >= {"cue-agreement-neutral", "gt-precision"}

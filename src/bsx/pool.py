@@ -21,7 +21,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 PARENT_POLL_S = 0.25
@@ -70,24 +70,6 @@ def kept_pool(key: Hashable, workers: int, initializer: Callable[..., Any] | Non
     if pool is None or getattr(pool, "_broken", False):
         pool = _POOLS[key] = new_pool(workers, initializer, initargs)
     return pool
-
-
-def beside(fn: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run fn(*args) in a live kept pool, or here at once when there is none.
-
-    For work that can use idle workers (the evaluate tail renders its figures there while it
-    writes the summary). `fn` must be importable by name, as with any process pool."""
-    for pool in list(_POOLS.values()):
-        try:
-            return pool.submit(fn, *args)
-        except RuntimeError:  # shut down or broken: try the next, else run here
-            continue
-    done: Future[Any] = Future()
-    try:
-        done.set_result(fn(*args))
-    except Exception as exc:  # handed on whole, traceback included, as a pool's future would
-        done.set_exception(exc)
-    return done
 
 
 def shutdown_pools() -> None:

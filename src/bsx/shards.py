@@ -6,22 +6,24 @@ The result must equal a single-machine run, so:
   (`EvalConfig.clip_ids`);
 - shards are contiguous runs of whole batches (cut at multiples of `batch_size`), so every
   batch a shard evaluates is a batch the single run evaluates: same clips, same order;
-- each shard writes a complete run under out/shards/<i>/; its batch parts are copied, in
-  shard order, into out/parts/, which then holds exactly the parts a single run writes;
-- the engine is run once more on `out` with resume: every clip is done, so it runs only its
-  tail (dataset-level agreement against the neutral clips of ALL shards, tables, summary,
-  figures, report), the very code a single run ends with.
+- each shard writes its batches under out/shards/<i>/; bsx.evaluation.tail.merge_runs
+  copies their batch parts, in shard order, into out/parts/, which then holds exactly the
+  parts a single run writes, merges their skip lists and runs the tail a single run ends
+  with (dataset-level agreement against the neutral clips of ALL shards, tables, summary,
+  figures, report) once over them.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bsx.errors import BsxError
+
+if TYPE_CHECKING:
+    from bsx.evaluation.tail import RunParts
 
 
 def plan_shards(clip_ids: list[str], shards: int, batch_size: int) -> list[list[str]]:
@@ -56,32 +58,14 @@ def selected_clip_ids(cfg: Any) -> list[str]:
     return [c.id for c in clips]
 
 
-def _run_shard(cfg_json: str, out: str) -> dict[str, Any]:
-    """One shard: the engine on its clip subset (module level, so Ray and pools can pickle it).
-    Resumable: a shard that was interrupted continues from its written batches."""
-    from bsx.evaluation import EvalConfig, run_evaluation
+def _run_shard(cfg_json: str, out: str) -> RunParts:
+    """One shard: the engine's batches on its clip subset, no tail (module level, so Ray and
+    pools can pickle it). Resumable: an interrupted shard continues from its written batches."""
+    from bsx.evaluation import EvalConfig
+    from bsx.evaluation.run import run_batches
 
     cfg = EvalConfig.model_validate_json(cfg_json)
-    return run_evaluation(cfg, Path(out), resume=True, progress=False)
-
-
-def merge_parts(shard_dirs: list[Path], out: Path) -> int:
-    """Copy every shard's batch parts into out/parts/, renumbered in shard then batch order
-    (the order a single run writes them). Returns the number of batches."""
-    parts = out / "parts"
-    if parts.exists():
-        shutil.rmtree(parts)
-    parts.mkdir(parents=True)
-    seq = 0
-    for d in shard_dirs:
-        files = sorted((d / "parts").glob("*-*.parquet"))
-        batches = sorted({int(f.stem.rsplit("-", 1)[1]) for f in files})
-        renumber = {b: seq + i + 1 for i, b in enumerate(batches)}
-        for f in files:
-            name, num = f.stem.rsplit("-", 1)
-            shutil.copyfile(f, parts / f"{name}-{renumber[int(num)]:06d}.parquet")
-        seq += len(batches)
-    return seq
+    return run_batches(cfg, Path(out), resume=True, progress=False)
 
 
 def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
@@ -94,7 +78,7 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
     finished shards are not recomputed (each shard resumes from its parts); without, earlier
     shards under out/shards/ are discarded first.
     """
-    from bsx.evaluation import run_evaluation
+    from bsx.evaluation.tail import merge_runs
     from bsx.leaderboard.executors import make_executor
 
     out = Path(out)
@@ -120,8 +104,4 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
             note(f"shard {i} done")
     if failed:
         raise BsxError("; ".join(failed) + "; rerun the same command to retry failed shards")
-    merge_parts(dirs, out)
-    config = out / "config.json"
-    if config.exists():
-        os.unlink(config)  # a previous merge; the tail below writes it again
-    return run_evaluation(cfg, out, resume=True, progress=progress)
+    return merge_runs(dirs, out, cfg)

@@ -261,7 +261,7 @@ def test_classifier_only_metrics_are_skipped_with_a_reason() -> None:
     cfg = EvalConfig(metrics=["region-perturbation", "sparseness"], dimension="arousal")
     specs = {m: get_metric(m) for m in cfg.metrics}  # type: ignore[union-attr]
     with pytest.warns(UserWarning, match="region-perturbation.*class probability"):
-        kept, skipped = regression_specs(cfg, specs)
+        kept, skipped = regression_specs(cfg, specs, warn=True)
     assert "region-perturbation" not in kept and "sparseness" in kept and RHO in kept
     assert set(skipped) == {"region-perturbation"}
 

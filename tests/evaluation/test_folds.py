@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ import pytest
 from bsx.evaluation import EvalConfig, run_evaluation
 from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
 from bsx.plugins import build
+from bsx.results import ResultWriter
 
 TINY = {"per_class": 4, "seed": 3}
 
@@ -60,11 +62,16 @@ def test_each_clip_is_explained_by_the_fold_that_held_its_speaker_out(tmp_path: 
     merged = pd.read_parquet(out / "results.parquet").sort_values(
         ["clip_id", "metric", "cues"]).reset_index(drop=True)
     per_fold = []
-    for fold, spk in held.items():
-        fc = pd.read_csv(out / "folds" / fold / "clips.csv")
-        assert set(fc["speaker"].astype(str)) == {spk}
-        per_fold.append(pd.read_parquet(out / "folds" / fold / "results.parquet"))
-    folds = pd.concat(per_fold).sort_values(["clip_id", "metric", "cues"]).reset_index(drop=True)
+    for fold, spk in held.items():  # each fold leaves its batches, not a run of its own
+        assert not (out / "folds" / fold / "summary.json").exists()
+        written = ResultWriter(out / "folds" / fold, resume=True)
+        assert set(written.read("clips")["speaker"].astype(str)) == {spk}
+        per_fold.append(written.read("results"))
+    folds = pd.concat(per_fold)
+    folds = folds[~folds["metric"].str.startswith("time-")]  # timings.csv holds those
+    assert set(folds["metric"]) == {"gt-precision"}  # agreement is the tail's, over all folds
+    folds = folds.sort_values(["clip_id", "metric", "cues"]).reset_index(drop=True)
+    merged = merged[merged["metric"].isin(folds["metric"])].reset_index(drop=True)
     keep = ["clip_id", "method", "metric", "cues", "value"]
     pd.testing.assert_frame_equal(merged[keep], folds[keep])
     config = json.loads((out / "config.json").read_text())
@@ -72,6 +79,25 @@ def test_each_clip_is_explained_by_the_fold_that_held_its_speaker_out(tmp_path: 
     assert config["checkpoint"]["path"] == str(folder)
     assert [f["fold"] for f in config["cross_validation"]["folds"]] == ["fold-a", "fold-b"]
     assert (out / "report.html").is_file() and "claims" in summary
+
+
+@pytest.mark.slow
+def test_a_cross_validated_run_keeps_the_skips_of_a_later_fold(
+        tmp_path: Path, plant_skip: Callable[[str], str]) -> None:
+    from bsx.evaluation.tail import read_parts
+
+    folder, held = _cv_folder(tmp_path)
+    speaker = held["fold-b"]  # the second fold's held-out speaker
+    clips = [c for c in build("dataset", "synth", options=TINY).clips()
+             if c.speaker == speaker]
+    planted = clips[0].id
+    reason = plant_skip(planted)
+    summary = run_evaluation(cfg(folder), tmp_path / "run", resume=False, progress=False)
+    assert summary["skipped"] == [{"clip_id": planted, "reason": reason}]
+    assert summary["n_skipped"] == 1
+    n_held = sum(read_parts(tmp_path / "run" / "folds" / f).n_clips for f in held)
+    assert summary["n_clips"] == n_held - 1
+    assert read_parts(tmp_path / "run").n_clips == n_held
 
 
 def test_a_cv_folder_refuses_other_splits_in_one_line(tmp_path: Path) -> None:

@@ -49,18 +49,15 @@ def _tone(path, seconds: float, lead_s: float = 0.0):  # type: ignore[no-untyped
 def test_evaluate_skips_and_lists_a_clip_too_short_to_explain(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from bsx.audio import get_frontend
     from bsx.datasets.base import Clip
-    from bsx.evaluation.plan import Plan
     from bsx.evaluation.prepare import submit
 
     clips = [Clip(path=_tone(tmp_path / f"{name}.wav", s), label="angry", speaker="s",
                   corpus="t") for name, s in (("long", 1.0), ("tiny", 0.04))]
-    plan = Plan(labels=("angry",), frontend=get_frontend("paper"), split_meta={},
-                clips=clips, writer=None, todo=clips)
-    submit(plan, clips, {}, workers=1)
-    ok_clips, ok_prep, _, size = plan.pending[0]
-    assert [c.id for c in ok_clips] == ["t:long.wav"] and size == 2 and len(ok_prep) == 1
-    assert [s[0] for s in plan.skipped] == ["t:tiny.wav"]
-    assert "40 ms of sound" in plan.skipped[0][1]
+    batch = submit(get_frontend("paper"), clips, {}, workers=1)
+    assert [c.id for c in batch.clips] == ["t:long.wav"]
+    assert batch.size == 2 and len(batch.prepared) == 1
+    assert [s[0] for s in batch.skipped] == ["t:tiny.wav"]
+    assert "40 ms of sound" in batch.skipped[0][1]
 
 
 def test_explain_warns_about_the_synth_model_and_a_tiny_clip(tmp_path) -> None:  # type: ignore[no-untyped-def]

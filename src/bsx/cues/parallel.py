@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from bsx.cues.base import CueExtractor, CueTracks
-from bsx.pool import beside, kept_pool, shutdown_pools
+from bsx.pool import kept_pool, shutdown_pools
 
-__all__ = ["PendingTracks", "beside", "extract_many", "extract_many_async", "shutdown_pools",
+__all__ = ["PendingTracks", "extract_many", "extract_many_async", "shutdown_pools",
            "start_workers"]
 
 _WORKER: Any = None

@@ -218,6 +218,43 @@ def _comparable(options: dict[str, Any] | None) -> dict[str, Any]:
             if k not in _NEUTRAL_OPTIONS and v is not None}
 
 
+def _warn_training_clips(clips: list[Clip], stored: dict[str, list[str]], smode: str) -> None:
+    """--split all: one warning counting the clips of the model's training speakers (its
+    training clips, for a random split)."""
+    import warnings
+
+    train = set(stored.get("train", []))
+    n = sum((c.speaker if smode == "speaker" else c.id) in train for c in clips)
+    if n:
+        what = "speakers" if smode == "speaker" else "clips"
+        warnings.warn(f"--split all: {n} of {len(clips)} clips are the model's training "
+                      f"{what}; --split test holds only its held-out ones", stacklevel=3)
+
+
+def _stored_part(clips: list[Clip], split: str, stored: dict[str, list[str]], smode: str,
+                 split_meta: dict[str, Any], *, dataset: str) -> list[Clip]:
+    """Exactly the stored speakers (or clip ids) of one part of the split; clips the split
+    does not know are left out with a warning, none at all is refused."""
+    import warnings
+
+    known = {x for part in stored.values() for x in part}
+    want = set(stored.get(split, []))
+    key = (lambda c: c.speaker) if smode == "speaker" else (lambda c: c.id)
+    picked = [c for c in clips if key(c) in want]
+    unknown = [c for c in clips if key(c) not in known]
+    if unknown:
+        who = "speakers" if smode == "speaker" else "clip ids"
+        warnings.warn(f"{len(unknown)} clips of {who} the model's split does not know are "
+                      f"left out of --split {split} (e.g. {unknown[0].id})", stacklevel=3)
+    if not picked:
+        raise BadDataset(
+            f"none of the {len(clips)} clips of '{dataset}' is in the model's stored "
+            f"{split} split ({', '.join(sorted(want)[:5]) or 'empty'}); evaluate with its "
+            f"training dataset options {_comparable(split_meta.get('dataset_options'))} "
+            "or with --split all")
+    return picked
+
+
 def select_split(
     clips: list[Clip], split: str, split_meta: dict[str, Any], *, dataset: str,
     dataset_options: dict[str, Any] | None = None, mode: str | None = None,
@@ -253,12 +290,7 @@ def select_split(
     stored = speakers if smode == "speaker" else ids
     if split == "all":
         if stored:
-            train = set(stored.get("train", []))
-            n = sum((c.speaker if smode == "speaker" else c.id) in train for c in clips)
-            if n:
-                what = "speakers" if smode == "speaker" else "clips"
-                warnings.warn(f"--split all: {n} of {len(clips)} clips are the model's training "
-                              f"{what}; --split test holds only its held-out ones", stacklevel=2)
+            _warn_training_clips(clips, stored, smode)
         return list(clips)
     if stored:
         if mode is not None and mode != smode:
@@ -266,22 +298,7 @@ def select_split(
                 f"the model was trained on a stored {smode} split of '{dataset}'; --split-mode "
                 f"{mode} would make another split that holds its training clips; leave "
                 "--split-mode out or evaluate every clip with --split all")
-        known = {x for part in stored.values() for x in part}
-        want = set(stored.get(split, []))
-        key = (lambda c: c.speaker) if smode == "speaker" else (lambda c: c.id)
-        picked = [c for c in clips if key(c) in want]
-        unknown = [c for c in clips if key(c) not in known]
-        if unknown:
-            who = "speakers" if smode == "speaker" else "clip ids"
-            warnings.warn(f"{len(unknown)} clips of {who} the model's split does not know are "
-                          f"left out of --split {split} (e.g. {unknown[0].id})", stacklevel=2)
-        if not picked:
-            raise BadDataset(
-                f"none of the {len(clips)} clips of '{dataset}' is in the model's stored "
-                f"{split} split ({', '.join(sorted(want)[:5]) or 'empty'}); evaluate with its "
-                f"training dataset options {_comparable(split_meta.get('dataset_options'))} "
-                "or with --split all")
-        return picked
+        return _stored_part(clips, split, stored, smode, split_meta, dataset=dataset)
     seed = int(split_meta.get("seed", 42)) if same else 42
     use_mode = mode or (smode if same else None) or "speaker"
     if same:

@@ -21,7 +21,7 @@ from bsx.audio import Prepared
 from bsx.relevance import stitch, to_grid
 
 
-@dataclass
+@dataclass(frozen=True)
 class Units:
     """Every unit of a batch of clips, stacked by shape.
 
@@ -108,7 +108,7 @@ def mean_by_clip(unit_values: list[tuple[np.ndarray, Tensor]], units: Units) -> 
     return total / torch.as_tensor(count, dtype=total.dtype, device=total.device)[:, None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Attributions:
     """One method's relevance for a batch: per unit (for metrics that re-run the model on a
     unit) and per clip, stitched on the clip's timeline; both in the (F, T) form."""

@@ -22,24 +22,29 @@ from bsx.evaluation.attribute import Attributions, Units
 from bsx.scoring.scorers import ScoreRow
 
 if TYPE_CHECKING:
+    from bsx.audio import Prepared
+    from bsx.cues.base import CueTracks
+    from bsx.datasets.base import Clip
     from bsx.evaluation.batch import BatchContext
+    from bsx.expert import ExpertTable
     from bsx.scoring.specs import MetricSpec
+    from bsx.windows import Window, WindowOptions
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchInputs:
     """What every method of a batch shares: clips, model inputs, targets, cue tracks and the
     masks derived from them (computed once per batch, on first use)."""
 
-    clips: list[Any]
-    prepared: list[Any]
+    clips: list[Clip]
+    prepared: list[Prepared]
     units: Units
     target: np.ndarray
     target_labels: list[str]
     planted: list[np.ndarray] | None
-    tracks: dict[str, list[Any]]
+    tracks: dict[str, list[CueTracks]]
     cue_seconds: dict[str, float]
-    expert: Any
+    expert: ExpertTable
     _cue_masks: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def cue_masks(self, cues: str) -> list[np.ndarray]:
@@ -53,7 +58,7 @@ class BatchInputs:
         return self._cue_masks[cues]
 
 
-@dataclass
+@dataclass(frozen=True)
 class MethodBatch:
     """One method's view of a batch: its maps (per unit and per clip), salient windows on the
     model and the original timelines, and its window options and sign rule (a compute that
@@ -62,10 +67,10 @@ class MethodBatch:
     method: str
     batch: BatchInputs
     attr: Attributions
-    wins: list[list[Any]]
-    wins_orig: list[list[Any]]
+    wins: list[list[Window]]
+    wins_orig: list[list[Window]]
     sign: str | None
-    window_opts: Any = None  # the WindowOptions the maps were windowed with (sign applied)
+    window_opts: WindowOptions  # what the maps were windowed with (sign applied)
 
     @property
     def maps(self) -> list[np.ndarray]:

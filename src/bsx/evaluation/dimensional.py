@@ -61,7 +61,7 @@ def dimensions_of(cfg: EvalConfig, loaded: Any) -> list[str]:
     return [wanted]
 
 
-def regression_specs(cfg: EvalConfig, specs: dict[str, Any]
+def regression_specs(cfg: EvalConfig, specs: dict[str, Any], *, warn: bool = False
                      ) -> tuple[dict[str, Any], dict[str, str]]:
     """The run's metrics for one dimension: the classifier-only ones skipped (one warning
     naming each with its reason), the dimensional scores added unless some are asked for
@@ -71,7 +71,7 @@ def regression_specs(cfg: EvalConfig, specs: dict[str, Any]
     from bsx.scoring.specs import get_metric
 
     skipped = {m: CLASSIFIER_ONLY[m] for m in specs if m in CLASSIFIER_ONLY}
-    if skipped and cfg.metrics is not None:
+    if warn and skipped and cfg.metrics is not None:
         warnings.warn("skipped for a regression model: " + "; ".join(
             f"{m} ({why})" for m, why in skipped.items()), stacklevel=2)
     kept = {m: s for m, s in specs.items() if m not in CLASSIFIER_ONLY}
@@ -105,6 +105,21 @@ def regression_rows(loaded: Any, logits: Any, clips: list[Any], prepared: list[A
              "units": len(p.unit_starts), "kept_share": p.kept_share}
             for i, (b, p, c) in enumerate(zip(base, prepared, clips, strict=True))]
     return target, base, rows
+
+
+def regression_predictions(ctx: Any, units: Any, clips: Any, prepared: Any) -> tuple[Any, Any]:
+    """A regression batch as the batch loop's Predictions (every clip explains the run's
+    dimension; pred, truth and target are its output index), and its clips.csv rows."""
+    from bsx.evaluation.attribute import clip_logits
+    from bsx.evaluation.batch import Predictions
+
+    logits = clip_logits(ctx.loaded.net, units)
+    target, base, rows = regression_rows(ctx.loaded, logits, list(clips), list(prepared),
+                                         ctx.cfg.dimension)
+    dim = base[0]["target"] if base else ""
+    preds = Predictions(probs=logits.float().cpu().numpy(), pred=target, truth=target,
+                        target=target, target_labels=(dim,) * len(base), base=tuple(base))
+    return preds, tuple(rows)
 
 
 TRUE_PREFIX = "true_"  # clips.csv column of a dimension's known value (Clip.meta, e.g. synth)

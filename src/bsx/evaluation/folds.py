@@ -4,18 +4,16 @@ its speaker.
 `bsx train --cv loso` writes one model per fold (fold-*/model.pt) and cv.json. One fold's
 model on `--split all` mixes its held-out speaker with the speakers it learnt (428 of 535
 EmoDB clips for fold 03), so accuracy, the correct/wrong split and claim (c) describe a
-model on its training data. Given the cv folder as `--checkpoint`, each fold runs as an
-ordinary evaluate of its model on its own test split, under out/folds/<fold>/ (resumable,
-with its own report), their batch parts are merged in fold order (bsx.shards.merge_parts),
-and the engine's own tail runs once over all of them (neutral baselines over all folds,
-statistics, claims, figures, report), as for a sharded run. config.json records the folder
-and each fold's checkpoint.
+model on its training data. Given the cv folder as `--checkpoint`, each fold runs the batches
+of an ordinary evaluate of its model on its own test split, under out/folds/<fold>/
+(resumable; bsx.evaluation.run.run_batches), and bsx.evaluation.tail.merge_runs merges their
+batch parts in fold order and runs the tail once over all of them (neutral baselines over all
+folds, statistics, claims, figures, report, the skipped clips of every fold), as for a
+sharded run. config.json records the folder and each fold's checkpoint.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,11 +40,11 @@ def cv_folds(checkpoint: Path | str | None) -> list[Path] | None:
 def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, progress: bool,
               on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
-    from bsx.evaluation.run import run_evaluation
+    from bsx.evaluation.run import run_batches
+    from bsx.evaluation.tail import merge_runs
     from bsx.paths import sha256_file
     from bsx.progress import status
     from bsx.report.provenance import run_provenance
-    from bsx.shards import merge_parts
 
     folder = Path(cfg.checkpoint).expanduser()  # type: ignore[arg-type]
     if cfg.split != "test":
@@ -63,16 +61,11 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
         d = out / "folds" / ckpt.parent.name
         # the meta-evaluation's clips shared out over the folds (bsx.evaluation.meta)
         share = {"meta_clips": -(-cfg.meta_clips // len(folds))} if cfg.meta_eval else {}
-        run_evaluation(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
-                       progress=progress)
+        run_batches(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
+                    progress=progress, on_batch=on_batch)
         dirs.append(d)
-    merge_parts(dirs, out)
-    config = out / "config.json"
-    if config.exists():
-        os.unlink(config)  # a previous merge; the tail below writes it again
     first = run_provenance(folds[0])["checkpoint"]  # the folds share their training corpus
     record = {
-        "config": json.loads(cfg.model_dump_json()),
         "checkpoint": {**first, "path": str(folder), "sha256": None},
         "cross_validation": {
             "folder": str(folder),
@@ -80,5 +73,4 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
                       for c in folds],
         },
     }
-    return run_evaluation(cfg.model_copy(update={"checkpoint": folds[0]}), out, resume=True,
-                          progress=progress, on_batch=on_batch, record=record)
+    return merge_runs(dirs, out, cfg, record)

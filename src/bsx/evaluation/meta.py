@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bsx.evaluation.records import Records
+from bsx.evaluation.records import result_rows
 from bsx.scoring.faithfulness import BASELINE_METRICS
 from bsx.scoring.meta import (
     INVERTED,
@@ -190,39 +190,30 @@ def score(
     """The run's computes on one variant: (value rows, cue-profile rows), tagged with it.
     `only`: just these metrics (the other-baseline variants score the removal metrics)."""
     from bsx.evaluation.computes import by_compute
-    from bsx.evaluation.cue_scores import write_profiles
+    from bsx.evaluation.cue_scores import cue_profile_rows
     from bsx.scoring.scorers import batch_scorers
     from bsx.scoring.scorers import score as run_scorer
 
     b = mb.batch
     base = [{"clip_id": c.id, "speaker": c.speaker} for c in b.clips]
     specs = {n: s for n, s in ctx.metrics.items() if only is None or n in only}
-    rec = Records(base, specs)
     scorers = batch_scorers()
+    scores = []
     for compute, group in by_compute(specs).items():
         runs = [s for s in group if s.runs_on(b.units.kind)]
         if runs:
-            for r in run_scorer(compute, scorers[compute], ctx, mb, runs):
-                rec.emit(r.clip, mb.method, r.cues, r.metric, r.value, r.seconds, r.against)
-    if only is None and any(s.compute == "cue-profiles" for s in specs.values()):
-        write_profiles(
-            rec,
-            mb.method,
-            b.clips,
-            b.prepared,
-            mb.wins,
-            b.target_labels,
-            b.tracks,
-            b.cue_seconds,
-            seed=ctx.cfg.seed,
-        )
+            scores += run_scorer(compute, scorers[compute], ctx, mb, runs)
     keep = ("clip_id", "speaker", "metric", "cues", "against", "value")
     values = [
         {**{k: r[k] for k in keep}, "method": mb.method, "variant": variant}
-        for r in rec.results
+        for r in result_rows(base, specs, mb.method, scores)
         if r["metric"] in specs
     ]
-    profiles = [{**r, "variant": variant} for r in rec.profiles]
+    profiles: list[dict[str, Any]] = []
+    if only is None and any(s.compute == "cue-profiles" for s in specs.values()):
+        profiles = [{**r, "variant": variant} for r in cue_profile_rows(
+            mb.method, b.clips, b.prepared, mb.wins, b.target_labels, b.tracks, b.cue_seconds,
+            seed=ctx.cfg.seed).rows]
     return values, profiles
 
 

@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bsx.scoring.scorers import ScoreRow, rows_for_all
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from bsx.audio import Prepared
+    from bsx.evaluation.batch import BatchContext
+    from bsx.evaluation.computes import MethodBatch
+    from bsx.scoring.specs import MetricSpec
+    from bsx.windows import Window
 
 
 def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarray:
@@ -24,7 +34,7 @@ def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarra
     return out
 
 
-def quantus(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
+def quantus(ctx: BatchContext, mb: MethodBatch, specs: Sequence[MetricSpec]) -> list[ScoreRow]:
     """The "quantus" scorer: every Quantus metric of the run in one quantus_scores call per
     unit shape, on the model's input units, reduced to clips."""
     from bsx.scoring.faithfulness import quantus_scores
@@ -54,7 +64,7 @@ def quantus(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
                                     seconds[name] / n)]
 
 
-def ablation(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
+def ablation(ctx: BatchContext, mb: MethodBatch, specs: Sequence[MetricSpec]) -> list[ScoreRow]:
     """The "ablation" scorer: one cue-ablation pass per batch serves drop and gain."""
     cfg = ctx.cfg
     return score_ablation(ctx.loaded.net, mb.batch.prepared, mb.wins, mb.batch.target,
@@ -63,8 +73,9 @@ def ablation(ctx: Any, mb: Any, specs: Sequence[Any]) -> list[ScoreRow]:
                           keys=[c.id for c in mb.batch.clips])
 
 
-def score_ablation(net: Any, prepared: list[Any], wins: list[list[Any]], target: np.ndarray,
-                   names: list[str], *, cue: str, seed: int, device: Any, batch_size: int,
+def score_ablation(net: nn.Module, prepared: list[Prepared], wins: list[list[Window]],
+                   target: np.ndarray, names: list[str], *, cue: str, seed: int,
+                   device: torch.device, batch_size: int,
                    keys: list[str] | None = None) -> list[ScoreRow]:
     """Target-probability drop when `cue` is neutralised in the salient vs random windows
     (each clip's random draws seeded by its key, the clip id: independent of the batch)."""

@@ -1,19 +1,24 @@
 """Plan a run: which clips, in which order, what a resumed run has already done.
 
-Torch-free, so the run can be planned (and the cue workers fed) before torch is imported.
+Torch-free: it reads the corpus listing and the run folder only.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bsx.errors import BsxError
 from bsx.evaluation.config import EvalConfig
+
+if TYPE_CHECKING:
+    from bsx.audio import Frontend
+    from bsx.datasets.base import Clip
+    from bsx.results import ResultWriter
 
 
 def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
@@ -64,25 +69,21 @@ def select_clips(clips: list[Any], cfg: EvalConfig, labels: tuple[str, ...],
     return clips
 
 
-# Clips whose cues are submitted before torch is imported: ~3 s of work for two workers, about
-# what importing torch + captum and loading the model take.
-EARLY_CLIPS_PER_WORKER = 64
-
-
+@dataclass(frozen=True)
 class Plan:
-    """The clips a run evaluates, its results writer and the batches already submitted."""
+    """The clips a run evaluates, the ones not yet written (todo), the front-end they go
+    through, the results writer, and the files the corpus listing skipped for their names, as
+    (path, reason)."""
 
-    def __init__(self, *, labels: tuple[str, ...], frontend: Any, split_meta: dict[str, Any],
-                 clips: list[Any], writer: Any, todo: list[Any]) -> None:
-        self.labels, self.frontend, self.split_meta = labels, frontend, split_meta
-        self.clips, self.writer, self.todo = clips, writer, todo
-        self.pending: deque[tuple[list[Any], list[Any], Any, int]] = deque()
-        self.next_start = 0
-        self.skipped: list[tuple[str, str]] = []
+    frontend: Frontend
+    clips: tuple[Clip, ...]
+    writer: ResultWriter
+    todo: tuple[Clip, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
-def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any,
-          split_meta: dict[str, Any], *, resume: bool) -> Plan:
+def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Frontend,
+              split_meta: dict[str, Any], *, resume: bool) -> Plan:
     """Select the clips, check a resumed run's settings, open the writer (torch-free)."""
     import json
 
@@ -110,10 +111,9 @@ def make_plan(cfg: EvalConfig, out: Path, labels: tuple[str, ...], frontend: Any
     writer = ResultWriter(out, resume=resume,
                           corpus_root=Path(root) if root is not None else None)
     done = writer.done_clips() if resume else set()
-    plan = Plan(labels=labels, frontend=frontend, split_meta=split_meta, clips=clips,
-                writer=writer, todo=[c for c in clips if c.id not in done])
-    plan.skipped += named_skips(dataset)
-    return plan
+    return Plan(frontend=frontend, clips=tuple(clips),
+                writer=writer, todo=tuple(c for c in clips if c.id not in done),
+                skipped=tuple(named_skips(dataset)))
 
 
 def named_skips(dataset: Any) -> list[tuple[str, str]]:
@@ -134,38 +134,3 @@ def split_meta(meta: dict[str, Any]) -> dict[str, Any]:
     if "dataset_options" not in out and isinstance(extra, dict) and "dataset_options" in extra:
         out["dataset_options"] = extra["dataset_options"]
     return out
-
-
-def early_start(cfg: EvalConfig, out: Path, extractors: dict[str, Any], *,
-                 resume: bool) -> Plan | None:
-    """Plan the run and submit its first batches' cues from the checkpoint's JSON sidecar,
-    before torch is imported, so the cue workers start measuring at once (a fresh run used to
-    give them their first clip ~4 s in). None where only load_model can tell the labels and
-    front-end (no sidecar; labels, front-end or model given); the run checks the plan
-    against the loaded model and discards it if they differ."""
-    import json
-
-    from bsx.audio import get_frontend, with_keep
-    from bsx.evaluation.prepare import submit
-    from bsx.evaluation.tricks import enabled
-    from bsx.paths import DEFAULT_MODEL_FILE, sidecar_path
-
-    if not enabled("early"):
-        return None
-    if cfg.workers <= 1 or cfg.model or cfg.labels or cfg.label_preset or cfg.frontend:
-        return None
-    path = Path(cfg.checkpoint).expanduser() if cfg.checkpoint else DEFAULT_MODEL_FILE
-    try:
-        meta = json.loads(sidecar_path(path).read_text())
-        labels = tuple(meta["labels"])
-        fe = with_keep(get_frontend(dict(meta["frontend"])), cfg.keep)
-    except (OSError, ValueError, KeyError, TypeError, BsxError):  # load_model says why
-        return None
-    plan = make_plan(cfg, out, labels, fe, split_meta(meta), resume=resume)
-    n = min(len(plan.todo), EARLY_CLIPS_PER_WORKER * cfg.workers)
-    for start in range(0, n, cfg.batch_size):
-        submit(plan, plan.todo[start:start + cfg.batch_size], extractors, cfg.workers)
-    plan.next_start = -(-n // cfg.batch_size) * cfg.batch_size
-    return plan
-
-

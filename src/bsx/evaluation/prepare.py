@@ -7,34 +7,62 @@ processes, while this process attributes the batch before it.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bsx.evaluation.plan import Plan
+if TYPE_CHECKING:
+    from bsx.audio import Frontend, Prepared
+    from bsx.cues.base import CueExtractor
+    from bsx.cues.parallel import PendingTracks
+    from bsx.datasets.base import Clip
 
 
-def submit(plan: Plan, batch: list[Any], extractors: dict[str, Any], workers: int) -> None:
+@dataclass(frozen=True)
+class PendingCues:
+    """The cue extraction of a batch, submitted to the workers: one handle per cue set
+    (called, it waits for the batch's tracks) and when it was submitted."""
+
+    handles: dict[str, PendingTracks]
+    submitted_at: float
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A prepared batch in flight: the clips it can use with their prepared audio, its cues
+    being measured (None when no clip is usable), the clips it could not use as (clip id,
+    reason), and how many clips it started with."""
+
+    clips: tuple[Clip, ...]
+    prepared: tuple[Prepared, ...]
+    cues: PendingCues | None
+    skipped: tuple[tuple[str, str], ...]
+    size: int
+
+
+def submit(frontend: Frontend, batch: Sequence[Clip], extractors: dict[str, CueExtractor],
+           workers: int) -> Submitted:
     """Prepare a batch (cache misses in-process unless cores are left beyond the cue workers
     and this one: on 2 cores a prepare pool's IPC doubled the CPU per clip, 13.7 vs 7.4 ms)
-    and submit its cues; the batch joins plan.pending."""
+    and submit its cues."""
     import os
 
     from bsx.datasets.cache import prepare_many
     from bsx.honesty import drop_too_short
 
     prep_workers = workers if (os.cpu_count() or 1) > workers + 1 else 1
-    prepared, bad = prepare_many(batch, plan.frontend, workers=prep_workers, progress=False)
-    plan.skipped += [(s.clip.id, s.reason) for s in bad]
+    prepared, bad = prepare_many(list(batch), frontend, workers=prep_workers, progress=False)
     ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
     ok_clips, ok_prep, short = drop_too_short([c for c, _ in ok], [p for _, p in ok])
-    plan.skipped += short
-    cues = (submit_cues(extractors, ok_prep, plan.frontend.sample_rate, workers)
+    cues = (submit_cues(extractors, ok_prep, frontend.sample_rate, workers)
             if ok_clips else None)
-    plan.pending.append((ok_clips, ok_prep, cues, len(batch)))
+    return Submitted(clips=tuple(ok_clips), prepared=tuple(ok_prep), cues=cues,
+                     skipped=(*((s.clip.id, s.reason) for s in bad), *short), size=len(batch))
 
 
-def submit_cues(extractors: dict[str, Any], prepared: list[Any], sample_rate: int,
-                workers: int) -> tuple[dict[str, Any], float]:
-    """Submit cue extraction for a batch to the worker pool; returns handles and start time.
+def submit_cues(extractors: dict[str, CueExtractor], prepared: Sequence[Prepared],
+                sample_rate: int, workers: int) -> PendingCues:
+    """Submit cue extraction for a batch to the worker pool.
 
     Tracks are measured once per clip and extractor, on the content the model saw: track time
     0 is the first content sample = the trim offset on the original file = the pad offset on
@@ -46,7 +74,5 @@ def submit_cues(extractors: dict[str, Any], prepared: list[Any], sample_rate: in
                            int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
                 for p in prepared]
     t0 = time.perf_counter()
-    return {name: extract_many_async(ext, contents, sr, workers=workers)
-            for name, ext in extractors.items()}, t0
-
-
+    return PendingCues({name: extract_many_async(ext, contents, sr, workers=workers)
+                        for name, ext in extractors.items()}, t0)

@@ -1,38 +1,49 @@
-"""The rows a batch writes: one per clip x method x cue set x metric, with its direction."""
+"""The rows a batch writes: one per clip x method x cue set x metric, with its direction.
+
+Stages return values (bsx.scoring.scorers.ScoreRow for scores, dicts for the other tables);
+the rows are built here from what they returned, and a batch's rows are one frozen BatchRows.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bsx.scoring.scorers import ScoreRow
+    from bsx.scoring.specs import MetricSpec
+
+Row = dict[str, Any]
 
 
-class Records:
-    """Collects a batch's rows for each results table (bsx.results writes them)."""
+def result_rows(base: Sequence[Row], metrics: Mapping[str, MetricSpec], method: str,
+                scores: Iterable[ScoreRow]) -> list[Row]:
+    """results rows of one method's scores: each clip's base columns (`base[score.clip]`),
+    the score, and its direction and category from the metric's spec (empty for the
+    timing rows, which have none)."""
+    rows = []
+    for s in scores:
+        spec = metrics.get(s.metric)
+        rows.append({**base[s.clip], "method": method, "cues": s.cues, "metric": s.metric,
+                     "against": s.against, "value": float(s.value),
+                     "direction": spec.direction if spec else "",
+                     "category": spec.category if spec else "", "seconds": s.seconds})
+    return rows
 
-    def __init__(self, base: list[dict[str, Any]], metrics: dict[str, Any]) -> None:
-        self.base, self.metrics = base, metrics
-        self.results: list[dict[str, Any]] = []
-        self.profiles: list[dict[str, Any]] = []
-        self.windows: list[dict[str, Any]] = []
-        self.clips: list[dict[str, Any]] = []
-        self.meta: dict[str, list[dict[str, Any]]] = {}  # bsx.evaluation.meta's tables
 
-    def wants(self, metric: str) -> bool:
-        return metric in self.metrics
+@dataclass(frozen=True)
+class BatchRows:
+    """One batch's rows for each results table (bsx.results writes them): results,
+    cue profiles, salient windows, the meta-evaluation's tables and, written last, clips."""
 
-    def emit(self, i: int, method: str, cues: str, metric: str, value: float, seconds: float,
-             against: str = "") -> None:
-        """One score of clip i; its direction and category come from the metric's spec."""
-        spec = self.metrics.get(metric)
-        self.results.append({**self.base[i], "method": method, "cues": cues, "metric": metric,
-                             "against": against, "value": float(value),
-                             "direction": spec.direction if spec else "",
-                             "category": spec.category if spec else "", "seconds": seconds})
+    results: tuple[Row, ...] = ()
+    profiles: tuple[Row, ...] = ()
+    windows: tuple[Row, ...] = ()
+    clips: tuple[Row, ...] = ()
+    meta: Mapping[str, Sequence[Row]] = field(default_factory=dict)
 
-    def emit_all(self, method: str, cues: str, metric: str, values: Any, seconds: float,
-                 against: str = "") -> None:
-        for i, v in enumerate(values):
-            self.emit(i, method, cues, metric, v, seconds, against)
-
-    def tables(self) -> dict[str, list[dict[str, Any]]]:
-        return {"results": self.results, "profiles": self.profiles, "windows": self.windows,
-                **self.meta, "clips": self.clips}
+    def tables(self) -> dict[str, list[Row]]:
+        return {"results": list(self.results), "profiles": list(self.profiles),
+                "windows": list(self.windows),
+                **{k: list(v) for k, v in self.meta.items()}, "clips": list(self.clips)}

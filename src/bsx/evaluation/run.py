@@ -1,77 +1,113 @@
 """The evaluate run: plan, the batch loop (prepare ahead, attribute and score behind), then
-the dataset-level tables, statistics, figures and report."""
+the tail (bsx.evaluation.tail: dataset-level tables, statistics, figures and report)."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from bsx.audio import KEPT_SHARE_WARNING
 from bsx.evaluation.config import EvalConfig, stated_split, window_options
-from bsx.evaluation.plan import Plan, early_start, make_plan, split_meta
+from bsx.evaluation.dimensional import dimensions_of, run_dimensions
+from bsx.evaluation.plan import Plan, make_plan, split_meta
+from bsx.evaluation.tail import RunParts, run_specs, run_tail
 from bsx.locks import hold_folder
 from bsx.progress import status as progress_status
 
 if TYPE_CHECKING:
+    import torch
+
+    from bsx.cues.base import CueExtractor
+    from bsx.evaluation.batch import BatchContext
     from bsx.models.checkpoint import LoadedModel
+    from bsx.scoring.specs import MetricSpec
+
+OnBatch = Callable[[int, int], None]
 
 
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
-                   on_batch: Callable[[int, int], None] | None = None,
-                   record: dict[str, Any] | None = None,
+                   on_batch: OnBatch | None = None, record: dict[str, Any] | None = None,
                    loaded: LoadedModel | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary.
 
     A `bsx train --cv` folder as cfg.checkpoint evaluates each fold's model on its held-out
     speakers and merges them (bsx.evaluation.folds). `record`: entries config.json holds
-    instead of this run's own (the cross-validated run records its folder and folds).
-    `loaded`: a model already in memory (the Python API's bsx.Model), used instead of
-    loading cfg.model / cfg.checkpoint; it runs on its own device."""
-    from bsx.cues.parallel import start_workers
+    instead of this run's own. `loaded`: a model already in memory (the Python API's
+    bsx.Model), used instead of loading cfg.model / cfg.checkpoint; it runs on its own
+    device."""
     from bsx.evaluation.folds import cv_folds, run_folds
 
     folds = cv_folds(cfg.checkpoint) if loaded is None else None
     if folds is not None:
         return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch)
-    from bsx.evaluation.seeds import seed_paths, with_seed_metrics
-    from bsx.plugins import build, lookup
-    from bsx.scoring.specs import DEFAULT_METRICS, get_metric
-
-    # Cheap checks first, so a typo fails before anything starts.
-    metrics = list(cfg.metrics) if cfg.metrics is not None else list(DEFAULT_METRICS)
-    metrics = with_seed_metrics(cfg, metrics)
-    seed_paths(cfg)
-    specs = {s.name: s for s in map(get_metric, metrics)}  # canonical names, as emitted
-    window_options(cfg)
-    stated_split(cfg)  # a bad --trained-on-split file fails before anything starts
-    for m in cfg.methods:
-        lookup("method", m)
-    # Cue workers next: they import openSMILE & co. while this process imports torch.
-    progress_status(f"starting the cue workers ({', '.join(cfg.cues)})")
-    extractors = {c: build("cue", c) for c in cfg.cues}
-    for ext in extractors.values():
-        start_workers(ext, workers=cfg.workers)
     out = Path(out)
+    with _running(cfg, out, loaded) as run:
+        model = run.model(loaded)
+        dims = dimensions_of(cfg, model)  # a regression model: one run per dimension
+        if len(dims) > 1:
+            return run_dimensions(cfg, out, dims, lambda c, o: run_evaluation(
+                c, o, resume=resume, progress=progress, on_batch=on_batch, record=record,
+                loaded=model))
+        if dims and cfg.dimension != dims[0]:
+            cfg = cfg.model_copy(update={"dimension": dims[0]})
+            run = replace(run, cfg=cfg, specs=run_specs(cfg, warn=True))
+        parts = run.evaluate(resume=resume, progress=progress, on_batch=on_batch,
+                             record=record, loaded=model)
+        progress_status("dataset statistics, figures and report.html")
+        return run_tail(out, cfg, parts)
+
+
+def run_batches(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
+                on_batch: OnBatch | None = None) -> RunParts:
+    """The batch half of a run, without its tail: what a part of a merged run (a shard, a
+    fold) does. Writes the batch parts, config.json and batches.json under `out` (resumable)
+    and returns what the tail needs (bsx.evaluation.tail.merge_runs reads it back)."""
+    out = Path(out)
+    with _running(cfg, out, None) as run:
+        return run.evaluate(resume=resume, progress=progress, on_batch=on_batch, record=None,
+                            loaded=run.model(None))
+
+
+@contextmanager
+def _running(cfg: EvalConfig, out: Path, loaded: LoadedModel | None) -> Iterator[Batches]:
+    """A run's set-up: the checks, the cue workers, the folder's lock, the device and the
+    thread counts; yields its batch loop."""
+    specs, extractors = _start(cfg)
     out.mkdir(parents=True, exist_ok=True)
     with hold_folder(out, "bsx evaluate"):  # before any part is read, written or deleted
-        progress_status(f"reading the dataset '{cfg.dataset}'")
-        early = early_start(cfg, out, extractors, resume=resume) if loaded is None else None
         progress_status("importing torch and loading the model")
         from bsx.device import device_of, resolve_device  # imports torch: only now
 
         device = resolve_device(cfg.device) if loaded is None else device_of(loaded.net)
         with _torch_threads(device, cfg.workers):
-            return _run(cfg, out, device, specs, extractors, early, resume=resume,
-                        progress=progress, on_batch=on_batch, record=record, loaded=loaded)
+            yield Batches(cfg=cfg, out=out, device=device, specs=specs, extractors=extractors)
+
+
+def _start(cfg: EvalConfig) -> tuple[dict[str, MetricSpec], dict[str, CueExtractor]]:
+    """Cheap checks first, so a typo fails before anything starts; then the cue workers,
+    which import openSMILE & co. while this process imports torch."""
+    from bsx.cues.parallel import start_workers
+    from bsx.evaluation.seeds import seed_paths
+    from bsx.plugins import build, lookup
+
+    specs = run_specs(cfg, warn=True)
+    seed_paths(cfg)
+    window_options(cfg)
+    stated_split(cfg)  # a bad --trained-on-split file fails before anything starts
+    for m in cfg.methods:
+        lookup("method", m)
+    progress_status(f"starting the cue workers ({', '.join(cfg.cues)})")
+    extractors = {c: build("cue", c) for c in cfg.cues}
+    for ext in extractors.values():
+        start_workers(ext, workers=cfg.workers)
+    return specs, extractors
 
 
 @contextmanager
-def _torch_threads(device: Any, workers: int) -> Iterator[None]:
+def _torch_threads(device: torch.device, workers: int) -> Iterator[None]:
     """On the CPU, leave the cue workers their cores: torch threads fighting them made
     predict + Grad-CAM 3-4x slower per clip on a 2-core machine. numpy's BLAS gets one thread
     (its products here are small: the log-mels of cue ablation, statistics); with its default
@@ -92,150 +128,134 @@ def _torch_threads(device: Any, workers: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _run(cfg: EvalConfig, out: Path, device: Any, specs: dict[str, Any],
-         extractors: dict[str, Any], early: Plan | None, *, resume: bool, progress: bool,
-         on_batch: Callable[[int, int], None] | None,
-         record: dict[str, Any] | None = None,
-         loaded: LoadedModel | None = None) -> dict[str, Any]:
-    """The run itself: set-up, the batch loop, then dataset-level tables and reports."""
-    import json
+@dataclass(frozen=True)
+class Batches:
+    """The batch loop of one run: load the model, plan, write config.json, evaluate every
+    batch not yet written; what it leaves for the tail is its RunParts (out/batches.json)."""
 
-    from bsx import __version__
-    from bsx.audio import with_keep
-    from bsx.evaluation.batch import BatchContext, channels_last, evaluate_batch
-    from bsx.evaluation.computes import warn_unsupported
-    from bsx.evaluation.prepare import submit
-    from bsx.evaluation.seeds import load_seed_models
-    from bsx.expert import load_expert
-    from bsx.honesty import domain_warning
-    from bsx.models.checkpoint import load_model
-    from bsx.plugins import build
-    from bsx.report.provenance import run_provenance
-    from bsx.report.strict_json import write_json
-    from bsx.report.summary import summarise
+    cfg: EvalConfig
+    out: Path
+    device: torch.device
+    specs: dict[str, MetricSpec]
+    extractors: dict[str, CueExtractor]
 
-    metrics = list(specs)
-    if loaded is None:
-        loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
-                            label_preset=cfg.label_preset, frontend=cfg.frontend, device=device)
-    from bsx.evaluation import dimensional as dims_
+    def evaluate(self, *, resume: bool, progress: bool, on_batch: OnBatch | None,
+                 record: dict[str, Any] | None, loaded: LoadedModel) -> RunParts:
+        """The batch loop on `loaded` (a model self.model made ready)."""
+        from bsx.evaluation.batch import BatchContext, channels_last
+        from bsx.evaluation.meta import pick_clips
+        from bsx.evaluation.seeds import load_seed_models
+        from bsx.expert import load_expert
+        from bsx.plugins import build
 
-    dims = dims_.dimensions_of(cfg, loaded)  # a regression model: one run per dimension
-    if len(dims) > 1:
-        return dims_.run_dimensions(cfg, out, dims, lambda c, o: _run(
-            c, o, device, specs, extractors, None, resume=resume, progress=progress,
-            on_batch=on_batch, record=record, loaded=loaded))
-    skipped_metrics: dict[str, str] = {}
-    if dims:
-        cfg = cfg.model_copy(update={"dimension": dims[0]})
-        specs, skipped_metrics = dims_.regression_specs(cfg, specs)
-        metrics = list(specs)
-    seeds = load_seed_models(cfg, loaded, device, channels_last=channels_last(device, loaded.net))
-    if channels_last(device, loaded.net):
-        import torch
+        cfg = self.cfg
+        stated = stated_split(cfg)
+        training = training_data(loaded.meta, cfg)
+        if training["warning"]:
+            warnings.warn(training["warning"], stacklevel=2)
+        plan = make_plan(cfg, self.out, tuple(loaded.labels), loaded.frontend,
+                         stated if stated is not None else split_meta(loaded.meta),
+                         resume=resume)
+        self.write_config(loaded, plan, record)
+        meta_clips = pick_clips([c.id for c in plan.clips],
+                                cfg.meta_clips if cfg.meta_eval else 0)
+        ctx = BatchContext(
+            cfg=cfg, loaded=loaded, device=self.device,
+            methods={m: build("method", m, loaded.net, options=cfg.method_options.get(m))
+                     for m in cfg.methods},
+            extractors=self.extractors, expert=load_expert(cfg.expert), metrics=self.specs,
+            seeds=load_seed_models(cfg, loaded, self.device,
+                                   channels_last=channels_last(self.device, loaded.net)),
+            meta_clips=meta_clips)
+        skipped = batch_loop(ctx, plan, progress=progress, on_batch=on_batch)
+        parts = RunParts(n_clips=len(plan.clips), skipped=plan.skipped + skipped,
+                         training=training, meta_clips=len(meta_clips))
+        parts.save(self.out)
+        return parts
 
-        loaded.net.to(memory_format=torch.channels_last)
-    loaded.frontend = fe = with_keep(loaded.frontend, cfg.keep)
-    warn_unsupported(specs, fe.input)
-    mismatch = domain_warning(loaded.meta, cfg.dataset)
-    if mismatch:
-        warnings.warn(mismatch, stacklevel=2)
-    stated = stated_split(cfg)
-    training = training_data(loaded.meta, cfg)
-    if training["warning"]:
-        warnings.warn(training["warning"], stacklevel=2)
-    smeta = stated if stated is not None else split_meta(loaded.meta)
-    plan = early
-    if plan is None or (plan.labels, plan.frontend, plan.split_meta) != (
-            tuple(loaded.labels), fe, smeta):
-        plan = make_plan(cfg, out, tuple(loaded.labels), fe, smeta, resume=resume)
-    clips, writer, todo = plan.clips, plan.writer, plan.todo
-    expert = load_expert(cfg.expert)
-    run_config = {
-        "config": json.loads(cfg.model_dump_json()), "frontend": fe.model_dump(),
-        "labels": list(loaded.labels), "model": loaded.model_name, "bsx_version": __version__,
-        "metrics": metrics, "device": str(device), **run_provenance(cfg.checkpoint),
-        # results.csv and clips.csv name each clip's file relative to this folder
-        "corpus_root": None if writer.corpus_root is None else str(writer.corpus_root),
-        **(record or {}),
-    }
-    write_json(out / "config.json", run_config)
-    methods = {m: build("method", m, loaded.net, options=cfg.method_options.get(m))
-               for m in cfg.methods}
-    from bsx.evaluation.meta import pick_clips
+    def model(self, loaded: LoadedModel | None) -> LoadedModel:
+        """The run's model (loaded unless given), on the run's layout and --keep, with the
+        warnings a run gives about it once."""
+        from bsx.audio import with_keep
+        from bsx.evaluation.batch import channels_last
+        from bsx.evaluation.computes import warn_unsupported
+        from bsx.honesty import domain_warning
+        from bsx.models.checkpoint import load_model
 
-    meta_clips = pick_clips([c.id for c in clips], cfg.meta_clips if cfg.meta_eval else 0)
-    ctx = BatchContext(cfg=cfg, loaded=loaded, device=device, methods=methods,
-                       extractors=extractors, expert=expert, metrics=specs, seeds=seeds,
-                       meta_clips=meta_clips)
+        cfg = self.cfg
+        if loaded is None:
+            loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                                label_preset=cfg.label_preset, frontend=cfg.frontend,
+                                device=self.device)
+        if channels_last(self.device, loaded.net):
+            import torch
+
+            loaded.net.to(memory_format=torch.channels_last)
+        loaded.frontend = with_keep(loaded.frontend, cfg.keep)
+        warn_unsupported(self.specs, loaded.frontend.input)
+        mismatch = domain_warning(loaded.meta, cfg.dataset)
+        if mismatch:
+            warnings.warn(mismatch, stacklevel=3)
+        return loaded
+
+    def write_config(self, loaded: LoadedModel, plan: Plan,
+                     record: dict[str, Any] | None) -> None:
+        """out/config.json: the settings, the model and where its results' paths start."""
+        import json
+
+        from bsx import __version__
+        from bsx.report.provenance import run_provenance
+        from bsx.report.strict_json import write_json
+
+        root = plan.writer.corpus_root
+        write_json(self.out / "config.json", {
+            "config": json.loads(self.cfg.model_dump_json()),
+            "frontend": loaded.frontend.model_dump(), "labels": list(loaded.labels),
+            "model": loaded.model_name, "bsx_version": __version__,
+            "metrics": list(self.specs), "device": str(self.device),
+            **run_provenance(self.cfg.checkpoint),
+            # results.csv and clips.csv name each clip's file relative to this folder
+            "corpus_root": None if root is None else str(root),
+            **(record or {}),
+        })
+
+
+def batch_loop(ctx: BatchContext, plan: Plan, *, progress: bool,
+               on_batch: OnBatch | None) -> tuple[tuple[str, str], ...]:
+    """Evaluate and write every batch of plan.todo; return the clips it could not use, as
+    (clip id, reason). The newest batch stays in flight: its cues are measured in the
+    workers while this process prepares the next batch and attributes the older ones, so
+    the workers never idle."""
+    from bsx.evaluation.batch import evaluate_batch
+    from bsx.evaluation.prepare import Submitted, submit
+
+    size = ctx.cfg.batch_size
+    todo = plan.todo
+    skipped: list[tuple[str, str]] = []
     with _progress(progress) as bar:
-        task = bar.add_task("evaluate", total=len(clips), completed=len(clips) - len(todo))
+        task = bar.add_task("evaluate", total=len(plan.clips),
+                            completed=len(plan.clips) - len(todo))
         n_done = 0
 
-        def finish(item: tuple[list[Any], list[Any], Any, int]) -> None:
+        def finish(item: Submitted) -> None:
             nonlocal n_done
-            ok_clips, ok_prep, cues, size = item
-            if ok_clips:
-                writer.write_batch(evaluate_batch(ctx, ok_clips, ok_prep, cues=cues))
-            n_done += size
-            bar.advance(task, size)
+            skipped.extend(item.skipped)
+            if item.clips:
+                plan.writer.write_batch(evaluate_batch(ctx, item).tables())
+            n_done += item.size
+            bar.advance(task, item.size)
             if on_batch is not None:
                 on_batch(n_done, len(todo))
 
-        # The newest batch stays in flight: its cues are measured in the workers while this
-        # process prepares the next batch and attributes the older ones, so workers never idle.
-        for start in range(plan.next_start, len(todo), cfg.batch_size):
-            submit(plan, todo[start:start + cfg.batch_size], extractors, cfg.workers)
-            while len(plan.pending) > 1:
-                finish(plan.pending.popleft())
-        while plan.pending:
-            finish(plan.pending.popleft())
-    skipped = plan.skipped
-    progress_status("dataset statistics, figures and report.html")
-    from bsx.report.posthoc import AGREEMENT_METRICS, agreement_tables
-    from bsx.report.summary import agreement_summary
-    from bsx.scoring.claims import claims_summary
-
-    # The tail: the cue workers are idle now, so the figures and the dataset-level statistics
-    # go to them while this process merges the tables.
-    parts = {"profiles": writer.read("profiles"), "clips": writer.read("clips")}
-    if parts["clips"].empty:
-        raise_no_usable_clips(len(clips), skipped)
-    warn_kept_share(parts["clips"], fe)
-    profile_figures = start_profile_figures(out, parts["profiles"])
-    agree, extra = agreement_tables(parts["profiles"], parts["clips"], expert,
-                                    metrics=[m for m in AGREEMENT_METRICS if m in specs])
-    agreement_rows = tail_task(agreement_summary, agree)
-    claim_rows = tail_task(claims_summary, agree)
-    dim_rows, dim_summary = dims_.dimension_results(cfg, parts["profiles"], parts["clips"],
-                                                    specs)
-    tables = writer.finalize([r for r in [*extra, *dim_rows] if r["metric"] in specs],
-                             tables=parts)
-    # the report's example clips read only the files finalize wrote: a worker renders them
-    # while this process computes the summary
-    from bsx.report.html import examples_section
-
-    examples = tail_task(examples_section, out)
-    tables["agreement"] = agree
-    if not agree.empty:
-        agree.to_parquet(out / "agreement.parquet", index=False)
-    summary = summarise(tables, cfg=cfg, metrics=specs, skipped=skipped, expert=expert,
-                        agreement_rows=agreement_rows.result(), claim_rows=claim_rows.result(),
-                        training=training)
-    if dims:
-        summary.update(task="regression", dimension=cfg.dimension, dimensional=dim_summary,
-                       skipped_metrics=skipped_metrics,
-                       model=dims_.regression_model_scores(parts["clips"], dims[0]))
-    if cfg.meta_eval:
-        from bsx.evaluation.meta import meta_evaluation
-
-        progress_status("meta-evaluation of the metrics")
-        summary["meta_evaluation"] = meta_evaluation(
-            writer.read("meta"), writer.read("meta_profiles"), parts["profiles"],
-            parts["clips"], expert, specs, len(meta_clips))
-    write_json(out / "summary.json", summary)
-    write_figures_and_report(out, summary, profile_figures, examples)
-    return summary
+        pending: list[Submitted] = []
+        for start in range(0, len(todo), size):
+            pending.append(submit(plan.frontend, todo[start:start + size], ctx.extractors,
+                                  ctx.cfg.workers))
+            while len(pending) > 1:
+                finish(pending.pop(0))
+        while pending:
+            finish(pending.pop(0))
+    return tuple(skipped)
 
 
 def training_data(meta: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
@@ -249,63 +269,6 @@ def training_data(meta: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
     where = f"'{cfg.checkpoint}'" if cfg.checkpoint else ""
     return {"split_from": source, "stated": stated,
             "warning": training_data_warning(meta, cfg.dataset, stated, source=where)}
-
-
-def raise_no_usable_clips(n_clips: int, skipped: list[tuple[str, str]]) -> None:
-    """Every clip was skipped: say why (the first reason) instead of writing empty results."""
-    from bsx.errors import BsxError
-
-    why = f"; the first: {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-    raise BsxError(f"no usable clips: {len(skipped) or n_clips} of {n_clips} clips could not be "
-                   f"used{why}")
-
-
-def tail_task(fn: Callable[..., Any], *args: Any) -> Any:
-    """fn(*args) in an idle cue worker (a future), or here when the trick is off."""
-    from concurrent.futures import Future
-
-    from bsx.cues.parallel import beside
-    from bsx.evaluation.tricks import enabled
-
-    if enabled("beside"):
-        return beside(fn, *args)
-    done: Future[Any] = Future()
-    done.set_result(fn(*args))
-    return done
-
-
-def start_profile_figures(out: Path, profiles: Any) -> list[Any]:
-    """Render each method's cue-profile figure in the (now idle) cue workers while this
-    process writes the summary: matplotlib needs ~0.5 s per figure. Futures of their paths."""
-    from bsx.report.figures import cue_profile_bars
-
-    if profiles.empty:
-        return []
-    pairs = profiles[["method", "cues"]].drop_duplicates().itertuples(index=False)
-    return [tail_task(cue_profile_bars, profiles[(profiles["method"] == method)
-                                                 & (profiles["cues"] == cues)],
-                      out / f"cue_profile_{method}_{cues}.png", method, cues)
-            for method, cues in pairs]
-
-
-def write_figures_and_report(out: Path, summary: dict[str, Any],
-                             profile_figures: list[Any], examples: Any = None) -> None:
-    """The metric figure, the cue-profile figures (futures of start_profile_figures) and the
-    self-contained report.html beside the result files."""
-    import json
-
-    import pandas as pd
-
-    from bsx.report.figures import metric_comparison
-    from bsx.report.html import examples_section, write_report
-
-    table = pd.DataFrame(summary.get("metrics", []))
-    # the metric figure (~4 s for 30 panels) is drawn in a worker
-    metric_figure = tail_task(metric_comparison, table, out / "metrics.png")
-    examples = examples.result() if examples is not None else examples_section(out)
-    figures = [metric_figure.result(), *[f.result() for f in profile_figures]]
-    config = json.loads((out / "config.json").read_text())
-    write_report(out, summary, table, figures, config, examples=examples)
 
 
 def _progress(enabled: bool) -> Any:
@@ -325,19 +288,3 @@ def _progress(enabled: bool) -> Any:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=stderr(),
                     disable=not enabled, transient=False)
-
-
-
-
-def warn_kept_share(clips: Any, fe: Any) -> None:
-    """One warning line when the front-end kept less than KEPT_SHARE_WARNING of the speech
-    of some clips (the paper presets keep the first non-silent interval, at most 2 s)."""
-    if clips.empty or "kept_share" not in clips:
-        return
-    share = clips["kept_share"].to_numpy(dtype=float)
-    short = share < KEPT_SHARE_WARNING
-    if short.any():
-        warnings.warn(
-            f"front-end '{fe.name}' kept less than {KEPT_SHARE_WARNING:.0%} of the speech of "
-            f"{int(short.sum())} of {len(share)} clips (median kept {np.median(share):.0%}); "
-            "--keep whole explains whole utterances", stacklevel=2)

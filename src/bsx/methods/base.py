@@ -24,16 +24,6 @@ class Method(Protocol):
 
 
 @runtime_checkable
-class SharesForward(Protocol):
-    """Optional: a method that explains each clip's predicted class from the same forward pass
-    that predicts it. The engine then skips its own predict pass (one forward fewer)."""
-
-    def attribute_predicted(self, batch: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, 1, 128, T) in; ((B, 128, T) relevance for the argmax class, (B, C) logits)."""
-        ...
-
-
-@runtime_checkable
 class ContentAware(Protocol):
     """Optional: a method that is told where each clip's real content lies, so what it
     produces stays out of the front-end's padding (the fair random control, docs/controls.md).

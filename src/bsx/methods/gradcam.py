@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -38,22 +37,6 @@ class GradCam:
         """(B, 1, 128, T) log-mel in, (B, 128, T) relevance out, on batch.device."""
         check_batch(batch, target)
         return self._cam(self.model, batch, target.long())
-
-    def attribute_predicted(self, batch: Tensor) -> tuple[Tensor, Tensor]:
-        """Maps for each clip's predicted class, and the logits, from ONE forward pass.
-
-        The engine uses this instead of a separate predict pass: Captum differentiates the
-        top logit, whose gradient is the predicted class's logit gradient."""
-        check_batch(batch, torch.zeros(batch.shape[0], dtype=torch.long))
-        logits: list[Tensor] = []
-
-        def top_logit(x: Tensor) -> Tensor:
-            out = self.model(x)
-            logits.append(out.detach())
-            return out.max(dim=1, keepdim=True).values
-
-        target = torch.zeros(batch.shape[0], dtype=torch.long, device=batch.device)
-        return self._cam(top_logit, batch, target), logits[-1]
 
     def _cam(self, forward: Callable[[Tensor], Tensor], batch: Tensor, target: Tensor) -> Tensor:
         from captum.attr import LayerGradCam
