@@ -239,7 +239,6 @@ def select_split(
     - another dataset: a fresh split (mode or "speaker", seed 42).
     Refusals are BadDataset (one sentence, exit 2 in the CLI).
     """
-    import warnings
 
     if split != "all" and split not in SPLITS:
         raise BadDataset(f"no split '{split}'; accepted: train, val, test, all")
@@ -252,13 +251,7 @@ def select_split(
     ids = split_meta.get("clips") if same else None
     stored = speakers if smode == "speaker" else ids
     if split == "all":
-        if stored:
-            train = set(stored.get("train", []))
-            n = sum((c.speaker if smode == "speaker" else c.id) in train for c in clips)
-            if n:
-                what = "speakers" if smode == "speaker" else "clips"
-                warnings.warn(f"--split all: {n} of {len(clips)} clips are the model's training "
-                              f"{what}; --split test holds only its held-out ones", stacklevel=2)
+        _warn_training_clips(clips, stored, smode)
         return list(clips)
     if stored:
         if mode is not None and mode != smode:
@@ -266,40 +259,74 @@ def select_split(
                 f"the model was trained on a stored {smode} split of '{dataset}'; --split-mode "
                 f"{mode} would make another split that holds its training clips; leave "
                 "--split-mode out or evaluate every clip with --split all")
-        known = {x for part in stored.values() for x in part}
-        want = set(stored.get(split, []))
-        key = (lambda c: c.speaker) if smode == "speaker" else (lambda c: c.id)
-        picked = [c for c in clips if key(c) in want]
-        unknown = [c for c in clips if key(c) not in known]
-        if unknown:
-            who = "speakers" if smode == "speaker" else "clip ids"
-            warnings.warn(f"{len(unknown)} clips of {who} the model's split does not know are "
-                          f"left out of --split {split} (e.g. {unknown[0].id})", stacklevel=2)
-        if not picked:
-            raise BadDataset(
-                f"none of the {len(clips)} clips of '{dataset}' is in the model's stored "
-                f"{split} split ({', '.join(sorted(want)[:5]) or 'empty'}); evaluate with its "
-                f"training dataset options {_comparable(split_meta.get('dataset_options'))} "
-                "or with --split all")
-        return picked
+        return _stored_part(clips, split, stored, smode,
+                            (dataset, split_meta.get("dataset_options")))
     seed = int(split_meta.get("seed", 42)) if same else 42
     use_mode = mode or (smode if same else None) or "speaker"
     if same:
-        trained = split_meta.get("dataset_options")
-        if trained is None:
-            warnings.warn(f"the model's sidecar stores neither its split's speakers nor its "
-                          f"dataset options: the rebuilt {split} split of '{dataset}' may hold "
-                          "training speakers", stacklevel=2)
-        elif _comparable(trained) != _comparable(dataset_options):
-            raise BadDataset(
-                f"the model's sidecar stores no split speakers, and its split of '{dataset}' "
-                f"was made with options {_comparable(trained)}, not "
-                f"{_comparable(dataset_options)}: a rebuilt split would hold training "
-                "speakers; use the training options or --split all")
+        _check_rebuild(split, split_meta, dataset, dataset_options)
     try:
         return make_split(clips, mode=use_mode, seed=seed)[split]  # type: ignore[arg-type]
     except BadDataset as exc:
         raise BadDataset(f"{exc}; or evaluate every clip with --split all") from None
+
+
+def _warn_training_clips(clips: list[Clip], stored: dict[str, Any] | None, smode: str) -> None:
+    """--split all: warn how many clips are the model's training speakers (or clips)."""
+    import warnings
+
+    if not stored:
+        return
+    train = set(stored.get("train", []))
+    n = sum((c.speaker if smode == "speaker" else c.id) in train for c in clips)
+    if n:
+        what = "speakers" if smode == "speaker" else "clips"
+        warnings.warn(f"--split all: {n} of {len(clips)} clips are the model's training "
+                      f"{what}; --split test holds only its held-out ones", stacklevel=3)
+
+
+def _stored_part(clips: list[Clip], split: str, stored: dict[str, Any], smode: str,
+                 trained_on: tuple[str, dict[str, Any] | None]) -> list[Clip]:
+    """The clips of a stored split's part: its speakers (speaker mode) or its clip ids.
+    trained_on: the dataset and the options the split was made with (for the refusal)."""
+    import warnings
+
+    dataset, trained_options = trained_on
+    known = {x for part in stored.values() for x in part}
+    want = set(stored.get(split, []))
+    key = (lambda c: c.speaker) if smode == "speaker" else (lambda c: c.id)
+    picked = [c for c in clips if key(c) in want]
+    unknown = [c for c in clips if key(c) not in known]
+    if unknown:
+        who = "speakers" if smode == "speaker" else "clip ids"
+        warnings.warn(f"{len(unknown)} clips of {who} the model's split does not know are "
+                      f"left out of --split {split} (e.g. {unknown[0].id})", stacklevel=3)
+    if not picked:
+        raise BadDataset(
+            f"none of the {len(clips)} clips of '{dataset}' is in the model's stored "
+            f"{split} split ({', '.join(sorted(want)[:5]) or 'empty'}); evaluate with its "
+            f"training dataset options {_comparable(trained_options)} "
+            "or with --split all")
+    return picked
+
+
+def _check_rebuild(split: str, split_meta: dict[str, Any], dataset: str,
+                   dataset_options: dict[str, Any] | None) -> None:
+    """An older sidecar without stored speakers: a rebuilt split is only the training one
+    when the dataset options are the training ones (refused otherwise; unknown: a warning)."""
+    import warnings
+
+    trained = split_meta.get("dataset_options")
+    if trained is None:
+        warnings.warn(f"the model's sidecar stores neither its split's speakers nor its "
+                      f"dataset options: the rebuilt {split} split of '{dataset}' may hold "
+                      "training speakers", stacklevel=3)
+    elif _comparable(trained) != _comparable(dataset_options):
+        raise BadDataset(
+            f"the model's sidecar stores no split speakers, and its split of '{dataset}' "
+            f"was made with options {_comparable(trained)}, not "
+            f"{_comparable(dataset_options)}: a rebuilt split would hold training "
+            "speakers; use the training options or --split all")
 
 
 def read_stated_split(path: Path, dataset: str) -> dict[str, Any]:

@@ -167,7 +167,7 @@ class _FoldRunner:
 
     def _save(self, fold: Fold, folder: Path, res: Any, test: dict[str, Any],
               train: dict[str, Any]) -> None:
-        from bsx.models.checkpoint import save_checkpoint
+        from bsx.models.checkpoint import CheckpointInfo, save_checkpoint
         from bsx.plugins import lookup
 
         cfg = self.config
@@ -177,13 +177,14 @@ class _FoldRunner:
                  "train_speakers": sorted({c.speaker for c in fold.train}),
                  "counts": {"train": len(fold.train), "val": len(fold.val),
                             "test": len(fold.test)}}
-        save_checkpoint(folder / "model.pt", res.state_dict, model_name=cfg.model,
-                        model_options=opts, labels=self.labels, frontend=self.frontend,
-                        dataset=self.corpus.dataset, split=split,
-                        metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
-                        epoch=res.best_epoch,
-                        extra={"dataset_options": self.corpus.dataset_options(),
-                               "train": train})
+        info = CheckpointInfo(
+            model_name=cfg.model, model_options=opts, labels=self.labels,
+            frontend=self.frontend, dataset=self.corpus.dataset, split=split,
+            metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
+            epoch=res.best_epoch,
+            extra={"dataset_options": self.corpus.dataset_options(), "train": train},
+        )
+        save_checkpoint(folder / "model.pt", res.state_dict, info)
 
 
 def _cv_report(dataset: str, config: TrainConfig, fe: Any, labels: tuple[str, ...], dev: Any,

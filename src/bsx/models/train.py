@@ -671,7 +671,7 @@ class _RunOutputs:
               skipped: list[Any], dev: torch.device) -> TrainRun:
         """model.pt + model.json, report.json and confusion.png; the run's summary."""
         from bsx.datasets.splits import split_record
-        from bsx.models.checkpoint import jsonable, save_checkpoint
+        from bsx.models.checkpoint import CheckpointInfo, jsonable, save_checkpoint
         from bsx.plugins import lookup
 
         cfg, dataset, ds_opts = self.config, self.corpus.dataset, self.corpus.dataset_options()
@@ -688,14 +688,14 @@ class _RunOutputs:
         }
         opts = lookup("model", cfg.model).make_options(cfg.model_options).model_dump(mode="json")
         train = train_record(cfg, dev, res)
-        ckpt = save_checkpoint(
-            self.out / "model.pt", res.state_dict, model_name=cfg.model, model_options=opts,
-            labels=self.labels, frontend=self.frontend, dataset=dataset, split=split_info,
+        info = CheckpointInfo(
+            model_name=cfg.model, model_options=opts, labels=self.labels,
+            frontend=self.frontend, dataset=dataset, split=split_info,
             metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")},
                      "val": {k: val[k] for k in ("accuracy", "uar", "macro_f1")}},
-            epoch=res.best_epoch,
-            extra={"dataset_options": ds_opts, "train": train},
+            epoch=res.best_epoch, extra={"dataset_options": ds_opts, "train": train},
         )
+        ckpt = save_checkpoint(self.out / "model.pt", res.state_dict, info)
         report = {
             "dataset": dataset, "dataset_options": ds_opts, "model": cfg.model,
             "model_options": opts, "frontend": self.frontend.model_dump(),
