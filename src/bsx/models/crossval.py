@@ -23,8 +23,16 @@ from bsx.datasets.base import Clip
 from bsx.errors import BsxError
 from bsx.models.checkpoint import jsonable
 from bsx.models.metrics import classification_report
+from bsx.models.probe import fit_recipe
 from bsx.models.recipe import TrainConfig
-from bsx.models.train import Corpus, begin, plot_confusion, stack_units
+from bsx.models.train import (
+    Corpus,
+    begin,
+    for_model,
+    model_inputs,
+    plot_confusion,
+    stack_units,
+)
 
 CV_MODES = ("loso",)
 
@@ -91,11 +99,12 @@ def cross_validate(corpus: str | Corpus = "emodb", config: TrainConfig | None = 
     `resume`: folds whose fold.json exists are read back, not retrained; a fold interrupted
     mid-way continues from its last.pt.
     """
-    corpus, config = Corpus.of(corpus), config or TrainConfig.loso()
+    corpus, config = Corpus.of(corpus), for_model(config or TrainConfig.loso())
     dev, fe, out = begin(config, out)
     clips, labels = corpus.labelled_clips()
     plan = loso_folds(clips, list(config.folds) or None)
     by_id, skipped = corpus.prepare(clips, fe, progress=progress)
+    by_id = model_inputs(config, by_id, dev, progress=progress)
     dataset = corpus.dataset
     runner = _FoldRunner(corpus, config, fe, labels, dev, by_id)
     rows = []
@@ -149,7 +158,8 @@ class _FoldRunner:
                  f"{len(np.unique(gtr))} training clips")
         data = TrainData(Xtr, ytr, Xva, yva, len(self.labels), groups_train=gtr,
                          groups_val=gva)
-        res = fit(data, self.config, out=folder, resume=resume, progress=progress)
+        res = fit(data, fit_recipe(self.config), out=folder, resume=resume,
+                  progress=progress)
         logits = predict_clips(res.net, Xte, gte)
         y_test = yte[np.unique(gte, return_index=True)[1]]
         test = classification_report(y_test, logits.argmax(1), self.labels)
