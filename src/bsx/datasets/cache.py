@@ -221,83 +221,104 @@ def prepare_many(
         cache = cache_dir("prepared", fe.digest())
     cache = Path(cache)
     cache.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(cache)
-    rows = dict(previous)
-    digest = fe.digest()
-    results: list[Prepared | None] = [None] * len(clips)
-    reasons: dict[int, str] = {}
-    todo: dict[str, list[int]] = {}  # entry name -> clip indices (identical files once)
-
-    def skip(i: int, reason: str, status: str = "skipped") -> None:
-        reasons[i] = reason
-        rows[str(clips[i].path)].update(status=status, reason=reason)
-
+    run = _Preparation(clips, fe, cache, read_manifest(cache))
     with _progress(progress, len(clips)) as bar:
-        task = bar.add_task("prepare", total=len(clips))
+        run.bar, run.task = bar, bar.add_task("prepare", total=len(clips))
         try:
             for i, clip in enumerate(clips):
-                source = str(clip.path)
-                row = {"clip_id": clip.id, "source": source, "frontend": digest, "size": "",
-                       "mtime_ns": "", "sha256": "", "status": "", "reason": "", "entry": ""}
-                rows[source] = row
-                try:
-                    st = os.stat(source)
-                    row.update(size=str(st.st_size), mtime_ns=str(st.st_mtime_ns))
-                    prev = previous.get(source) or {}
-                    unchanged = (prev.get("size"), prev.get("mtime_ns")) == (
-                        row["size"], row["mtime_ns"])
-                    sha = prev["sha256"] if unchanged and prev.get("sha256") else \
-                        sha256_file(clip.path)
-                except OSError as exc:
-                    skip(i, f"{source}: cannot be read ({exc.strerror or exc})")
-                    bar.advance(task)
-                    continue
-                entry = entry_name(sha, fe)
-                row.update(sha256=sha, entry=entry)
-                if (prev.get("status") == "skipped" and prev.get("sha256") == sha
-                        and prev.get("frontend") == digest and prev.get("reason")):
-                    skip(i, prev["reason"])
-                    bar.advance(task)
-                    continue
-                loaded = load_prepared(cache / entry, fe) if (cache / entry).is_file() else None
-                if loaded is not None:
-                    results[i] = replace(loaded, source=source)
-                    row["status"] = "ok"
-                    bar.advance(task)
-                    continue
-                todo.setdefault(entry, []).append(i)
-
-            def done(entry: str, p: Prepared | None, why: str, status: str = "skipped") -> None:
-                for i in todo[entry]:
-                    if p is None:
-                        skip(i, why, status)
-                    else:
-                        results[i] = replace(p, source=str(clips[i].path))
-                        rows[str(clips[i].path)]["status"] = "ok"
-                    bar.advance(task)
-
-            fe_json = fe.model_dump_json()
-            if todo:
-                _warm(fe)
-            jobs = [(e, str(clips[ix[0]].path), str(cache / e)) for e, ix in todo.items()]
-            if jobs and (workers <= 1 or len(jobs) == 1):
-                with _one_thread():
-                    for entry, source, out in jobs:
-                        done(entry, *_work(source, fe_json, out))
-            elif jobs:
-                pool = _pool(workers)
-                futures = {pool.submit(_work, s, fe_json, o): e for e, s, o in jobs}
-                for fut in as_completed(futures):
-                    entry = futures[fut]
-                    try:
-                        p, why = fut.result()
-                    except BrokenProcessPool as exc:  # a worker died (e.g. a decoder crash)
-                        why = f"{clips[todo[entry][0]].path}: worker failed ({exc!r})"
-                        done(entry, None, why, "failed")  # retried on the next run
-                        continue
-                    done(entry, p, why)
+                run.look_up(i, clip)
+            run.compute(workers)
         finally:
-            if rows != previous:  # all cache hits: nothing to record, skip the rewrite
-                _write_manifest(cache, rows)
-    skipped = [Skipped(clips[i], reasons[i]) for i in sorted(reasons)]
-    return results, skipped
+            if run.rows != run.previous:  # all cache hits: nothing to record, skip the rewrite
+                _write_manifest(cache, run.rows)
+    skipped = [Skipped(clips[i], run.reasons[i]) for i in sorted(run.reasons)]
+    return run.results, skipped
+
+
+class _Preparation:
+    """One prepare_many call: the manifest rows, the results so far, the entries to compute
+    (entry name -> clip indices: identical files are computed once)."""
+
+    def __init__(self, clips: list[Clip], fe: Frontend, cache: Path,
+                 previous: dict[str, dict[str, str]]) -> None:
+        self.clips, self.fe, self.cache, self.previous = clips, fe, cache, previous
+        self.rows = dict(previous)
+        self.digest = fe.digest()
+        self.results: list[Prepared | None] = [None] * len(clips)
+        self.reasons: dict[int, str] = {}
+        self.todo: dict[str, list[int]] = {}
+        self.bar: Any = None
+        self.task: Any = None
+
+    def skip(self, i: int, reason: str, status: str = "skipped") -> None:
+        self.reasons[i] = reason
+        self.rows[str(self.clips[i].path)].update(status=status, reason=reason)
+
+    def look_up(self, i: int, clip: Clip) -> None:
+        """Record clip i's manifest row; take it from the cache or the manifest's skips, or
+        queue its entry for computing."""
+        fe, digest = self.fe, self.digest
+        source = str(clip.path)
+        row = {"clip_id": clip.id, "source": source, "frontend": digest, "size": "",
+               "mtime_ns": "", "sha256": "", "status": "", "reason": "", "entry": ""}
+        self.rows[source] = row
+        try:
+            st = os.stat(source)
+            row.update(size=str(st.st_size), mtime_ns=str(st.st_mtime_ns))
+            prev = self.previous.get(source) or {}
+            unchanged = (prev.get("size"), prev.get("mtime_ns")) == (
+                row["size"], row["mtime_ns"])
+            sha = prev["sha256"] if unchanged and prev.get("sha256") else \
+                sha256_file(clip.path)
+        except OSError as exc:
+            self.skip(i, f"{source}: cannot be read ({exc.strerror or exc})")
+            self.bar.advance(self.task)
+            return
+        entry = entry_name(sha, fe)
+        row.update(sha256=sha, entry=entry)
+        if (prev.get("status") == "skipped" and prev.get("sha256") == sha
+                and prev.get("frontend") == digest and prev.get("reason")):
+            self.skip(i, prev["reason"])
+            self.bar.advance(self.task)
+            return
+        path = self.cache / entry
+        loaded = load_prepared(path, fe) if path.is_file() else None
+        if loaded is not None:
+            self.results[i] = replace(loaded, source=source)
+            row["status"] = "ok"
+            self.bar.advance(self.task)
+            return
+        self.todo.setdefault(entry, []).append(i)
+
+    def done(self, entry: str, p: Prepared | None, why: str, status: str = "skipped") -> None:
+        for i in self.todo[entry]:
+            if p is None:
+                self.skip(i, why, status)
+            else:
+                self.results[i] = replace(p, source=str(self.clips[i].path))
+                self.rows[str(self.clips[i].path)]["status"] = "ok"
+            self.bar.advance(self.task)
+
+    def compute(self, workers: int) -> None:
+        """The queued entries, in this process or a pool of `workers`."""
+        fe_json = self.fe.model_dump_json()
+        if self.todo:
+            _warm(self.fe)
+        jobs = [(e, str(self.clips[ix[0]].path), str(self.cache / e))
+                for e, ix in self.todo.items()]
+        if jobs and (workers <= 1 or len(jobs) == 1):
+            with _one_thread():
+                for entry, source, out in jobs:
+                    self.done(entry, *_work(source, fe_json, out))
+        elif jobs:
+            pool = _pool(workers)
+            futures = {pool.submit(_work, s, fe_json, o): e for e, s, o in jobs}
+            for fut in as_completed(futures):
+                entry = futures[fut]
+                try:
+                    p, why = fut.result()
+                except BrokenProcessPool as exc:  # a worker died (e.g. a decoder crash)
+                    why = f"{self.clips[self.todo[entry][0]].path}: worker failed ({exc!r})"
+                    self.done(entry, None, why, "failed")  # retried on the next run
+                    continue
+                self.done(entry, p, why)
