@@ -40,7 +40,7 @@ print(json.dumps({"seconds": time.perf_counter() - t0, "n": summary["n_clips"],
 def model_checkpoint(tmp: Path) -> str | None:
     """The packaged default model if there is one, else an untrained resnet-small (the
     benchmark measures cost, not quality)."""
-    from bsx.models.checkpoint import DEFAULT_MODEL_FILE, save_checkpoint
+    from bsx.models.checkpoint import DEFAULT_MODEL_FILE, CheckpointInfo, save_checkpoint
 
     if DEFAULT_MODEL_FILE.is_file():
         return None
@@ -51,9 +51,10 @@ def model_checkpoint(tmp: Path) -> str | None:
 
     torch.manual_seed(0)
     labels = ["angry", "fear", "happy", "neutral", "sad"]
-    path = save_checkpoint(tmp / "model.pt", ResNetSmall(len(labels)), model_name="resnet-small",
-                           model_options={}, labels=labels, frontend=get_frontend("paper"),
-                           dataset="synth", split={}, metrics={}, epoch=0)
+    info = CheckpointInfo(model_name="resnet-small", model_options={}, labels=labels,
+                          frontend=get_frontend("paper"), dataset="synth", split={}, metrics={},
+                          epoch=0)
+    path = save_checkpoint(tmp / "model.pt", ResNetSmall(len(labels)), info)
     return str(path)
 
 

@@ -65,7 +65,7 @@ def load(args: argparse.Namespace, tmp: Path) -> tuple[Any, str]:
     import torch
 
     from bsx.audio import get_frontend
-    from bsx.models.checkpoint import load_model, save_checkpoint
+    from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
 
     ckpt = args.checkpoint
     if ckpt is None and not args.tiny:
@@ -83,14 +83,16 @@ def load(args: argparse.Namespace, tmp: Path) -> tuple[Any, str]:
             save_checkpoint(
                 tmp / "tiny.pt",
                 ResNetSmall(len(labels)),
-                model_name="resnet-small",
-                model_options={},
-                labels=labels,
-                frontend=get_frontend("paper"),
-                dataset="synth",
-                split={},
-                metrics={},
-                epoch=0,
+                CheckpointInfo(
+                    model_name="resnet-small",
+                    model_options={},
+                    labels=labels,
+                    frontend=get_frontend("paper"),
+                    dataset="synth",
+                    split={},
+                    metrics={},
+                    epoch=0,
+                ),
             )
         )
     loaded = load_model(ckpt, label_preset=args.label_preset, frontend=args.frontend, device="cpu")

@@ -250,21 +250,23 @@ def test_a_checkpoint_path_and_a_file(clip: np.ndarray, tmp_path: Path) -> None:
     import soundfile as sf
 
     from bsx.audio import get_frontend
-    from bsx.models.checkpoint import save_checkpoint
+    from bsx.models.checkpoint import CheckpointInfo, save_checkpoint
     from bsx.models.resnet_small import ResNetSmall
 
     torch.manual_seed(1)
     ckpt = save_checkpoint(
         tmp_path / "m.pt",
         ResNetSmall(3).eval(),
-        model_name="resnet-small",
-        model_options={},
-        labels=("calm", "happy", "sad"),
-        frontend=get_frontend("paper"),
-        dataset="test",
-        split={},
-        metrics={},
-        epoch=0,
+        CheckpointInfo(
+            model_name="resnet-small",
+            model_options={},
+            labels=("calm", "happy", "sad"),
+            frontend=get_frontend("paper"),
+            dataset="test",
+            split={},
+            metrics={},
+            epoch=0,
+        ),
     )
     wav = tmp_path / "clip.wav"
     sf.write(wav, clip, SR)

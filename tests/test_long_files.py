@@ -19,7 +19,7 @@ import torch
 
 from bsx.audio import get_frontend
 from bsx.explanation import explain_file
-from bsx.models.checkpoint import load_model, save_checkpoint
+from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
 from bsx.models.resnet_small import ResNetSmall
 
 SR = 16000
@@ -39,14 +39,16 @@ def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_checkpoint(
         tmp_path_factory.mktemp("long") / "model.pt",
         ResNetSmall(3).eval(),
-        model_name="resnet-small",
-        model_options={},
-        labels=("calm", "happy", "sad"),
-        frontend=get_frontend("paper"),
-        dataset="test",
-        split={},
-        metrics={},
-        epoch=0,
+        CheckpointInfo(
+            model_name="resnet-small",
+            model_options={},
+            labels=("calm", "happy", "sad"),
+            frontend=get_frontend("paper"),
+            dataset="test",
+            split={},
+            metrics={},
+            epoch=0,
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -256,46 +256,63 @@ def clip_cue_profile(
     )
 
 
+@dataclass(frozen=True)
+class ClipSettings:
+    """bsx.explain's own keywords, taken out of its **options (the rest are the method's):
+    the class to explain, how many windows, the cue extractor of the profile (None: no
+    profile), what of the clip the model sees, and the device."""
+
+    target: str = "predicted"
+    k: int = 5
+    cues: str | None = "egemaps"
+    keep: str | None = None
+    device: str | None = None
+
+    @classmethod
+    def take(cls, options: dict[str, Any]) -> tuple[ClipSettings, dict[str, Any]]:
+        """(these settings, the method's options) from bsx.explain's keywords."""
+        names = {f.name for f in fields(cls)}
+        mine = {k: v for k, v in options.items() if k in names}
+        return cls(**mine), {k: v for k, v in options.items() if k not in names}
+
+
 def explain(
     model: Any,
     audio: Any,
     sample_rate: int | None = None,
     method: str = "gradcam",
     frontend: str | Frontend | None = None,
-    *,
-    target: str = "predicted",
-    k: int = 5,
-    cues: str | None = "egemaps",
-    keep: str | None = None,
-    device: str | None = None,
     **options: Any,
 ) -> Explanation:
     """Explain one clip in Python: the prediction, relevance, windows and cue profile.
 
     model: a registered model name, a checkpoint path, a save_pretrained directory or a
     `bsx.Model` around an in-memory nn.Module (bsx.models.resolve). audio: a file path, or a
-    1-D numpy array / tensor at `sample_rate` (required then). `options` are the method's
-    options (e.g. layer="conv2" for gradcam); `cues` names the cue extractor of the profile
-    (None: no profile); `keep` overrides what of the clip the model sees ("whole",
-    "first-interval"); `device` None keeps a bsx.Model's module where it is and loads other
-    models on the GPU when there is one ("auto"). Nothing is written to disk.
+    1-D numpy array / tensor at `sample_rate` (required then). `options`: target ("predicted",
+    a label or an index), k (windows, 5), cues (the cue extractor of the profile, "egemaps";
+    None: no profile), keep (what of the clip the model sees: "whole", "first-interval"),
+    device (None keeps a bsx.Model's module where it is and loads other models on the GPU when
+    there is one, "auto"); every other option is the method's (e.g. layer="conv2" for
+    gradcam). Nothing is written to disk.
     """
     from bsx.audio import with_keep
     from bsx.models.resolve import resolve_model
     from bsx.plugins import lookup
 
-    if k < 1:
-        raise BsxError(f"k={k}: give at least one window")
+    clip, method_options = ClipSettings.take(options)
+    if clip.k < 1:
+        raise BsxError(f"k={clip.k}: give at least one window")
     lookup("method", method)  # an unknown method fails before any work
-    if cues is not None:
-        lookup("cue", cues)
-    loaded = resolve_model(model, frontend=frontend, device=device)
-    prep = prepare_audio(audio, sample_rate, with_keep(loaded.frontend, keep))  # type: ignore[arg-type]
-    result, _ = explain_prepared(loaded, prep, method, target=target, k=k, method_options=options)
-    if cues is None:
+    if clip.cues is not None:
+        lookup("cue", clip.cues)
+    loaded = resolve_model(model, frontend=frontend, device=clip.device)
+    prep = prepare_audio(audio, sample_rate, with_keep(loaded.frontend, clip.keep))  # type: ignore[arg-type]
+    result, _ = explain_prepared(loaded, prep, method, target=clip.target, k=clip.k,
+                                 method_options=method_options)
+    if clip.cues is None:
         return result
-    progress_status(f"measuring {cues} cues")
-    return replace(result, cues=clip_cue_profile(prep, result.windows_model, cues))
+    progress_status(f"measuring {clip.cues} cues")
+    return replace(result, cues=clip_cue_profile(prep, result.windows_model, clip.cues))
 
 
 def check_file_request(path: Path, method: str, k: int, attenuate_db: float) -> Path:

@@ -529,6 +529,28 @@ def write_on_original(st: Stitched, tl: Timeline, path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r")
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What explain_long was asked: the file, the method and its options, the target, the
+    number of windows, the WAV's attenuation and the output folder."""
+
+    path: Path
+    method: str
+    target: str
+    k: int
+    attenuate_db: float
+    out: Path
+    method_options: dict[str, Any] | None
+
+    @property
+    def stem(self) -> str:
+        return f"{self.path.stem}.{self.method}"
+
+    @property
+    def relevance_path(self) -> Path:
+        return self.out / f"{self.stem}.relevance.npy"
+
+
 def explain_long(
     path: Path,
     method: str,
@@ -542,77 +564,76 @@ def explain_long(
     method_options: dict[str, Any] | None,
 ) -> Explanation:
     """explain_file for a long file: the streamed path (module docstring)."""
-    from bsx.device import device_of
-    from bsx.explanation import Explanation, explain_prepared, parse_target, prediction
-    from bsx.plugins import build
-    from bsx.windows import WindowOptions, for_method, to_original, windows_from_columns
-
+    req = _Request(path, method, target, k, attenuate_db, out, method_options)
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{path.stem}.{method}"
     with tempfile.TemporaryDirectory(prefix=".bsx-stream-", dir=out) as tmp:
         progress_status(f"reading {path.name} in blocks")
         sc = scan(path, fe, Path(tmp))
         if fe.keep != "whole":  # one unit of the first interval: the in-memory path on it
-            from bsx.explanation import model_spectrogram
+            return _explain_first_interval(req, loaded, fe, sc, Path(tmp))
+        return _explain_streamed(req, loaded, fe, sc, Path(tmp))
 
-            prep = first_interval(sc, fe, str(path))
-            result, rel = explain_prepared(
-                loaded, prep, method, target=target, k=k, method_options=method_options
-            )
-            rel_path = out / f"{stem}.relevance.npy"
-            frames = Path(tmp) / "relevance.f32"
-            np.ascontiguousarray(rel.T, dtype=np.float32).tofile(frames)
-            st = Stitched(frames, rel.shape[1], rel.shape[0], 0.0, 0.0)
-            result = replace(result, relevance=write_on_original(st, timeline_of(prep), rel_path))
-            figures = _figures(
-                result, sc, fe, out, stem, rel, model_spectrogram(prep), path, attenuate_db
-            )
-            return replace(result, files={**figures, "relevance": str(rel_path)})
-        tl = timeline(sc, fe, str(path))
-        progress_status(f"predicting {path.name}: {len(tl.starts)} units")
-        outputs, mel_overview = clip_outputs(loaded, tl, sc)
-        regression, probs, predicted, values = prediction(loaded, outputs)
-        tgt = parse_target(target, loaded.labels, predicted)
-        explainer = build("method", method, loaded.net, options=method_options)
-        progress_status(f"explaining {path.name} with {method}: {len(tl.starts)} units")
-        st = attribute_streamed(
-            explainer, tl, sc, tgt, Path(tmp) / "relevance.f32", device_of(loaded.net)
-        )
-        opts = for_method(WindowOptions(k=k), explainer)
-        cols, rel_overview = profile(st, opts)
-        (wins,) = windows_from_columns(cols[None], fe.frame_s, opts)
-        orig = to_original(wins, tl.prep)
-        rel_path = out / f"{stem}.relevance.npy"
-        relevance = write_on_original(st, tl, rel_path)
-        result = Explanation(
-            source=str(path),
-            method=method,
-            model_name=loaded.model_name,
-            labels=loaded.labels,
-            probabilities=probs,
-            predicted=predicted,
-            target=tgt,
-            windows_model=tuple(wins),
-            windows_original=tuple(orig),
-            relevance=relevance,
-            frame_s=fe.frame_s,
-            task="regression" if regression else "classification",
-            values=values,
-        )
-        overview_s = tl.n_frames * fe.frame_s / max(rel_overview.shape[1], 1)
-        figures = _figures(
-            result,
-            sc,
-            fe,
-            out,
-            stem,
-            rel_overview,
-            mel_overview,
-            path,
-            attenuate_db,
-            overview_frame_s=overview_s,
-        )
-        return replace(result, files={**figures, "relevance": str(rel_path)})
+
+def _explain_first_interval(req: _Request, loaded: LoadedModel, fe: Frontend, sc: Scan,
+                            tmp: Path) -> Explanation:
+    """A long file whose front-end keeps one unit: explain_prepared on that unit, the
+    relevance written on the file's timeline."""
+    from bsx.explanation import explain_prepared, model_spectrogram
+
+    prep = first_interval(sc, fe, str(req.path))
+    result, rel = explain_prepared(
+        loaded, prep, req.method, target=req.target, k=req.k, method_options=req.method_options
+    )
+    frames = tmp / "relevance.f32"
+    np.ascontiguousarray(rel.T, dtype=np.float32).tofile(frames)
+    st = Stitched(frames, rel.shape[1], rel.shape[0], 0.0, 0.0)
+    rel_path = req.relevance_path
+    result = replace(result, relevance=write_on_original(st, timeline_of(prep), rel_path))
+    figures = _figures(result, sc, fe, req.out, req.stem, rel, model_spectrogram(prep),
+                       req.path, req.attenuate_db)
+    return replace(result, files={**figures, "relevance": str(rel_path)})
+
+
+def _explain_streamed(req: _Request, loaded: LoadedModel, fe: Frontend, sc: Scan,
+                      tmp: Path) -> Explanation:
+    """A long file in whole-utterance units: predict, attribute and stitch unit by unit."""
+    from bsx.device import device_of
+    from bsx.explanation import Explanation, parse_target, prediction
+    from bsx.plugins import build
+    from bsx.windows import WindowOptions, for_method, to_original, windows_from_columns
+
+    path = req.path
+    tl = timeline(sc, fe, str(path))
+    progress_status(f"predicting {path.name}: {len(tl.starts)} units")
+    outputs, mel_overview = clip_outputs(loaded, tl, sc)
+    regression, probs, predicted, values = prediction(loaded, outputs)
+    tgt = parse_target(req.target, loaded.labels, predicted)
+    explainer = build("method", req.method, loaded.net, options=req.method_options)
+    progress_status(f"explaining {path.name} with {req.method}: {len(tl.starts)} units")
+    st = attribute_streamed(explainer, tl, sc, tgt, tmp / "relevance.f32", device_of(loaded.net))
+    opts = for_method(WindowOptions(k=req.k), explainer)
+    cols, rel_overview = profile(st, opts)
+    (wins,) = windows_from_columns(cols[None], fe.frame_s, opts)
+    rel_path = req.relevance_path
+    result = Explanation(
+        source=str(path),
+        method=req.method,
+        model_name=loaded.model_name,
+        labels=loaded.labels,
+        probabilities=probs,
+        predicted=predicted,
+        target=tgt,
+        windows_model=tuple(wins),
+        windows_original=tuple(to_original(wins, tl.prep)),
+        relevance=write_on_original(st, tl, rel_path),
+        frame_s=fe.frame_s,
+        task="regression" if regression else "classification",
+        values=values,
+    )
+    overview_s = tl.n_frames * fe.frame_s / max(rel_overview.shape[1], 1)
+    figures = _figures(result, sc, fe, req.out, req.stem, rel_overview, mel_overview, path,
+                       req.attenuate_db, overview_frame_s=overview_s)
+    return replace(result, files={**figures, "relevance": str(rel_path)})
 
 
 def _figures(

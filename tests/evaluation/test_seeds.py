@@ -51,7 +51,7 @@ def _perturbed(dest: Path) -> Path:
     """The default model with seeded noise (half of each tensor's SD) added to its weights,
     saved with the default's sidecar fields: a model of the same recipe that differs."""
     from bsx.audio import get_frontend
-    from bsx.models.checkpoint import load_model, save_checkpoint
+    from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
 
     meta = json.loads(sidecar_path(DEFAULT_MODEL_FILE).read_text())
     net = load_model(DEFAULT_MODEL_FILE).net
@@ -60,10 +60,10 @@ def _perturbed(dest: Path) -> Path:
         for p in net.parameters():
             if p.numel() > 1:
                 p.add_(torch.randn(p.shape, generator=gen) * 0.5 * float(p.std()))
-    return save_checkpoint(dest / "model.pt", net, model_name=meta["model"]["name"],
-                           model_options=meta["model"]["options"], labels=meta["labels"],
-                           frontend=get_frontend(meta["frontend"]), dataset=meta["dataset"],
-                           split=meta["split"], metrics={}, epoch=0)
+    return save_checkpoint(dest / "model.pt", net, CheckpointInfo(
+        model_name=meta["model"]["name"], model_options=meta["model"]["options"],
+        labels=meta["labels"], frontend=get_frontend(meta["frontend"]), dataset=meta["dataset"],
+        split=meta["split"], metrics={}, epoch=0))
 
 
 def _edited_sidecar(dest: Path, edit: object) -> Path:

@@ -21,7 +21,7 @@ from bsx.methods.random import RandomMap
 from bsx.methods.rollout import AttentionRollout, rollout
 from bsx.methods.waveform import spread_tokens
 from bsx.methods.waveform_attention import attention_rules
-from bsx.models.hf import build_config, new_classifier
+from bsx.models.hf import HfSize, build_config, new_classifier
 from bsx.plugins import build
 from bsx.testing import SpanWaveNet, SpotNet
 
@@ -36,7 +36,8 @@ def _waves(n: int = 2, length: int = 16000, seed: int = 0) -> torch.Tensor:
 
 def _tiny(kind: str, *, zero_bias: bool = False, layers: int = 2) -> torch.nn.Module:
     """A tiny classifier with logits of order 1 (random init gives ~1e-3)."""
-    net = new_classifier(build_config(kind, ["angry", "happy", "sad"], layers=layers), seed=3)
+    cfg = build_config(kind, ["angry", "happy", "sad"], HfSize(layers=layers))
+    net = new_classifier(cfg, seed=3)
     with torch.no_grad():
         net.model.classifier.weight.mul_(300.0)
         for name, p in net.named_parameters():

@@ -10,7 +10,7 @@ import torch
 
 from bsx.audio import get_frontend
 from bsx.errors import BadCheckpoint, BsxError
-from bsx.models.checkpoint import load_model, save_checkpoint
+from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
 from bsx.models.crnn import Crnn
 from bsx.models.resnet_small import ResNetSmall
 
@@ -21,9 +21,10 @@ LABELS = ["a", "b", "c"]
 def saved(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     return save_checkpoint(
-        tmp_path / "model.pt", ResNetSmall(3), model_name="resnet-small", model_options={},
-        labels=LABELS, frontend=get_frontend("paper-tess-train"), dataset="tiny",
-        split={"mode": "speaker", "seed": 42}, metrics={"uar": float("nan")}, epoch=3,
+        tmp_path / "model.pt", ResNetSmall(3), CheckpointInfo(
+            model_name="resnet-small", model_options={}, labels=LABELS,
+            frontend=get_frontend("paper-tess-train"), dataset="tiny",
+            split={"mode": "speaker", "seed": 42}, metrics={"uar": float("nan")}, epoch=3),
     )
 
 

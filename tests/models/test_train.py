@@ -11,7 +11,7 @@ import torch
 
 from bsx.audio import get_frontend
 from bsx.errors import BadCheckpoint, BsxError
-from bsx.models.checkpoint import load_model, save_checkpoint
+from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
 from bsx.models.recipe import TrainConfig
 from bsx.models.train import LAST, TrainData, fit, predict
 
@@ -28,10 +28,10 @@ def test_fit_learns_the_planted_span_and_checkpoint_reloads(tiny_data, tmp_path:
 
     fe = get_frontend("paper")
     path = save_checkpoint(
-        tmp_path / "model.pt", res.net, model_name="resnet-small", model_options={},
-        labels=["early", "middle", "late"], frontend=fe, dataset="tiny",
-        split={"mode": "random"}, metrics={"val_accuracy": res.best_val_accuracy},
-        epoch=res.best_epoch,
+        tmp_path / "model.pt", res.net, CheckpointInfo(
+            model_name="resnet-small", model_options={}, labels=["early", "middle", "late"],
+            frontend=fe, dataset="tiny", split={"mode": "random"},
+            metrics={"val_accuracy": res.best_val_accuracy}, epoch=res.best_epoch),
     )
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["labels"] == ["early", "middle", "late"] and meta["epoch"] == res.best_epoch

@@ -35,7 +35,8 @@ def synth(
     try:
         options = SynthOptions(data_root=out_dir, per_class=per_class, seed=seed,
                                emotions=emotions.split(",") if emotions else None,
-                               speakers=speakers, workers=workers, variant=variant)
+                               speakers=speakers, workers=workers,
+                               variant=variant)  # type: ignore[arg-type]  # pydantic checks it
     except ValidationError as exc:
         field, msg = first_problem(exc)
         raise BadOptions(f"bad synth option {field}: {msg}") from None

@@ -21,6 +21,8 @@ def train(
     model: Annotated[str | None, typer.Option(
         help="Model plugin: resnet-small, cnn, crnn, ... [default: resnet-small]")]
     = None,
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="With --model hf-probe: the encoder's save_pretrained directory")] = None,
     model_option: Annotated[list[str] | None, typer.Option(
         "--model-option", help="Model option KEY=VALUE (repeatable)")] = None,
     dataset_option: Annotated[list[str] | None, typer.Option(
@@ -68,8 +70,16 @@ def train(
     """
     from bsx.models.recipe import TrainConfig
 
+    model_options = parse_options(model_option, "model option")
+    if checkpoint is not None:
+        if (model or "").strip().lower() != "hf-probe":
+            from bsx.errors import BsxError
+
+            raise BsxError(f"--checkpoint {checkpoint}: only --model hf-probe takes an encoder "
+                           "directory; continue a run with --resume")
+        model_options["checkpoint"] = str(checkpoint)
     given: dict[str, Any] = {
-        "model": model, "model_options": parse_options(model_option, "model option"),
+        "model": model, "model_options": model_options,
         "frontend": frontend, "split_mode": split_mode, "split_seed": split_seed,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "patience": patience, "seed": seed, "device": device, "class_weight": class_weight,

@@ -6,7 +6,14 @@ from bsx.plugins import Spec, lazy
 
 @hookimpl
 def register_models(register):  # type: ignore[no-untyped-def]
-    from bsx.models.options import CnnOptions, CrnnOptions, HfOptions, ResNetSmallOptions
+    from bsx.models.options import (
+        CnnOptions,
+        CrnnOptions,
+        HeadOptions,
+        HfOptions,
+        ProbeOptions,
+        ResNetSmallOptions,
+    )
 
     register(Spec(
         name="resnet-small", kind="model",
@@ -29,4 +36,15 @@ def register_models(register):  # type: ignore[no-untyped-def]
         description="HuggingFace wav2vec2 / HuBERT / WavLM audio classifier from a "
                     "save_pretrained directory (waveform input, offline)",
         factory=lazy("bsx.models.hf:hf_model"), options=HfOptions,
+    ))
+    register(Spec(
+        name="hf-probe", kind="model",
+        description="A frozen wav2vec2 / HuBERT / WavLM / Data2VecAudio / UniSpeechSat encoder "
+                    "(--checkpoint DIR) with a trained layer weighting, pooling and MLP",
+        factory=lazy("bsx.models.probe:hf_probe"), options=ProbeOptions,
+    ))
+    register(Spec(
+        name="hf-probe-head", kind="model",
+        description="hf-probe's trained part on cached hidden states (what bsx train fits)",
+        factory=lazy("bsx.models.probe:head_net"), options=HeadOptions,
     ))

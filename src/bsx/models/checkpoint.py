@@ -57,20 +57,24 @@ def _atomic_write_bytes(path: Path, write: Any) -> None:
             tmp.unlink()
 
 
-def save_checkpoint(
-    path: Path | str,
-    net: nn.Module | Mapping[str, Tensor],
-    *,
-    model_name: str,
-    model_options: dict[str, Any],
-    labels: Sequence[str],
-    frontend: Frontend,
-    dataset: str,
-    split: dict[str, Any],
-    metrics: dict[str, Any],
-    epoch: int,
-    extra: dict[str, Any] | None = None,
-) -> Path:
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a sidecar says about the weights beside it: the model and its options, the class
+    order, the front-end they were trained through, and where they came from."""
+
+    model_name: str
+    model_options: dict[str, Any]
+    labels: Sequence[str]
+    frontend: Frontend
+    dataset: str
+    split: dict[str, Any]
+    metrics: dict[str, Any]
+    epoch: int
+    extra: dict[str, Any] | None = None
+
+
+def save_checkpoint(path: Path | str, net: nn.Module | Mapping[str, Tensor],
+                    info: CheckpointInfo) -> Path:
     """Write `path` (tensors only) and its JSON sidecar; returns `path`.
 
     Both files are written atomically (temp file + rename), so a crash never leaves a
@@ -88,16 +92,16 @@ def save_checkpoint(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "weights_file": path.name,
         "weights_sha256": sha256_file(path),
-        "model": {"name": model_name, "options": jsonable(model_options)},
-        "labels": list(labels),
-        "n_classes": len(labels),
-        "frontend": frontend.model_dump(),
-        "frontend_digest": frontend.digest(),
-        "dataset": dataset,
-        "split": jsonable(split),
-        "metrics": jsonable(metrics),
-        "epoch": int(epoch),
-        "extra": jsonable(extra or {}),
+        "model": {"name": info.model_name, "options": jsonable(info.model_options)},
+        "labels": list(info.labels),
+        "n_classes": len(info.labels),
+        "frontend": info.frontend.model_dump(),
+        "frontend_digest": info.frontend.digest(),
+        "dataset": info.dataset,
+        "split": jsonable(info.split),
+        "metrics": jsonable(info.metrics),
+        "epoch": int(info.epoch),
+        "extra": jsonable(info.extra or {}),
     }
     blob = json.dumps(meta, indent=1, sort_keys=True, allow_nan=False)
     _atomic_write_bytes(sidecar_path(path), lambda tmp: tmp.write_text(blob + "\n"))
@@ -204,6 +208,80 @@ def _same_frontend(a: Frontend, b: Frontend) -> bool:
     return a.model_dump(exclude={"name"}) == b.model_dump(exclude={"name"})
 
 
+def _checkpoint_file(checkpoint: Path | str | None) -> Path:
+    """The weights file a load names (None: the packaged default model), which must exist."""
+    if checkpoint is None:
+        if not DEFAULT_MODEL_FILE.is_file():
+            raise BsxError(
+                f"no packaged default model yet ({DEFAULT_MODEL_FILE} is missing); "
+                "give --checkpoint, or train one with `bsx train`"
+            )
+        path = DEFAULT_MODEL_FILE
+    else:
+        path = Path(checkpoint).expanduser()
+    if not path.is_file():
+        raise BadCheckpoint(f"{path}: no such checkpoint file")
+    return path
+
+
+def _as_saved(
+    path: Path, meta: dict[str, Any], model: str | None, user_labels: tuple[str, ...] | None,
+    user_fe: Frontend | None,
+) -> tuple[str, dict[str, Any], tuple[str, ...], Frontend]:
+    """A sidecar's model name, options, labels and front-end, with the caller's labels and
+    front-end winning (a warning where they differ); a changed weights hash warns too."""
+    name = meta["model"]["name"]
+    want = meta.get("weights_sha256")
+    if want and sha256_file(path) != want:
+        warnings.warn(
+            f"{path}: its weights changed since {sidecar_path(path).name} was written "
+            "(hash differs); the metadata may not describe them",
+            stacklevel=3,
+        )
+    if model is not None and model.strip().lower() != name.lower():
+        raise BadCheckpoint(
+            f"{path}: holds a '{name}' model, not '{model}'; leave the model out "
+            "or give the matching one"
+        )
+    options = dict(meta["model"].get("options") or {})
+    return name, options, _saved_labels(path, meta, user_labels), _saved_frontend(
+        path, meta, user_fe)
+
+
+def _saved_labels(path: Path, meta: dict[str, Any],
+                  user_labels: tuple[str, ...] | None) -> tuple[str, ...]:
+    saved = tuple(meta["labels"])
+    if user_labels is None or user_labels == saved:
+        return saved
+    if len(user_labels) != len(saved):
+        raise BadCheckpoint(
+            f"{path}: was trained with {len(saved)} labels "
+            f"({', '.join(saved)}) but {len(user_labels)} were given"
+        )
+    warnings.warn(
+        f"{path}: labels given ({', '.join(user_labels)}) differ from the checkpoint's "
+        f"({', '.join(saved)}); using the ones given",
+        stacklevel=4,
+    )
+    return user_labels
+
+
+def _saved_frontend(path: Path, meta: dict[str, Any], user_fe: Frontend | None) -> Frontend:
+    try:
+        saved_fe = get_frontend(dict(meta["frontend"]))
+    except (ValueError, TypeError, KeyError, BsxError) as exc:  # ValidationError: a ValueError
+        raise BadCheckpoint(
+            f"{sidecar_path(path)}: its front-end config is not valid ({one_line(exc)})"
+        ) from None
+    if user_fe is not None and not _same_frontend(user_fe, saved_fe):
+        warnings.warn(
+            f"{path}: was trained through front-end '{saved_fe.name}' but "
+            f"'{user_fe.name}' was given; its inputs will differ from training",
+            stacklevel=4,
+        )
+    return user_fe if user_fe is not None else saved_fe
+
+
 def load_model(
     checkpoint: Path | str | None = None,
     *,
@@ -235,69 +313,14 @@ def load_model(
             checkpoint, labels=resolve_labels(labels, label_preset), device=dev,
             frontend=get_frontend(frontend) if frontend is not None else None,
         )
-    if checkpoint is None:
-        if not DEFAULT_MODEL_FILE.is_file():
-            raise BsxError(
-                f"no packaged default model yet ({DEFAULT_MODEL_FILE} is missing); "
-                "give --checkpoint, or train one with `bsx train`"
-            )
-        path = DEFAULT_MODEL_FILE
-    else:
-        path = Path(checkpoint).expanduser()
-    if not path.is_file():
-        raise BadCheckpoint(f"{path}: no such checkpoint file")
+    path = _checkpoint_file(checkpoint)
     meta = _read_meta(path)
     user_labels = resolve_labels(labels, label_preset)
     user_fe = get_frontend(frontend) if frontend is not None else None
-
     state: dict[str, Tensor] | None = None
     if meta is not None:
-        name = meta["model"]["name"]
-        want = meta.get("weights_sha256")
-        if want and sha256_file(path) != want:
-            warnings.warn(
-                f"{path}: its weights changed since {sidecar_path(path).name} was written "
-                "(hash differs); the metadata may not describe them",
-                stacklevel=2,
-            )
-        if model is not None and model.strip().lower() != name.lower():
-            raise BadCheckpoint(
-                f"{path}: holds a '{name}' model, not '{model}'; leave the model out "
-                "or give the matching one"
-            )
-        options = dict(meta["model"].get("options") or {})
-        if model_options:
-            options.update(model_options)
-        saved_labels = tuple(meta["labels"])
-        final_labels = saved_labels
-        if user_labels is not None and user_labels != saved_labels:
-            if len(user_labels) != len(saved_labels):
-                raise BadCheckpoint(
-                    f"{path}: was trained with {len(saved_labels)} labels "
-                    f"({', '.join(saved_labels)}) but {len(user_labels)} were given"
-                )
-            warnings.warn(
-                f"{path}: labels given ({', '.join(user_labels)}) differ from the checkpoint's "
-                f"({', '.join(saved_labels)}); using the ones given",
-                stacklevel=2,
-            )
-            final_labels = user_labels
-        try:
-            saved_fe = get_frontend(dict(meta["frontend"]))
-        except (ValueError, TypeError, KeyError, BsxError) as exc:  # ValidationError: a ValueError
-            raise BadCheckpoint(
-                f"{sidecar_path(path)}: its front-end config is not valid ({one_line(exc)})"
-            ) from None
-        fe = saved_fe
-        if user_fe is not None and not _same_frontend(user_fe, saved_fe):
-            warnings.warn(
-                f"{path}: was trained through front-end '{saved_fe.name}' but "
-                f"'{user_fe.name}' was given; its inputs will differ from training",
-                stacklevel=2,
-            )
-            fe = user_fe
-        elif user_fe is not None:
-            fe = user_fe
+        name, options, final_labels, fe = _as_saved(path, meta, model, user_labels, user_fe)
+        options.update(model_options or {})
     else:
         state = _read_state(path, dev)  # a corrupt file is reported before label advice
         if user_labels is None:

@@ -23,8 +23,16 @@ from bsx.datasets.base import Clip
 from bsx.errors import BsxError
 from bsx.models.checkpoint import jsonable
 from bsx.models.metrics import classification_report
+from bsx.models.probe import fit_recipe
 from bsx.models.recipe import TrainConfig
-from bsx.models.train import Corpus, begin, plot_confusion, stack_units
+from bsx.models.train import (
+    Corpus,
+    begin,
+    for_model,
+    model_inputs,
+    plot_confusion,
+    stack_units,
+)
 
 CV_MODES = ("loso",)
 
@@ -91,11 +99,12 @@ def cross_validate(corpus: str | Corpus = "emodb", config: TrainConfig | None = 
     `resume`: folds whose fold.json exists are read back, not retrained; a fold interrupted
     mid-way continues from its last.pt.
     """
-    corpus, config = Corpus.of(corpus), config or TrainConfig.loso()
+    corpus, config = Corpus.of(corpus), for_model(config or TrainConfig.loso())
     dev, fe, out = begin(config, out)
     clips, labels = corpus.labelled_clips()
     plan = loso_folds(clips, list(config.folds) or None)
     by_id, skipped = corpus.prepare(clips, fe, progress=progress)
+    by_id = model_inputs(config, by_id, dev, progress=progress)
     dataset = corpus.dataset
     runner = _FoldRunner(corpus, config, fe, labels, dev, by_id)
     rows = []
@@ -149,7 +158,8 @@ class _FoldRunner:
                  f"{len(np.unique(gtr))} training clips")
         data = TrainData(Xtr, ytr, Xva, yva, len(self.labels), groups_train=gtr,
                          groups_val=gva)
-        res = fit(data, self.config, out=folder, resume=resume, progress=progress)
+        res = fit(data, fit_recipe(self.config), out=folder, resume=resume,
+                  progress=progress)
         logits = predict_clips(res.net, Xte, gte)
         y_test = yte[np.unique(gte, return_index=True)[1]]
         test = classification_report(y_test, logits.argmax(1), self.labels)
@@ -167,7 +177,7 @@ class _FoldRunner:
 
     def _save(self, fold: Fold, folder: Path, res: Any, test: dict[str, Any],
               train: dict[str, Any]) -> None:
-        from bsx.models.checkpoint import save_checkpoint
+        from bsx.models.checkpoint import CheckpointInfo, save_checkpoint
         from bsx.plugins import lookup
 
         cfg = self.config
@@ -177,13 +187,14 @@ class _FoldRunner:
                  "train_speakers": sorted({c.speaker for c in fold.train}),
                  "counts": {"train": len(fold.train), "val": len(fold.val),
                             "test": len(fold.test)}}
-        save_checkpoint(folder / "model.pt", res.state_dict, model_name=cfg.model,
-                        model_options=opts, labels=self.labels, frontend=self.frontend,
-                        dataset=self.corpus.dataset, split=split,
-                        metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
-                        epoch=res.best_epoch,
-                        extra={"dataset_options": self.corpus.dataset_options(),
-                               "train": train})
+        info = CheckpointInfo(
+            model_name=cfg.model, model_options=opts, labels=self.labels,
+            frontend=self.frontend, dataset=self.corpus.dataset, split=split,
+            metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")}},
+            epoch=res.best_epoch,
+            extra={"dataset_options": self.corpus.dataset_options(), "train": train},
+        )
+        save_checkpoint(folder / "model.pt", res.state_dict, info)
 
 
 def _cv_report(dataset: str, config: TrainConfig, fe: Any, labels: tuple[str, ...], dev: Any,

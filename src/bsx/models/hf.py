@@ -16,6 +16,7 @@ import json
 import os
 import pickle
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -325,28 +326,33 @@ def hf_model(n_classes: int | None = None, options: HfOptions | None = None) -> 
     return net
 
 
+@dataclass(frozen=True)
+class HfSize:
+    """The size of a small config built by build_config: transformer width, depth, heads and
+    feed-forward width; for the waveform families the conv encoder (its channels, kernels and
+    strides: the default keeps the released models' 320-sample token stride in three layers),
+    the positional conv and the feature-extractor norm ("group" or "layer")."""
+
+    hidden: int = 32
+    layers: int = 1
+    heads: int = 2
+    intermediate: int | None = None
+    conv_dim: tuple[int, ...] = (16, 16, 16)
+    conv_kernel: tuple[int, ...] = (10, 8, 4)
+    conv_stride: tuple[int, ...] = (5, 8, 8)
+    pos_kernel: int = 16
+    pos_groups: int = 4
+    feat_extract_norm: str = "group"
+
+
 def build_config(
-    model_type: str,
-    labels: Sequence[str],
-    *,
-    hidden: int = 32,
-    layers: int = 1,
-    heads: int = 2,
-    intermediate: int | None = None,
-    conv_dim: Sequence[int] = (16, 16, 16),
-    conv_kernel: Sequence[int] = (10, 8, 4),
-    conv_stride: Sequence[int] = (5, 8, 8),
-    pos_kernel: int = 16,
-    pos_groups: int = 4,
-    feat_extract_norm: str = "group",
-    **extra: Any,
+    model_type: str, labels: Sequence[str], size: HfSize | None = None, **extra: Any
 ) -> Any:
     """A small classification config of a supported family (no weights, no download).
 
-    Waveform families: the default conv encoder keeps the 320-sample token stride of the
-    released models in three layers. AST: 64 mel bins, 200 frames (2 s) unless given in
-    `extra`; Whisper: 80 mel bins, 1500 positions (the released 30 s window) unless given.
-    Dropout and SpecAugment masking are off unless given in `extra`.
+    AST: 64 mel bins, 200 frames (2 s) unless given in `extra`; Whisper: 80 mel bins, 1500
+    positions (the released 30 s window) unless given. Dropout and SpecAugment masking are off
+    unless given in `extra`.
     """
     from transformers import AutoConfig
 
@@ -354,6 +360,8 @@ def build_config(
 
     if model_type not in MODEL_TYPES:
         raise BsxError(f"model_type '{model_type}': give one of {', '.join(MODEL_TYPES)}")
+    z = size or HfSize()
+    hidden, layers, heads, intermediate = z.hidden, z.layers, z.heads, z.intermediate
     heads_kw = dict(num_labels=len(labels), id2label=dict(enumerate(labels)),
                     label2id={lab: i for i, lab in enumerate(labels)})
     if model_type == "audio-spectrogram-transformer":
@@ -372,17 +380,17 @@ def build_config(
     else:
         kw = dict(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-            intermediate_size=intermediate or 2 * hidden, conv_dim=tuple(conv_dim),
-            conv_kernel=tuple(conv_kernel), conv_stride=tuple(conv_stride),
-            num_conv_pos_embeddings=pos_kernel, num_conv_pos_embedding_groups=pos_groups,
-            feat_extract_norm=feat_extract_norm, classifier_proj_size=hidden,
+            intermediate_size=intermediate or 2 * hidden, conv_dim=tuple(z.conv_dim),
+            conv_kernel=tuple(z.conv_kernel), conv_stride=tuple(z.conv_stride),
+            num_conv_pos_embeddings=z.pos_kernel, num_conv_pos_embedding_groups=z.pos_groups,
+            feat_extract_norm=z.feat_extract_norm, classifier_proj_size=hidden,
             hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0,
             feat_proj_dropout=0.0, final_dropout=0.0, layerdrop=0.0, mask_time_prob=0.0,
-            do_stable_layer_norm=feat_extract_norm == "layer", **heads_kw)
+            do_stable_layer_norm=z.feat_extract_norm == "layer", **heads_kw)
         if model_type == "wavlm":
             kw.update(num_buckets=32, max_bucket_distance=64)
         if model_type == "data2vec-audio":
-            kw.update(conv_pos_kernel_size=pos_kernel, num_conv_pos_embeddings=2)
+            kw.update(conv_pos_kernel_size=z.pos_kernel, num_conv_pos_embeddings=2)
     kw.update(extra)
     return AutoConfig.for_model(model_type, **kw)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ResNetSmallOptions(BaseModel):
@@ -37,3 +39,26 @@ class HfOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     checkpoint: str | None = None
+
+
+class ProbeOptions(BaseModel):
+    """Options of hf-probe: the encoder directory (required), the pooling, the MLP's hidden
+    width and dropout; encoder_sha256 is set by `bsx train` and checked on every load."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: str | None = None
+    pooling: Literal["mean", "attentive"] = "mean"
+    mlp: int = Field(default=128, ge=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    encoder_sha256: str | None = None
+
+
+class HeadOptions(BaseModel):
+    """Options of hf-probe-head (set by `bsx train` from the encoder's config)."""
+
+    model_config = ConfigDict(extra="forbid")
+    n_states: int = Field(default=2, ge=1)
+    width: int = Field(default=32, ge=1)
+    pooling: Literal["mean", "attentive"] = "mean"
+    mlp: int = Field(default=128, ge=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from bsx.errors import BadCheckpoint, BsxError
 from bsx.models.metrics import classification_report, confusion_matrix, uar
+from bsx.models.probe import PROBE, encode_prepared, fit_recipe, pin
 from bsx.models.recipe import TrainConfig
 
 if TYPE_CHECKING:
@@ -644,6 +645,20 @@ def begin(config: TrainConfig, out: Path) -> tuple[torch.device, Frontend, Path]
     return dev, fe, out
 
 
+def for_model(config: TrainConfig) -> TrainConfig:
+    """The recipe as recorded: hf-probe pins its encoder (directory, weights hash, front-end)."""
+    return pin(config) if config.model == PROBE else config
+
+
+def model_inputs(config: TrainConfig, prepared: dict[str, Any], dev: torch.device, *,
+                 progress: bool) -> dict[str, Any]:
+    """What fit's rows are made of: the prepared clips, or for hf-probe their hidden states
+    through the frozen encoder, computed once here (bsx.models.probe)."""
+    if config.model != PROBE:
+        return prepared
+    return encode_prepared(config, prepared, device=dev, progress=progress)
+
+
 Part = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
@@ -684,17 +699,18 @@ def train_dataset(
     """
     from bsx.datasets.splits import load_or_make_split
 
-    corpus, config = Corpus.of(corpus), config or TrainConfig()
+    corpus, config = Corpus.of(corpus), for_model(config or TrainConfig())
     dev, fe, out = begin(config, out)
     clips, labels = corpus.labelled_clips()
     split = load_or_make_split(clips, out / "split.json", mode=config.split_mode,
                                seed=config.split_seed)
     order = [c for part in ("train", "val", "test") for c in split[part]]
     by_id, skipped = corpus.prepare(order, fe, progress=progress)
+    by_id = model_inputs(config, by_id, dev, progress=progress)
     parts = _split_arrays(corpus.dataset, split, by_id, labels, len(skipped))
     (Xtr, ytr, gtr), (Xva, yva, gva) = parts["train"], parts["val"]
     data = TrainData(Xtr, ytr, Xva, yva, len(labels), groups_train=gtr, groups_val=gva)
-    res = fit(data, config, out=out, resume=resume, progress=progress)
+    res = fit(data, fit_recipe(config), out=out, resume=resume, progress=progress)
     run = _RunOutputs(corpus, config, fe, labels, out)
     return run.write(split, parts, res, skipped, dev)
 
@@ -713,7 +729,7 @@ class _RunOutputs:
               skipped: list[Any], dev: torch.device) -> TrainRun:
         """model.pt + model.json, report.json and confusion.png; the run's summary."""
         from bsx.datasets.splits import split_record
-        from bsx.models.checkpoint import jsonable, save_checkpoint
+        from bsx.models.checkpoint import CheckpointInfo, jsonable, save_checkpoint
         from bsx.plugins import lookup
 
         cfg, dataset, ds_opts = self.config, self.corpus.dataset, self.corpus.dataset_options()
@@ -730,14 +746,14 @@ class _RunOutputs:
         }
         opts = lookup("model", cfg.model).make_options(cfg.model_options).model_dump(mode="json")
         train = train_record(cfg, dev, res)
-        ckpt = save_checkpoint(
-            self.out / "model.pt", res.state_dict, model_name=cfg.model, model_options=opts,
-            labels=self.labels, frontend=self.frontend, dataset=dataset, split=split_info,
+        info = CheckpointInfo(
+            model_name=cfg.model, model_options=opts, labels=self.labels,
+            frontend=self.frontend, dataset=dataset, split=split_info,
             metrics={"test": {k: test[k] for k in ("accuracy", "uar", "macro_f1")},
                      "val": {k: val[k] for k in ("accuracy", "uar", "macro_f1")}},
-            epoch=res.best_epoch,
-            extra={"dataset_options": ds_opts, "train": train},
+            epoch=res.best_epoch, extra={"dataset_options": ds_opts, "train": train},
         )
+        ckpt = save_checkpoint(self.out / "model.pt", res.state_dict, info)
         report = {
             "dataset": dataset, "dataset_options": ds_opts, "model": cfg.model,
             "model_options": opts, "frontend": self.frontend.model_dump(),

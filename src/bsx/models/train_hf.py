@@ -19,6 +19,7 @@ import argparse
 import hashlib
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from bsx.models.hf import HfSize
+
 LABELS = ("angry", "fear", "happy", "neutral", "sad")
 # ~110 k parameters: a 5-layer conv encoder (total stride 320, like wav2vec2's 7 layers),
 # hidden 64, 2 transformer layers of 4 heads
-TINY: dict[str, Any] = dict(
+TINY = HfSize(
     hidden=64, layers=2, heads=4, intermediate=128, conv_dim=(32, 32, 32, 32, 32),
     conv_kernel=(10, 8, 4, 4, 2), conv_stride=(5, 4, 4, 2, 2), pos_kernel=16, pos_groups=4,
 )
@@ -101,7 +104,7 @@ def train(out: Path, *, epochs: int = 60, batch_size: int = 16, lr: float = 2e-3
     ds = build("dataset", "synth")
     clips = [c for c in ds.clips() if c.label in LABELS]
     split = load_or_make_split(clips, out / "split.json", mode="speaker", seed=42)
-    net = new_classifier(build_config("wav2vec2", LABELS, **TINY), seed=seed)
+    net = new_classifier(build_config("wav2vec2", LABELS, TINY), seed=seed)
     fe_fields = {"trim": "relative-dbfs", "trim_db": 14.0, "min_silence_s": 0.5}
     save_hf(net, out / "model", frontend=fe_fields)  # the front-end comes from the directory
     from bsx.models.hf_config import hf_frontend
@@ -153,8 +156,8 @@ def train(out: Path, *, epochs: int = 60, batch_size: int = 16, lr: float = 2e-3
     val = classification_report(yva, predict(net, xva).argmax(1), LABELS)
     save_hf(net, out / "model", frontend=fe_fields)
     report = {
-        "model": "wav2vec2 (tiny, from scratch)", "config": {k: list(v) if isinstance(v, tuple)
-                                                              else v for k, v in TINY.items()},
+        "model": "wav2vec2 (tiny, from scratch)", "config": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(TINY).items()},
         "parameters": sum(p.numel() for p in net.parameters()),
         "dataset": "synth", "split": {"mode": "speaker", "seed": 42,
                                       "counts": {k: len(v) for k, v in split.items()}},
