@@ -161,8 +161,8 @@ class _Batch:
     keep: np.ndarray | None
     explain: Callable[..., np.ndarray] | None
     plugin: dict[str, Any]
+    a_frames: np.ndarray  # (B, T) relevance per frame: the frame gate's attribution
     gate: Any = None
-    a_frames: np.ndarray | None = None
     common: dict[str, Any] = field(default_factory=lambda: dict(
         disable_warnings=True, display_progressbar=False, return_aggregate=False))
 
@@ -220,13 +220,11 @@ def quantus_scores(
     bt = _batch(quantus, model, x, y, maps, metrics, rm, torch.device(device), seed,
                 explain_fn)
     if set(BASELINE_METRICS) & set(metrics):
-        b = len(bt.x)
         base = (waveform_baseline(bt.x, rm.baseline, snr_db=rm.snr_db, seed=seed)
                 if bt.waveform else
                 make_baseline(bt.x, rm.baseline, snr_db=rm.snr_db, fe=rm.fe, seed=seed))
         bt.gate = frame_gate(model, bt.x, base, bt.device,
                              rm.hop_length if bt.waveform else None, content=bt.keep)
-        bt.a_frames = bt.a4[:, 0].sum(axis=1).reshape(b, bt.n_frames)  # relevance per frame
     out: dict[str, np.ndarray] = {}
     refused: list[str] = []
     for name in metrics:
@@ -277,7 +275,8 @@ def _batch(quantus: Any, model: nn.Module, x: np.ndarray, y: np.ndarray, maps: n
     keep = None if rm.content is None else content_mask(rm.content, b, t)
     explain = _explain_wrapper(explain_fn, n_mels, t) if explain_fn is not None else None
     return _Batch(quantus=quantus, model=model, x=x, y=y, a4=maps[:, None], waveform=waveform,
-                  device=device, seed=seed, keep=keep, explain=explain, plugin=plugin)
+                  device=device, seed=seed, keep=keep, explain=explain, plugin=plugin,
+                  a_frames=maps.sum(axis=1).reshape(b, t))
 
 
 def _run_metric(bt: _Batch, name: str, refused: list[str]) -> Any:
