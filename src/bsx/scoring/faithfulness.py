@@ -1,7 +1,10 @@
 """Quantus faithfulness, randomisation, robustness and complexity scores, per clip.
 
-Each metric is one Quantus call for the whole batch (Hedstrom et al. 2023). What differs
-from Quantus' image defaults, and why:
+Each metric is one Quantus call for the whole batch (Hedstrom et al. 2023), except
+region-perturbation, whose curve bsx.scoring.removal computes batched over clips and steps
+with the model run once per distinct perturbed input: the same values as Quantus'
+RegionPerturbation (tests/scoring/test_removal.py), at a fraction of its forwards. What
+differs from Quantus' image defaults, and why:
 
 - Removal happens in whole time frames across all mel bands (a time window of audio), with
   a per-clip audio baseline (the dB floor, or noise at a set SNR: bsx.scoring.perturb),
