@@ -132,3 +132,22 @@ def test_a_constant_map_is_refused_as_quantus_refuses_it() -> None:
         region_perturbation_curves(gate, a, np.ones(2, int), 10, 5, torch.device("cpu"))
     with pytest.raises(AssertionError, match="all equal to zero"):
         quantus_curves(gate, a, np.ones(2, int), 5)
+
+
+def test_only_inputs_that_differ_are_run() -> None:
+    # clip 0: content in frames 0-14 of 47 (Quantus' windows [-1, 9), [9, 19), ...: two hold
+    # content); clip 1: all content (5 windows). Rows run: 2 unperturbed + 2 + 5.
+    rows: list[int] = []
+
+    class Counting(FrameWeightNet):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            rows.append(len(x))
+            return super().forward(x)
+
+    t = 47
+    x = np.random.default_rng(0).uniform(-80, -40, (2, 1, 4, t)).astype(np.float32)
+    keep = content_mask(np.array([[0, 15], [0, t]]), 2, t)
+    a = np.random.default_rng(1).random((2, t)).astype(np.float32)
+    gate = frame_gate(Counting(t).eval(), x, silence_baseline(x), content=keep)
+    region_perturbation_curves(gate, a, np.ones(2, int), 10, 5, torch.device("cpu"))
+    assert sum(rows) == 2 + 2 + 5
