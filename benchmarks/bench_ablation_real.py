@@ -13,7 +13,7 @@ salient vs random windows, the gain (= difference) with a bootstrap 95% CI, and 
   without git): salient windows unclipped, one generator per batch, pauses amplified, random
   windows unmatched;
 - "before, windows clipped": the same code given windows clipped to the content;
-- "now, unmatched": bsx's ablation with match="none";
+- "now, unmatched": bsx's ablation with draws=RandomDraws(match="none");
 - "now": bsx's ablation (clipped, per-clip generator, pauses kept, edit-matched random),
   with "gain per dB" (drop per dB of input change, salient minus random: what evaluate
   reports as ablation-gain).
@@ -39,7 +39,7 @@ from bsx.evaluation.attribute import attribute, clip_logits, stack_units
 from bsx.evaluation.salient import salient_windows
 from bsx.models.checkpoint import load_model
 from bsx.plugins import build
-from bsx.scoring.ablation import cue_ablation
+from bsx.scoring.ablation import RandomDraws, cue_ablation
 from bsx.windows import WindowOptions, for_method
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,7 +157,8 @@ def main() -> None:
                      old.cue_ablation(m.net, prepared, clipped, pred, cue=args.cue), len(clips))
             keys = [c.id for c in clips]
             line("now, unmatched", cue_ablation(m.net, prepared, spans, pred, cue=args.cue,
-                                                keys=keys, match="none"), len(clips))
+                                                keys=keys,
+                                                draws=RandomDraws(match="none")), len(clips))
             line("now", cue_ablation(m.net, prepared, spans, pred, cue=args.cue, keys=keys),
                  len(clips))
 

@@ -245,7 +245,11 @@ def recorded(args: argparse.Namespace) -> None:
         tmp = Path(d)
         ev = evaluate_run(args, tmp)
         clips = pd.read_csv(ev["run"] / "clips.csv")
-        paths, n = clips["path"].astype(str).tolist(), len(clips)
+        # clips.csv paths are relative to the corpus root config.json records
+        root = Path(json.loads((ev["run"] / "config.json").read_text()).get("corpus_root")
+                    or args.data_root)
+        paths = [str(root / p) for p in clips["path"].astype(str)]
+        n = len(clips)
         fe_rate = int(json.loads((ev["run"] / "config.json").read_text())["frontend"]
                       ["sample_rate"])
         native = ceiling_run(paths, 0, args.workers)

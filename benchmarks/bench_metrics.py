@@ -24,7 +24,7 @@ from harness import report  # noqa: E402
 
 from bsx.audio import Frontend, prepare_waveform  # noqa: E402
 from bsx.models.resnet_small import ResNetSmall  # noqa: E402
-from bsx.scoring.ablation import cue_ablation  # noqa: E402
+from bsx.scoring.ablation import RandomDraws, cue_ablation  # noqa: E402
 from bsx.scoring.faithfulness import QUANTUS_METRICS, quantus_scores  # noqa: E402
 from bsx.scoring.localisation import LOCALISATION_METRICS, localisation_scores  # noqa: E402
 from bsx.scoring.specs import get_metric  # noqa: E402
@@ -90,7 +90,7 @@ def main() -> None:
     windows = [[(0.6, 0.9)]] * n
     for cue in ("loudness", "pitch", "noise"):
         ours, base = per_clip(lambda s, cue=cue: cue_ablation(
-            model, prepared[s], windows[s], y[s], cue=cue, n_random=3, device=dev), n)
+            model, prepared[s], windows[s], y[s], cue=cue, draws=RandomDraws(n=3), device=dev), n)
         report(f"metric ablation-{cue}", ours, base, "ms/clip")
 
 

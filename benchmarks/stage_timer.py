@@ -79,7 +79,6 @@ def install() -> None:
     import bsx.cues.parallel as parallel
     import bsx.datasets.cache as cache
     import bsx.evaluation.attribute as attribute
-    import bsx.evaluation.computes as computes
     import bsx.evaluation.cue_scores as cue_scores
     import bsx.evaluation.run as run
     import bsx.plugins as plugins
@@ -99,12 +98,14 @@ def install() -> None:
                                         cue_scores.cue_profile_rows)
     attribute.clip_logits = timed("forward (logits)", attribute.clip_logits)
 
-    functions = computes.compute_functions
+    import bsx.scoring.scorers as scorers
 
-    def compute_functions() -> dict[str, Any]:
+    functions = scorers.batch_scorers
+
+    def batch_scorers() -> dict[str, Any]:
         return {k: timed(f"metric family: {k}", f) for k, f in functions().items()}
 
-    computes.compute_functions = compute_functions
+    scorers.batch_scorers = batch_scorers
 
     build = plugins.build
 

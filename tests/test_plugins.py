@@ -180,7 +180,7 @@ def test_a_plugin_metric_runs_in_evaluate_with_its_direction(
     real = faith.quantus_scores
 
     def spy(*args, **kw):  # type: ignore[no-untyped-def]
-        seen.append(kw["baseline"])
+        seen.append(kw["removal"].baseline)
         return real(*args, **kw)
 
     monkeypatch.setattr(faith, "quantus_scores", spy)

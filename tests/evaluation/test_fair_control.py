@@ -15,7 +15,7 @@ from bsx.audio import Frontend, prepare
 from bsx.evaluation.attribute import attribute, stack_units
 from bsx.evaluation.salient import pause_share, salient_windows, window_rows, window_shares
 from bsx.plugins import build
-from bsx.scoring.faithfulness import quantus_scores
+from bsx.scoring.faithfulness import Removal, quantus_scores
 from bsx.scoring.perturb import content_guard, frame_gate
 from bsx.testing import SpotNet
 from bsx.windows import Window, WindowOptions
@@ -73,8 +73,7 @@ def _scores(maps, units, prepared) -> dict[str, np.ndarray]:
         np.ones(len(x), dtype=int),
         np.stack(maps),
         METRICS,
-        fe=FE,
-        content=lo_hi,
+        removal=Removal(fe=FE, content=lo_hi),
     )
 
 

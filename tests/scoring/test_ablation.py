@@ -11,6 +11,7 @@ from torch import nn
 
 from bsx.audio import Frontend, prepare_waveform
 from bsx.scoring.ablation import (
+    RandomDraws,
     active_floor,
     crossfade_weight,
     cue_ablation,
@@ -59,7 +60,7 @@ def test_salient_windows_drop_more_than_random_windows() -> None:
     prepared = clips()
     model = LouderSpot().eval()
     res = cue_ablation(model, prepared, [[SPAN_S]] * 4, np.ones(4, int), cue="loudness",
-                       n_random=3, seed=0)
+                       draws=RandomDraws(n=3), seed=0)
     assert np.all(res.p_orig > 0.95)
     assert np.all(res.drop_salient > 0.3)        # the span now sits at the clip's level
     assert np.all(np.abs(res.drop_random) < 0.1)  # rest-level windows barely change
@@ -71,7 +72,7 @@ def test_salient_windows_drop_more_than_random_windows() -> None:
 def test_noise_cue_and_a_clip_without_windows() -> None:
     prepared = clips(2, seed=1)
     res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S], []], np.array([1, 1]),
-                       cue="noise", n_random=2)
+                       cue="noise", draws=RandomDraws(n=2))
     assert res.drop_salient[0] > res.drop_random[0] + 0.3
     assert np.isfinite(res.p_orig[1]) and np.isnan(res.gain[1])
 
@@ -188,10 +189,10 @@ def test_a_pause_is_not_amplified_and_edits_are_matched() -> None:
     prepared = clips(4, seed=5)
     model = LouderSpot().eval()
     wins = [[(0.3, 0.45)]] * 4  # a rest-level window: a small edit
-    m = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise", match="edit",
-                     keys=list("abcd"))
-    u = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise", match="none",
-                     keys=list("abcd"))
+    m = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise",
+                     draws=RandomDraws(match="edit"), keys=list("abcd"))
+    u = cue_ablation(model, prepared, wins, np.ones(4, int), cue="noise",
+                     draws=RandomDraws(match="none"), keys=list("abcd"))
     np.testing.assert_allclose(m.edit_salient, u.edit_salient)
     assert (np.abs(m.edit_random - m.edit_salient).mean()
             < np.abs(u.edit_random - u.edit_salient).mean())
@@ -202,7 +203,7 @@ def test_gain_per_db_is_the_drop_per_unit_of_edit() -> None:
     planted model the salient span wins per dB as well."""
     prepared = clips(3, seed=7)
     res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S]] * 3, np.ones(3, int),
-                       cue="loudness", n_random=1, keys=list("xyz"))
+                       cue="loudness", draws=RandomDraws(n=1), keys=list("xyz"))
     want = res.drop_salient / res.edit_salient - res.drop_random / res.edit_random
     np.testing.assert_allclose(res.gain_per_db, want, rtol=1e-9)
     assert np.all(res.gain_per_db > 0)
@@ -217,7 +218,7 @@ def test_an_edit_of_rounding_size_gives_no_gain_per_db() -> None:
     y = (0.1 * wobble * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     prepared = [prepare_waveform(y, FE)]
     res = cue_ablation(LouderSpot().eval(), prepared, [[SPAN_S]], np.ones(1, int),
-                       cue="loudness", n_random=2, keys=["tone"])
+                       cue="loudness", draws=RandomDraws(n=2), keys=["tone"])
     units = prepared[0].units()
     rms = float(np.sqrt(np.mean(np.concatenate([u.ravel() for u in units]) ** 2)))
     assert res.edit_salient[0] < 1e-4 * rms  # the loudness edit changed nothing real

@@ -9,7 +9,12 @@ import pytest
 
 from bsx.cues.base import CueTracks
 from bsx.expert import load_expert
-from bsx.scoring.cue_masks import expert_cue_masks, expert_cue_windows, overlap_coverage
+from bsx.scoring.cue_masks import (
+    CueWindowing,
+    expert_cue_masks,
+    expert_cue_windows,
+    overlap_coverage,
+)
 
 
 def loud_tracks() -> CueTracks:
@@ -35,7 +40,7 @@ def test_mask_geometry_hand_computed() -> None:
     trim = 0.3  # model timeline = original - 0.3 s (a trimmed clip, no padding)
     masks = expert_cue_masks(
         loud_tracks(), "angry", load_expert(), to_model=lambda t: t - trim,
-        frame_s=0.015, n_frames=134, n_mels=128, k=1,
+        frame_s=0.015, n_frames=134, n_mels=128, windowing=CueWindowing(k=1),
     )
     m = masks["Loudness"]
     assert m.shape == (128, 134) and m.dtype == bool

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bsx.scoring.faithfulness import quantus_scores
+from bsx.scoring.faithfulness import Removal, quantus_scores
 from bsx.scoring.perturb import (
     apply_frame_mask,
     frame_gate,
@@ -91,7 +91,7 @@ def test_region_perturbation_equals_the_drop_of_removing_the_spot(setup) -> None
 
 
 def test_noise_baseline_also_ranks_the_planted_map_first(setup) -> None:
-    kw = dict(baseline="noise", snr_db=20.0)
+    kw = dict(removal=Removal(baseline="noise", snr_db=20.0))
     good = quantus_scores(setup["net"], setup["x"], setup["y"], setup["good"],
                           ["faithfulness-correlation"], **kw)
     rand = quantus_scores(setup["net"], setup["x"], setup["y"], setup["rand"],
@@ -239,9 +239,10 @@ def test_the_removal_baseline_decides_region_perturbation() -> None:
     y = np.ones(b, dtype=int)
     sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
     expected = np.mean([sig(4.0) - sig(4.0 * (1 - j / 10)) for j in range(1, 11)])
-    floor = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"], baseline="silence")
-    noise = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"], baseline="noise",
-                           snr_db=20.0)
+    floor = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"],
+                           removal=Removal(baseline="silence"))
+    noise = quantus_scores(LoudFrames(), x, y, maps, ["region-perturbation"],
+                           removal=Removal(baseline="noise", snr_db=20.0))
     np.testing.assert_allclose(floor["region-perturbation"], expected, rtol=1e-5)
     np.testing.assert_allclose(noise["region-perturbation"], 0.0, atol=1e-7)
     assert expected > 0.15

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from bsx.scoring.faithfulness import quantus_scores
+from bsx.scoring.faithfulness import Removal, quantus_scores
 from bsx.scoring.perturb import frame_gate
 
 HOP = 160
@@ -36,9 +36,9 @@ def test_region_perturbation_prefers_the_map_on_the_span_the_model_uses() -> Non
     bad = 1.0 - good
     y = np.ones(3, dtype=int)
     net = SpanEnergyNet().eval()
-    s_good = quantus_scores(net, x, y, good, ["region-perturbation"], hop_length=HOP)
-    s_bad = quantus_scores(net, x, y, bad, ["region-perturbation"], hop_length=HOP)
+    wave = Removal(hop_length=HOP)
+    s_good = quantus_scores(net, x, y, good, ["region-perturbation"], removal=wave)
+    s_bad = quantus_scores(net, x, y, bad, ["region-perturbation"], removal=wave)
     assert np.all(s_good["region-perturbation"] > s_bad["region-perturbation"])
-    sp = quantus_scores(net, x, y, good, ["sparseness"], hop_length=HOP)["sparseness"]
-    assert np.all(sp > quantus_scores(net, x, y, bad, ["sparseness"],
-                                      hop_length=HOP)["sparseness"])
+    sp = quantus_scores(net, x, y, good, ["sparseness"], removal=wave)["sparseness"]
+    assert np.all(sp > quantus_scores(net, x, y, bad, ["sparseness"], removal=wave)["sparseness"])

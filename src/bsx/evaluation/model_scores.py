@@ -37,7 +37,7 @@ def per_clip(values: np.ndarray, clip_of: np.ndarray, n_clips: int) -> np.ndarra
 def quantus(ctx: BatchContext, mb: MethodBatch, specs: Sequence[MetricSpec]) -> list[ScoreRow]:
     """The "quantus" scorer: every Quantus metric of the run in one quantus_scores call per
     unit shape, on the model's input units, reduced to clips."""
-    from bsx.scoring.faithfulness import quantus_scores
+    from bsx.scoring.faithfulness import Removal, quantus_scores
 
     cfg, units, attr = ctx.cfg, mb.batch.units, mb.attr
     n = units.n_clips
@@ -50,12 +50,13 @@ def quantus(ctx: BatchContext, mb: MethodBatch, specs: Sequence[MetricSpec]) -> 
         spent: dict[str, float] = {}
         content = None if waveform else units.content_of(idx)  # a waveform is never padded
         explain = explain_fn(mb.method, cfg.method_options.get(mb.method), content)
+        removal = Removal(baseline=cfg.baseline, snr_db=cfg.baseline_snr_db,
+                          fe=ctx.loaded.frontend,
+                          hop_length=units.hop_length if waveform else None, content=content)
         scores = quantus_scores(
             ctx.loaded.net, x.detach().cpu().numpy(), mb.batch.target[units.clip_of[idx]],
-            maps, names, baseline=cfg.baseline, snr_db=cfg.baseline_snr_db,
-            fe=ctx.loaded.frontend, device=ctx.device, seed=cfg.seed, explain_fn=explain,
-            hop_length=units.hop_length if waveform else None, seconds=spent,
-            content=content)
+            maps, names, removal=removal, device=ctx.device, seed=cfg.seed,
+            explain_fn=explain, seconds=spent)
         for name in names:
             vals[name][idx] = scores[name]
             seconds[name] += spent.get(name, 0.0)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -312,6 +312,29 @@ def input_rms(units: Sequence[np.ndarray]) -> float:
     return float(np.sqrt(num / max(1, sum(x.size for x in units))))
 
 
+@dataclass(frozen=True)
+class RandomDraws:
+    """The random windows a salient edit is compared with: `n` of them, from `candidates`
+    seeded draws; match "edit" keeps the n whose edit size is nearest the salient edit's,
+    "none" the first n draws."""
+
+    n: int = 3
+    candidates: int = 12
+    match: Literal["edit", "none"] = "edit"
+
+
+@dataclass
+class _ClipEdits:
+    """One clip's model inputs (original, salient edit, the random edits used) and edit
+    sizes; `salient` None: no salient window inside the content."""
+
+    entries: list[list[np.ndarray]]
+    salient: float = float("nan")
+    floor: float = float("nan")
+    salient_s: float = float("nan")
+    random: list[float] = field(default_factory=list)
+
+
 def cue_ablation(
     model: nn.Module,
     prepared: Sequence[Prepared],
@@ -319,13 +342,11 @@ def cue_ablation(
     targets: np.ndarray,
     *,
     cue: str = "loudness",
-    n_random: int = 3,
     seed: int = 0,
     device: torch.device | str = "cpu",
     batch_size: int = 32,
     keys: Sequence[str] | None = None,
-    match: Literal["edit", "none"] = "edit",
-    candidates: int = 12,
+    draws: RandomDraws | None = None,
 ) -> AblationResult:
     """Drop of the target probability when `cue` is neutralised in the salient windows
     versus in random windows of equal total length and matched edit size (module docstring).
@@ -336,82 +357,84 @@ def cue_ablation(
         windows: salient windows per clip, in seconds on the MODEL timeline.
         targets: (B,) class whose probability is tracked.
         keys: one stable key per clip (its id) seeding its generator; None: its waveform.
-        match: "edit" picks the n_random of `candidates` random draws whose edit size is
-            nearest the salient edit's; "none" uses the first n_random draws.
+        draws: the random windows compared with (RandomDraws; default 3 of 12, matched by
+            edit size).
     """
+    dr = draws or RandomDraws()
     if cue not in CUES:
         raise ValueError(f"cue must be one of {', '.join(CUES)}, not {cue!r}")
     if len(prepared) != len(windows) or len(prepared) != len(targets):
         raise ValueError("prepared, windows and targets must have one entry per clip")
     if keys is not None and len(keys) != len(prepared):
         raise ValueError("keys must have one entry per clip")
-    if match not in ("edit", "none"):
-        raise ValueError(f"match must be 'edit' or 'none', not {match!r}")
-    device = torch.device(device)
+    if dr.match not in ("edit", "none"):
+        raise ValueError(f"match must be 'edit' or 'none', not {dr.match!r}")
     targets = np.asarray(targets).astype(int)
-    n = len(prepared)
-    entries: list[list[np.ndarray]] = []
-    tgt: list[int] = []
-    # layout per clip: [orig, salient, random_1..random_k] when it has windows, else [orig]
-    slots: list[tuple[int, bool]] = []
-    edit_s, edit_r, sal_s, floors = (np.full(n, np.nan) for _ in range(4))
-    edits_r: list[list[float]] = []  # per clip with windows: each used draw's edit size
-    for i, (prep, spans) in enumerate(zip(prepared, windows, strict=True)):
-        sr = prep.frontend.sample_rate
-        y = prep.waveform
-        rng = clip_rng(seed, keys[i] if keys is not None else y.tobytes())
-        start = int(round(prep.pad_offset_s * sr))
-        stop = min(len(y), start + int(round(prep.content_s * sr)))
-        if stop <= start:
-            start, stop = 0, len(y)
-        sal = _to_samples(spans, sr, stop, lo_limit=start)  # clipped to the content
-        orig = prep.units()
-        entries.append(orig)
-        tgt.append(int(targets[i]))
-        if not sal:
-            slots.append((i, False))
-            continue
-        content = y[start:stop]
-        level, floor = median_active_rms(content, sr), active_floor(content, sr)
-        edited = prep.units(ablate(y, sr, sal, cue, rng, level, floor))
-        entries.append(edited)
-        edit_s[i] = edit_size(orig, edited)
-        floors[i] = MIN_EDIT_SHARE * input_rms(orig)
-        sal_s[i] = sum(hi - lo for lo, hi in sal) / sr
-        lengths = [hi - lo for lo, hi in sal]
-        draws = []
-        for _ in range(max(n_random, candidates) if match == "edit" else n_random):
-            rnd = random_windows(lengths, (start, stop), sal, rng)
-            units = prep.units(ablate(y, sr, rnd, cue, rng, level, floor))
-            draws.append((abs(edit_size(orig, units) - edit_s[i]), edit_size(orig, units),
-                          units))
-        if match == "edit":
-            draws = sorted(draws, key=lambda d: d[0])  # stable: ties keep draw order
-        used = draws[:n_random]
-        entries.extend(d[2] for d in used)
-        edit_r[i] = float(np.mean([d[1] for d in used])) if used else np.nan
-        edits_r.append([d[1] for d in used])
-        tgt.extend([int(targets[i])] * (1 + n_random))
-        slots.append((i, True))
+    clips = [_clip_edits(prep, spans, cue, dr,
+                         clip_rng(seed, keys[i] if keys is not None else prep.waveform.tobytes()))
+             for i, (prep, spans) in enumerate(zip(prepared, windows, strict=True))]
+    entries = [e for c in clips for e in c.entries]
+    tgt = np.repeat(targets, [len(c.entries) for c in clips])
     waveform_input = bool(prepared) and prepared[0].frontend.input == "waveform"
-    p = _probs(model, entries, np.asarray(tgt), device, batch_size, waveform_input)
+    p = _probs(model, entries, tgt, torch.device(device), batch_size, waveform_input)
+    return _result(clips, p, dr.n)
 
-    p_orig, p_sal, p_rnd, per_db = (np.full(n, np.nan) for _ in range(4))
+
+def _clip_edits(prep: Prepared, spans: Sequence[tuple[float, float]], cue: str,
+                dr: RandomDraws, rng: np.random.Generator) -> _ClipEdits:
+    """A clip's inputs: [orig, salient, random_1..random_n] when it has a salient window
+    inside its content, else [orig]; random edits drawn and matched as `dr` says."""
+    sr = prep.frontend.sample_rate
+    y = prep.waveform
+    start = int(round(prep.pad_offset_s * sr))
+    stop = min(len(y), start + int(round(prep.content_s * sr)))
+    if stop <= start:
+        start, stop = 0, len(y)
+    sal = _to_samples(spans, sr, stop, lo_limit=start)  # clipped to the content
+    orig = prep.units()
+    if not sal:
+        return _ClipEdits(entries=[orig])
+    content = y[start:stop]
+    level, floor = median_active_rms(content, sr), active_floor(content, sr)
+    edited = prep.units(ablate(y, sr, sal, cue, rng, level, floor))
+    out = _ClipEdits(entries=[orig, edited], salient=edit_size(orig, edited),
+                     floor=MIN_EDIT_SHARE * input_rms(orig),
+                     salient_s=sum(hi - lo for lo, hi in sal) / sr)
+    lengths = [hi - lo for lo, hi in sal]
+    drawn = []
+    for _ in range(max(dr.n, dr.candidates) if dr.match == "edit" else dr.n):
+        rnd = random_windows(lengths, (start, stop), sal, rng)
+        units = prep.units(ablate(y, sr, rnd, cue, rng, level, floor))
+        size = edit_size(orig, units)
+        drawn.append((abs(size - out.salient), size, units))
+    if dr.match == "edit":
+        drawn = sorted(drawn, key=lambda d: d[0])  # stable: ties keep draw order
+    used = drawn[:dr.n]
+    out.entries.extend(d[2] for d in used)
+    out.random = [d[1] for d in used]
+    return out
+
+
+def _result(clips: list[_ClipEdits], p: np.ndarray, n_random: int) -> AblationResult:
+    """Per-clip probabilities, drops and gains from the entries' target probabilities."""
+    n = len(clips)
+    p_orig, p_sal, p_rnd, per_db, edit_s, edit_r, sal_s = (np.full(n, np.nan) for _ in range(7))
     k = 0
-    j = 0
-    for i, has in slots:
+    for i, c in enumerate(clips):
         p_orig[i] = p[k]
         k += 1
-        if has:
-            p_sal[i] = p[k]
-            draws_p = p[k + 1:k + 1 + n_random]
-            p_rnd[i] = draws_p.mean() if n_random else np.nan
-            er = np.asarray(edits_r[j], dtype=np.float64)
-            j += 1
-            if n_random and edit_s[i] > floors[i] and np.all(er > floors[i]):
-                per_db[i] = ((p_orig[i] - p_sal[i]) / edit_s[i]
-                             - float(np.mean((p_orig[i] - draws_p) / er)))
-            k += 1 + n_random
+        if len(c.entries) == 1:
+            continue
+        edit_s[i], sal_s[i] = c.salient, c.salient_s
+        edit_r[i] = float(np.mean(c.random)) if c.random else np.nan
+        p_sal[i] = p[k]
+        draws_p = p[k + 1:k + 1 + n_random]
+        p_rnd[i] = draws_p.mean() if n_random else np.nan
+        er = np.asarray(c.random, dtype=np.float64)
+        if n_random and edit_s[i] > c.floor and np.all(er > c.floor):
+            per_db[i] = ((p_orig[i] - p_sal[i]) / edit_s[i]
+                         - float(np.mean((p_orig[i] - draws_p) / er)))
+        k += 1 + n_random
     drop_s, drop_r = p_orig - p_sal, p_orig - p_rnd
     return AblationResult(p_orig=p_orig, p_salient=p_sal, p_random=p_rnd,
                           drop_salient=drop_s, drop_random=drop_r, gain=drop_s - drop_r,

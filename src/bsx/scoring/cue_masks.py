@@ -15,6 +15,7 @@ with the attribution maps Quantus localisation compares them with.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,20 +83,32 @@ def windows_to_mask(
     return mask
 
 
+@dataclass(frozen=True)
+class CueWindowing:
+    """How expert_cue_windows slides and keeps windows: `win_s` long every `hop_s`, the top
+    `k`, inside `span` (seconds on the tracks' timeline; None: the whole clip)."""
+
+    win_s: float = 0.1
+    hop_s: float = 0.03
+    k: int = 5
+    span: Window | None = None
+
+
 def expert_cue_masks(
     tracks: CueTracks, emotion: str, expert: ExpertTable, *,
     to_model: Callable[[np.ndarray], np.ndarray], frame_s: float, n_frames: int,
-    n_mels: int = 128, win_s: float = 0.1, hop_s: float = 0.03, k: int = 5,
-    span: Window | None = None,
+    n_mels: int = 128, windowing: CueWindowing | None = None,
 ) -> dict[str, np.ndarray]:
     """Per cue: (n_mels, n_frames) bool mask of its top-k expert windows on the spectrogram.
     Cues without a definite up/down expectation get no mask; drop empty masks before Quantus
     localisation (its PointingGame scores an empty mask as a hit)."""
-    wins = expert_cue_windows(tracks, emotion, expert, win_s=win_s, hop_s=hop_s, k=k, span=span)
+    w = windowing or CueWindowing()
+    wins = expert_cue_windows(tracks, emotion, expert, win_s=w.win_s, hop_s=w.hop_s, k=w.k,
+                              span=w.span)
     return {
-        cue: windows_to_mask(w, to_model=to_model, frame_s=frame_s, n_frames=n_frames,
+        cue: windows_to_mask(ws, to_model=to_model, frame_s=frame_s, n_frames=n_frames,
                              n_mels=n_mels)
-        for cue, w in wins.items()
+        for cue, ws in wins.items()
     }
 
 

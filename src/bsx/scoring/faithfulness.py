@@ -1,7 +1,10 @@
 """Quantus faithfulness, randomisation, robustness and complexity scores, per clip.
 
-Each metric is one Quantus call for the whole batch (Hedstrom et al. 2023). What differs
-from Quantus' image defaults, and why:
+Each metric is one Quantus call for the whole batch (Hedstrom et al. 2023), except
+region-perturbation, whose curve bsx.scoring.removal computes batched over clips and steps
+with the model run once per distinct perturbed input: the same values as Quantus'
+RegionPerturbation (tests/scoring/test_removal.py), at a fraction of its forwards. What
+differs from Quantus' image defaults, and why:
 
 - Removal happens in whole time frames across all mel bands (a time window of audio), with
   a per-clip audio baseline (the dB floor, or noise at a set SNR: bsx.scoring.perturb),
@@ -43,6 +46,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -58,6 +62,7 @@ from bsx.scoring.perturb import (
     make_baseline,
     waveform_baseline,
 )
+from bsx.scoring.removal import region_perturbation_curves
 from bsx.scoring.specs import METRICS, computed_by, get_metric
 
 # Derived from the metric specs (bsx.scoring.specs), never kept by hand: the Quantus
@@ -125,6 +130,59 @@ def _n_classes(model: nn.Module, x: np.ndarray, device: torch.device) -> int:
         return int(model(torch.as_tensor(x[:1], device=device)).shape[-1])
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What the removal metrics replace frames with, and on which grid and frames.
+
+    baseline: "silence" (the clip's dB floor) or "noise" (white noise `snr_db` below the
+    clip, through `fe`'s mel filterbank). hop_length: for a waveform model, x is (B, N)
+    waveforms, maps are (B, 1, T) on the time-relevance grid of this hop, and removal sets a
+    frame's samples to silence (0) or noise (bsx.scoring.perturb.waveform_baseline); only
+    WAVEFORM_METRICS run there. content: (B, 2) int frames [lo, hi) of each clip's real
+    content on the map's time axis; removal then perturbs content only (module docstring);
+    None: the whole grid is content."""
+
+    baseline: Baseline = "silence"
+    snr_db: float = 20.0
+    fe: Frontend | None = None
+    hop_length: int | None = None
+    content: np.ndarray | None = None
+
+
+@dataclass
+class _Batch:
+    """One quantus_scores call's inputs, as every metric's runner reads them."""
+
+    quantus: Any
+    model: nn.Module
+    x: np.ndarray
+    y: np.ndarray
+    a4: np.ndarray
+    waveform: bool
+    device: torch.device
+    seed: int
+    keep: np.ndarray | None
+    explain: Callable[..., np.ndarray] | None
+    plugin: dict[str, Any]
+    a_frames: np.ndarray  # (B, T) relevance per frame: the frame gate's attribution
+    gate: Any = None
+    common: dict[str, Any] = field(default_factory=lambda: dict(
+        disable_warnings=True, display_progressbar=False, return_aggregate=False))
+
+    @property
+    def call(self) -> dict[str, Any]:
+        return dict(channel_first=True, device=str(self.device), batch_size=len(self.x))
+
+    @property
+    def g(self) -> np.ndarray:
+        """The frame gate's "image": every frame kept."""
+        return np.ones((len(self.x), 1, 1, self.a4.shape[-1]), dtype=np.float32)
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.a4.shape[-1])
+
+
 def quantus_scores(
     model: nn.Module,
     x: np.ndarray,
@@ -132,36 +190,26 @@ def quantus_scores(
     maps: np.ndarray,
     metrics: Sequence[str],
     *,
-    baseline: Baseline = "silence",
-    snr_db: float = 20.0,
+    removal: Removal | None = None,
     device: torch.device | str = "cpu",
     seed: int = 0,
     explain_fn: Callable[..., Any] | None = None,
-    fe: Frontend | None = None,
-    hop_length: int | None = None,
     seconds: dict[str, float] | None = None,
-    content: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Quantus scores per clip.
 
     Args:
         model: eval-mode classifier, (B, 1, 128, T) log-mel -> (B, C) logits, on `device`.
-        x: (B, 1, 128, T) log-mels the maps explain; y: (B,) target classes.
+        x: (B, 1, 128, T) log-mels the maps explain (waveform models: Removal.hop_length);
+            y: (B,) target classes.
         maps: (B, 128, T) relevance.
         metrics: names among QUANTUS_METRICS.
-        baseline: what removed frames become ("silence": the clip's dB floor; "noise": white
-            noise `snr_db` below the clip, through `fe`'s mel filterbank).
+        removal: baseline, grid and content of the removal metrics (Removal; default
+            silence on the whole grid).
         explain_fn: (model, inputs, targets, **kw) -> (B, 128, T) maps; required by
             random-logit, efficient-mprt, max-sensitivity, local-lipschitz-estimate.
-        hop_length: for a waveform model, x is (B, N) waveforms, maps are (B, 1, T) on the
-            time-relevance grid of this hop, and removal sets a frame's samples to silence
-            (0) or noise (`snr_db` below the clip, bsx.scoring.perturb.waveform_baseline);
-            only WAVEFORM_METRICS run there.
         seconds: filled with the seconds each metric took, when given (one call serves the
             whole batch, timings.csv still reports each metric).
-        content: (B, 2) int frames [lo, hi) of each clip's real content on the map's time
-            axis; removal metrics then perturb content only (module docstring). None: the
-            whole grid is content.
 
     Returns:
         {name: (B,) float64}; NaN where Quantus gives none (a constant map, say).
@@ -171,16 +219,47 @@ def quantus_scores(
     from bsx.scoring.quantus_asserts import install
 
     install()
-    device = torch.device(device)
+    rm = removal or Removal()
+    bt = _batch(quantus, model, x, y, maps, metrics, rm, torch.device(device), seed,
+                explain_fn)
+    if set(BASELINE_METRICS) & set(metrics):
+        base = (waveform_baseline(bt.x, rm.baseline, snr_db=rm.snr_db, seed=seed)
+                if bt.waveform else
+                make_baseline(bt.x, rm.baseline, snr_db=rm.snr_db, fe=rm.fe, seed=seed))
+        bt.gate = frame_gate(model, bt.x, base, bt.device,
+                             rm.hop_length if bt.waveform else None, content=bt.keep)
+    out: dict[str, np.ndarray] = {}
+    refused: list[str] = []
+    for name in metrics:
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings(), _seeded(seed):
+                warnings.simplefilter("ignore")
+                s = _run_metric(bt, name, refused)
+        except AssertionError as exc:  # Quantus checks its data with asserts
+            refused.append(f"{name}: {exc}")
+            s = np.full(len(bt.x), np.nan)
+        out[name] = np.asarray(s, dtype=np.float64).reshape(len(bt.x))
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - t0
+    for why in refused:
+        warnings.warn(f"Quantus refused the batch, scores set to NaN: {why}", stacklevel=2)
+    return out
+
+
+def _batch(quantus: Any, model: nn.Module, x: np.ndarray, y: np.ndarray, maps: np.ndarray,
+           metrics: Sequence[str], rm: Removal, device: torch.device, seed: int,
+           explain_fn: Callable[..., Any] | None) -> _Batch:
+    """Check the call (shapes, names, explain_fn) and gather what the runners read."""
     x = np.asarray(x, dtype=np.float32)
     y = np.asarray(y).astype(int).reshape(-1)
     maps = np.asarray(maps, dtype=np.float32)
     waveform = x.ndim == 2
     if waveform:
         b, n_mels, t = x.shape[0], 1, maps.shape[-1]
-        if hop_length is None or t != 1 + x.shape[1] // hop_length:
+        if rm.hop_length is None or t != 1 + x.shape[1] // rm.hop_length:
             raise ValueError(f"waveforms {x.shape} and maps {maps.shape} need the grid's "
-                             f"hop_length (got {hop_length})")
+                             f"hop_length (got {rm.hop_length})")
     else:
         b, _, n_mels, t = x.shape
     if maps.shape != (b, n_mels, t) or len(y) != b:
@@ -196,96 +275,105 @@ def quantus_scores(
             raise ValueError(f"{name} needs explain_fn to re-explain perturbed inputs or models")
     if waveform and set(metrics) - set(WAVEFORM_METRICS) - set(plugin):
         raise ValueError(f"waveform models support {', '.join(WAVEFORM_METRICS)} only")
-
-    a4 = maps[:, None]
-    out: dict[str, np.ndarray] = {}
-    gate = None
-    keep = None if content is None else content_mask(content, b, t)
-    if set(BASELINE_METRICS) & set(metrics):
-        base = (waveform_baseline(x, baseline, snr_db=snr_db, seed=seed) if waveform
-                else make_baseline(x, baseline, snr_db=snr_db, fe=fe, seed=seed))
-        gate = frame_gate(model, x, base, device, hop_length if waveform else None,
-                          content=keep)
-        g = np.ones((b, 1, 1, t), dtype=np.float32)
-        a_frames = maps.sum(axis=1)[:, None, None, :]  # relevance per frame
+    keep = None if rm.content is None else content_mask(rm.content, b, t)
     explain = _explain_wrapper(explain_fn, n_mels, t) if explain_fn is not None else None
-    common: dict[str, Any] = dict(disable_warnings=True, display_progressbar=False,
-                                  return_aggregate=False)
-    call: dict[str, Any] = dict(channel_first=True, device=str(device), batch_size=b)
+    return _Batch(quantus=quantus, model=model, x=x, y=y, a4=maps[:, None], waveform=waveform,
+                  device=device, seed=seed, keep=keep, explain=explain, plugin=plugin,
+                  a_frames=maps.sum(axis=1).reshape(b, t))
 
-    refused: list[str] = []
-    zero: dict[str, Any] = dict(perturb_baseline=0.0)  # gate value 0 = the audio baseline
-    m: Any
-    s: Any
-    for name in metrics:
-        t0 = time.perf_counter()
-        try:
-            with warnings.catch_warnings(), _seeded(seed):
-                warnings.simplefilter("ignore")
-                if name == "faithfulness-correlation":
-                    subset = max(1, min(t - 1, round(SUBSET_SHARE * t)))
-                    m = quantus.FaithfulnessCorrelation(
-                        nr_runs=FC_RUNS, subset_size=subset, abs=False, normalise=False,
-                        **zero, **common)
-                    s = m(model=gate, x_batch=g, y_batch=y, a_batch=a_frames, softmax=True, **call)
-                elif name == "region-perturbation":
-                    steps = math.ceil(t / WINDOW_FRAMES)
-                    m = quantus.RegionPerturbation(
-                        patch_size=WINDOW_FRAMES, order="morf", regions_evaluation=steps,
-                        abs=False, normalise=False, **zero, **common)
-                    curves = m(model=gate, x_batch=g, y_batch=y, a_batch=a_frames, softmax=True,
-                               **call)
-                    s = np.asarray(curves, dtype=np.float64).reshape(b, -1).mean(axis=1)
-                elif name == "road":
-                    guarded = (model if keep is None or waveform
-                               else content_guard(model, x, keep, device))
-                    s = _road(quantus, guarded, x, y, a4, common, call)
-                elif name == "random-logit":
-                    m = quantus.RandomLogit(num_classes=_n_classes(model, x, device), seed=seed,
-                                            abs=False, normalise=True,
-                                            normalise_func=per_clip_max, **common)
-                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
-                          softmax=False, **call)
-                elif name == "efficient-mprt":
-                    m = quantus.EfficientMPRT(seed=seed, skip_layers=True, abs=True,
-                                              normalise=False, **common)
-                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
-                          softmax=True, **call)
-                elif name == "max-sensitivity":
-                    m = quantus.MaxSensitivity(
-                        nr_samples=ROBUST_SAMPLES, lower_bound=NOISE_DB, normalise=True,
-                        normalise_func=unit_norm, abs=False, **common)
-                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
-                          softmax=False, **call)
-                elif name == "local-lipschitz-estimate":
-                    m = quantus.LocalLipschitzEstimate(
-                        nr_samples=ROBUST_SAMPLES, perturb_std=NOISE_DB, perturb_mean=0.0,
-                        normalise=True, normalise_func=unit_norm, abs=False, **common)
-                    s = m(model=model, x_batch=x, y_batch=y, a_batch=a4, explain_func=explain,
-                          softmax=False, **call)
-                elif name == "sparseness":
-                    m = quantus.Sparseness(abs=True, normalise=False, **common)
-                    s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
-                          **call)
-                elif name == "complexity":
-                    m = quantus.Complexity(abs=True, normalise=False, **common)
-                    s = m(model=None, x_batch=a4 if waveform else x, y_batch=y, a_batch=a4,
-                          **call)
-                elif waveform:  # a plugin's Quantus metric sees (B, 1, 128, T) log-mels only
-                    s = np.full(b, np.nan)
-                    refused.append(f"{name}: plugin Quantus metrics run on log-mel models")
-                else:  # a plugin's Quantus metric, on the model's own inputs and maps
-                    s = plugin[name](model=model, x_batch=x, y_batch=y, a_batch=a4,
-                                     softmax=True, explain_func=explain, **call)
-        except AssertionError as exc:  # Quantus checks its data with asserts
-            refused.append(f"{name}: {exc}")
-            s = np.full(b, np.nan)
-        out[name] = np.asarray(s, dtype=np.float64).reshape(b)
-        if seconds is not None:
-            seconds[name] = time.perf_counter() - t0
-    for why in refused:
-        warnings.warn(f"Quantus refused the batch, scores set to NaN: {why}", stacklevel=2)
-    return out
+
+def _run_metric(bt: _Batch, name: str, refused: list[str]) -> Any:
+    """One metric on the batch: its runner, a plugin's Quantus metric, or NaN (refused)."""
+    runner = _RUNNERS.get(name)
+    if runner is not None:
+        return runner(bt)
+    if bt.waveform:  # a plugin's Quantus metric sees (B, 1, 128, T) log-mels only
+        refused.append(f"{name}: plugin Quantus metrics run on log-mel models")
+        return np.full(len(bt.x), np.nan)
+    # a plugin's Quantus metric, on the model's own inputs and maps
+    return bt.plugin[name](model=bt.model, x_batch=bt.x, y_batch=bt.y, a_batch=bt.a4,
+                           softmax=True, explain_func=bt.explain, **bt.call)
+
+
+def _faithfulness_correlation(bt: _Batch) -> Any:
+    t = bt.n_frames
+    subset = max(1, min(t - 1, round(SUBSET_SHARE * t)))
+    m = bt.quantus.FaithfulnessCorrelation(nr_runs=FC_RUNS, subset_size=subset, abs=False,
+                                           normalise=False, perturb_baseline=0.0, **bt.common)
+    return m(model=bt.gate, x_batch=bt.g, y_batch=bt.y, a_batch=bt.a_frames[:, None, None],
+             softmax=True, **bt.call)
+
+
+def _region_perturbation(bt: _Batch) -> np.ndarray:
+    """AOPC of the MoRF curve: Quantus' RegionPerturbation (patch WINDOW_FRAMES, gate value
+    0 = the audio baseline, every window), batched over clips and steps by bsx.scoring.
+    removal (the same values, tests/scoring/test_removal.py)."""
+    steps = math.ceil(bt.n_frames / WINDOW_FRAMES)
+    curves = region_perturbation_curves(bt.gate, bt.a_frames, bt.y, WINDOW_FRAMES, steps,
+                                        bt.device)
+    return np.asarray(curves, dtype=np.float64).reshape(len(bt.x), -1).mean(axis=1)
+
+
+def _road_metric(bt: _Batch) -> np.ndarray:
+    guarded = (bt.model if bt.keep is None or bt.waveform
+               else content_guard(bt.model, bt.x, bt.keep, bt.device))
+    return _road(bt.quantus, guarded, bt.x, bt.y, bt.a4, bt.common, bt.call)
+
+
+def _random_logit(bt: _Batch) -> Any:
+    m = bt.quantus.RandomLogit(num_classes=_n_classes(bt.model, bt.x, bt.device), seed=bt.seed,
+                               abs=False, normalise=True, normalise_func=per_clip_max,
+                               **bt.common)
+    return m(model=bt.model, x_batch=bt.x, y_batch=bt.y, a_batch=bt.a4,
+             explain_func=bt.explain, softmax=False, **bt.call)
+
+
+def _efficient_mprt(bt: _Batch) -> Any:
+    m = bt.quantus.EfficientMPRT(seed=bt.seed, skip_layers=True, abs=True, normalise=False,
+                                 **bt.common)
+    return m(model=bt.model, x_batch=bt.x, y_batch=bt.y, a_batch=bt.a4,
+             explain_func=bt.explain, softmax=True, **bt.call)
+
+
+def _max_sensitivity(bt: _Batch) -> Any:
+    m = bt.quantus.MaxSensitivity(nr_samples=ROBUST_SAMPLES, lower_bound=NOISE_DB,
+                                  normalise=True, normalise_func=unit_norm, abs=False,
+                                  **bt.common)
+    return m(model=bt.model, x_batch=bt.x, y_batch=bt.y, a_batch=bt.a4,
+             explain_func=bt.explain, softmax=False, **bt.call)
+
+
+def _local_lipschitz(bt: _Batch) -> Any:
+    m = bt.quantus.LocalLipschitzEstimate(nr_samples=ROBUST_SAMPLES, perturb_std=NOISE_DB,
+                                          perturb_mean=0.0, normalise=True,
+                                          normalise_func=unit_norm, abs=False, **bt.common)
+    return m(model=bt.model, x_batch=bt.x, y_batch=bt.y, a_batch=bt.a4,
+             explain_func=bt.explain, softmax=False, **bt.call)
+
+
+def _sparseness(bt: _Batch) -> Any:
+    m = bt.quantus.Sparseness(abs=True, normalise=False, **bt.common)
+    return m(model=None, x_batch=bt.a4 if bt.waveform else bt.x, y_batch=bt.y, a_batch=bt.a4,
+             **bt.call)
+
+
+def _complexity(bt: _Batch) -> Any:
+    m = bt.quantus.Complexity(abs=True, normalise=False, **bt.common)
+    return m(model=None, x_batch=bt.a4 if bt.waveform else bt.x, y_batch=bt.y, a_batch=bt.a4,
+             **bt.call)
+
+
+_RUNNERS: dict[str, Callable[[_Batch], Any]] = {
+    "faithfulness-correlation": _faithfulness_correlation,
+    "region-perturbation": _region_perturbation,
+    "road": _road_metric,
+    "random-logit": _random_logit,
+    "efficient-mprt": _efficient_mprt,
+    "max-sensitivity": _max_sensitivity,
+    "local-lipschitz-estimate": _local_lipschitz,
+    "sparseness": _sparseness,
+    "complexity": _complexity,
+}
 
 
 def _road(quantus: Any, model: nn.Module, x: np.ndarray, y: np.ndarray, a4: np.ndarray,

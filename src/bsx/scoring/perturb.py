@@ -141,6 +141,7 @@ class FrameGate(nn.Module):
                  hop_length: int | None = None, content: Tensor | None = None) -> None:
         super().__init__()
         self.model = model
+        self.hop_length = hop_length
         self.register_buffer("x", x)
         self.register_buffer("base", baseline)
         t = x.shape[-1] if x.ndim == 4 else None
@@ -158,6 +159,13 @@ class FrameGate(nn.Module):
             frames = torch.clamp((torch.arange(n) + hop_length // 2) // hop_length,
                                  max=n // hop_length)
         self.register_buffer("sample_frame", frames)
+
+    def rows(self, idx: Tensor) -> FrameGate:
+        """The gate of clips `idx` (a clip may repeat: one row per perturbed copy), on the
+        same model and device."""
+        content = ~self.padding[idx] if self.padding.shape[-1] else None
+        view = FrameGate(self.model, self.x[idx], self.base[idx], self.hop_length, content)
+        return view.to(self.x.device).eval()
 
     def forward(self, g: Tensor) -> Tensor:
         if g.shape[0] != self.x.shape[0]:
