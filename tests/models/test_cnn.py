@@ -56,3 +56,11 @@ def test_biases_absorb_only_a_share() -> None:
 def test_any_width(width: int) -> None:
     net = LogMelCnn(5, CnnOptions(channels=(4, 8))).eval()
     assert net(torch.randn(2, 1, 128, width)).shape == (2, 5)
+
+
+def test_the_cv_recipe_trains_the_cnn_on_an_ema() -> None:
+    from bsx.models.recipe import TrainConfig
+
+    assert TrainConfig.loso().model == "cnn" and TrainConfig.loso().ema == 0.98
+    assert TrainConfig.loso(model="crnn", ema=None).ema is None
+    assert TrainConfig().model == "resnet-small" and TrainConfig().ema is None

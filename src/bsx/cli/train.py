@@ -19,7 +19,7 @@ def train(
     = "synth",
     data_root: Annotated[Path | None, typer.Option(help="The corpus folder")] = None,
     model: Annotated[str | None, typer.Option(
-        help="Model plugin: resnet-small, cnn, crnn, ... [default: resnet-small]")]
+        help="Model plugin: resnet-small, cnn, crnn, hf-probe, ... [resnet-small; cnn with --cv]")]
     = None,
     checkpoint: Annotated[Path | None, typer.Option(
         help="With --model hf-probe: the encoder's save_pretrained directory")] = None,
@@ -60,6 +60,9 @@ def train(
     lr_schedule: Annotated[str | None, typer.Option(
         help="constant or cosine (decay to 0 over --epochs) [constant; cosine with --cv]")]
     = None,
+    ema: Annotated[float | None, typer.Option(
+        help="Validate and keep an EMA of the weights (decay per step; 0 turns it off) "
+             "[off; 0.98 with --cv]")] = None,
     seeds: Annotated[str | None, typer.Option(
         help="Train once per seed (e.g. 0,1,2) into --out/seed-<s>/ (overrides --seed)")] = None,
 ) -> None:
@@ -84,10 +87,13 @@ def train(
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "patience": patience, "seed": seed, "device": device, "class_weight": class_weight,
         "monitor": monitor, "lr_schedule": lr_schedule,
+        "ema": None if ema is None else ema or "off",
         "cv": cv.strip().lower() if cv is not None else None,
         "folds": tuple(f.strip() for f in folds.split(",") if f.strip()) if folds else None,
     }
     given = {k: v for k, v in given.items() if v is not None}  # None: the recipe's default
+    if given.get("ema") == "off":
+        given["ema"] = None
     if augment is not None:
         from bsx.models.augment import AugmentOptions
 

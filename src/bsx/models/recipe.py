@@ -89,9 +89,12 @@ class TrainConfig(BaseModel):
 
     @classmethod
     def loso(cls, **changes: Any) -> TrainConfig:
-        """bsx's careful recipe (`bsx train --cv loso`): whole utterances, lr 1e-3 with a
+        """bsx's careful recipe (`bsx train --cv loso`): the log-mel CNN (LRP and CRP conserve
+        on it) validated on an EMA of its weights (decay 0.98), whole utterances, lr 1e-3 with a
         cosine decay, patience 10, balanced class weights, augmentation, best epoch by UAR."""
         careful: dict[str, Any] = {
+            "model": "cnn",
+            "ema": 0.98,
             "frontend": "paper-whole",
             "lr": 1e-3,
             "lr_schedule": "cosine",
