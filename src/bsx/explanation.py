@@ -163,6 +163,17 @@ def prepare_audio(audio: Any, sample_rate: int | None, fe: Frontend) -> Prepared
     return prepare_waveform(y, fe, original_duration_s=duration, source="array")
 
 
+def outcome_fields(loaded: LoadedModel, method: str,
+                   outcome: tuple[bool, tuple[float, ...], int | None, tuple[float, ...] | None],
+                   target: int) -> dict[str, Any]:
+    """The Explanation fields that say what was explained and what the model said (the
+    in-memory and the streamed explain share them): `outcome` is prediction()'s tuple."""
+    regression, probs, predicted, values = outcome
+    return {"method": method, "model_name": loaded.model_name, "labels": loaded.labels,
+            "probabilities": probs, "predicted": predicted, "target": target,
+            "task": "regression" if regression else "classification", "values": values}
+
+
 def prediction(loaded: LoadedModel, outputs: np.ndarray
                ) -> tuple[bool, tuple[float, ...], int | None, tuple[float, ...] | None]:
     """(regression, probabilities, predicted class, values) of a clip's mean outputs: a
@@ -220,18 +231,11 @@ def explain_prepared(
     )
     return Explanation(
         source=prep.source,
-        method=method,
-        model_name=loaded.model_name,
-        labels=loaded.labels,
-        probabilities=probs,
-        predicted=predicted,
-        target=tgt,
         windows_model=tuple(wins),
         windows_original=tuple(orig),
         relevance=on_original(rel, prep),
         frame_s=fe.frame_s,
-        task="regression" if regression else "classification",
-        values=values,
+        **outcome_fields(loaded, method, (regression, probs, predicted, values), tgt),
     ), rel
 
 

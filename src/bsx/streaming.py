@@ -598,7 +598,7 @@ def _explain_streamed(req: _Request, loaded: LoadedModel, fe: Frontend, sc: Scan
                       tmp: Path) -> Explanation:
     """A long file in whole-utterance units: predict, attribute and stitch unit by unit."""
     from bsx.device import device_of
-    from bsx.explanation import Explanation, parse_target, prediction
+    from bsx.explanation import Explanation, outcome_fields, parse_target, prediction
     from bsx.plugins import build
     from bsx.windows import WindowOptions, for_method, to_original, windows_from_columns
 
@@ -617,18 +617,11 @@ def _explain_streamed(req: _Request, loaded: LoadedModel, fe: Frontend, sc: Scan
     rel_path = req.relevance_path
     result = Explanation(
         source=str(path),
-        method=req.method,
-        model_name=loaded.model_name,
-        labels=loaded.labels,
-        probabilities=probs,
-        predicted=predicted,
-        target=tgt,
         windows_model=tuple(wins),
         windows_original=tuple(to_original(wins, tl.prep)),
         relevance=write_on_original(st, tl, rel_path),
         frame_s=fe.frame_s,
-        task="regression" if regression else "classification",
-        values=values,
+        **outcome_fields(loaded, req.method, (regression, probs, predicted, values), tgt),
     )
     overview_s = tl.n_frames * fe.frame_s / max(rel_overview.shape[1], 1)
     figures = _figures(result, sc, fe, req.out, req.stem, rel_overview, mel_overview, path,

@@ -29,21 +29,6 @@ def test_built_extractors_with_equal_state_share_one_pool(make_vowel) -> None:
     assert len(pool_mod._POOLS) == n
 
 
-def test_beside_runs_in_a_worker_or_here() -> None:
-    import os
-
-    import pytest
-
-    from bsx.cues.parallel import beside, shutdown_pools
-
-    shutdown_pools()
-    assert beside(os.getpid).result() == os.getpid()  # no pool: here, at once
-    extract_many("praat", [np.zeros(1600, np.float32)] * 2, SR, workers=2)
-    assert beside(os.getpid).result() != os.getpid()  # a live pool: in a worker
-    with pytest.raises(ZeroDivisionError):
-        beside(divmod, 1, 0).result()
-
-
 def test_started_workers_are_the_ones_extract_many_uses(make_vowel) -> None:
     from bsx import pool as pool_mod
     from bsx.cues import parallel

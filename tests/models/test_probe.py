@@ -197,7 +197,8 @@ def test_loso_cross_validation_trains_the_probe_on_a_planted_difference(tmp_path
     try:
         enc = _encoder(tmp_path / "enc")
         cfg = TrainConfig.loso(model="hf-probe", epochs=20, batch_size=4, lr=3e-3, device="cpu",
-                               folds=("s1",), model_options={"checkpoint": str(enc), "mlp": 16})
+                               ema=None, folds=("s1",),
+                               model_options={"checkpoint": str(enc), "mlp": 16})
         rep = cross_validate(Corpus("tones-probe", workers=1), cfg, out=tmp_path / "cv",
                              progress=False)
     finally:
