@@ -28,7 +28,7 @@ class CnnOptions(BaseModel):
     """Options of cnn: conv block widths, dropout before the classifier."""
 
     model_config = ConfigDict(extra="forbid")
-    channels: tuple[int, ...] = (16, 32, 64, 128)
+    channels: tuple[int, ...] = (32, 64, 128, 256)
     first_stride: int = 2
     dropout: float = 0.3
 
