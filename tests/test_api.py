@@ -249,25 +249,9 @@ def test_a_checkpoint_path_and_a_file(clip: np.ndarray, tmp_path: Path) -> None:
     """The other model forms go through load_model: a saved checkpoint, by its path."""
     import soundfile as sf
 
-    from bsx.audio import get_frontend
-    from bsx.models.checkpoint import CheckpointInfo, save_checkpoint
-    from bsx.models.resnet_small import ResNetSmall
+    from bsx.testing import saved_resnet
 
-    torch.manual_seed(1)
-    ckpt = save_checkpoint(
-        tmp_path / "m.pt",
-        ResNetSmall(3).eval(),
-        CheckpointInfo(
-            model_name="resnet-small",
-            model_options={},
-            labels=("calm", "happy", "sad"),
-            frontend=get_frontend("paper"),
-            dataset="test",
-            split={},
-            metrics={},
-            epoch=0,
-        ),
-    )
+    ckpt = saved_resnet(tmp_path / "m.pt", seed=1)
     wav = tmp_path / "clip.wav"
     sf.write(wav, clip, SR)
     e = bsx.explain(str(ckpt), wav, method="saliency", cues=None, k=3, device="cpu")

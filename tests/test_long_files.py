@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
 from bsx.audio import get_frontend
 from bsx.explanation import explain_file
-from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
-from bsx.models.resnet_small import ResNetSmall
+from bsx.models.checkpoint import load_model
+from bsx.testing import saved_resnet
 
 SR = 16000
 BASELINE = Path(__file__).parent / "data" / "short_explain_baseline.json"
@@ -35,21 +34,7 @@ def voiced(seconds: float, rng: np.random.Generator, f0: float = 190.0) -> np.nd
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    return save_checkpoint(
-        tmp_path_factory.mktemp("long") / "model.pt",
-        ResNetSmall(3).eval(),
-        CheckpointInfo(
-            model_name="resnet-small",
-            model_options={},
-            labels=("calm", "happy", "sad"),
-            frontend=get_frontend("paper"),
-            dataset="test",
-            split={},
-            metrics={},
-            epoch=0,
-        ),
-    )
+    return saved_resnet(tmp_path_factory.mktemp("long") / "model.pt")
 
 
 @pytest.mark.parametrize("keep", ["first-interval", "whole"])

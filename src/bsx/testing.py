@@ -9,6 +9,8 @@ activations are themselves confined to the spot (so Grad-CAM can localise it too
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -103,3 +105,17 @@ class SpanWaveNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         seg = x[:, self.span[0]:self.span[1]]
         return self.head((seg * seg).mean(dim=1, keepdim=True))
+
+
+def saved_resnet(path: Path, labels: tuple[str, ...] = ("calm", "happy", "sad"), *,
+                 seed: int = 0, frontend: str = "paper") -> Path:
+    """An untrained ResNetSmall saved with its sidecar (`path`, a .pt): a user's checkpoint
+    for tests of loading and explaining, whose weights are fixed by `seed`."""
+    from bsx.audio import get_frontend
+    from bsx.models.checkpoint import CheckpointInfo, save_checkpoint
+    from bsx.models.resnet_small import ResNetSmall
+
+    torch.manual_seed(seed)
+    return save_checkpoint(path, ResNetSmall(len(labels)).eval(), CheckpointInfo(
+        model_name="resnet-small", model_options={}, labels=labels,
+        frontend=get_frontend(frontend), dataset="test", split={}, metrics={}, epoch=0))

@@ -11,14 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from bsx.audio import get_frontend
 from bsx.cli.common import parse_options
 from bsx.errors import BsxError
 from bsx.explanation import explain_file, parse_target
-from bsx.models.checkpoint import CheckpointInfo, load_model, save_checkpoint
-from bsx.models.resnet_small import ResNetSmall
+from bsx.models.checkpoint import load_model
+from bsx.testing import saved_resnet
 
 SR = 16000
 LEAD_S = 0.6  # silence before the speech-like tone: the front-end trims it
@@ -27,12 +25,7 @@ LEAD_S = 0.6  # silence before the speech-like tone: the front-end trims it
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("explain")
-    torch.manual_seed(0)
-    ckpt = save_checkpoint(
-        root / "model.pt", ResNetSmall(3).eval(), CheckpointInfo(
-            model_name="resnet-small", model_options={}, labels=("calm", "happy", "sad"),
-            frontend=get_frontend("paper"), dataset="test", split={}, metrics={}, epoch=0),
-    )
+    ckpt = saved_resnet(root / "model.pt")
     t = np.arange(int(1.2 * SR)) / SR
     tone = 0.4 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
     y = np.concatenate([np.zeros(int(LEAD_S * SR)), tone, np.zeros(int(0.7 * SR))])

@@ -26,12 +26,7 @@ SPOT = (40, 60)  # frames: 0.60-0.90 s on the model timeline
 SPAN_S = (SPOT[0] * FE.frame_s, SPOT[1] * FE.frame_s)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class LouderSpot(nn.Module):

@@ -19,12 +19,7 @@ from bsx.testing import SpotNet
 T = 237  # not a multiple of 10: Quantus pads 1 frame left, 2 right; 24 windows
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class EnergyNet(torch.nn.Module):
