@@ -158,3 +158,30 @@ def test_a_sharded_regression_run_equals_a_local_one(regression_dir, tmp_path):
         .sort_values(cols[:5]).reset_index(drop=True) for n in ("local", "sharded"))
     assert set(a["metric"]) >= {"dimension-cue-rho", "gt-precision"}
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-9)
+
+
+def test_every_dimension_is_sharded_in_turn(regression_dir, tmp_path):
+    """Without --dimension, a sharded run shards each dimension into out/<dimension>/shards/
+    and merges it there; the merged summary equals a local run's."""
+    import json
+
+    from bsx.datasets.synth import Synth
+    from bsx.datasets.synth_options import SynthOptions
+
+    root = tmp_path / "corpus"
+    Synth(SynthOptions(data_root=root, per_class=1, speakers=3, workers=1,
+                       variant="arousal")).clips()
+    args = ["evaluate", "--checkpoint", str(regression_dir), "--method", "saliency", "--cues",
+            "librosa", "--dataset", "synth", "--data-root", str(root), "--split", "all",
+            "--workers", "1", "--batch-size", "1", "--metrics", "dimension-cue-rho"]
+    runs = {}
+    for name, extra in (("local", []), ("sharded", ["--shards", "2"])):
+        res = CliRunner().invoke(app, [*args, *extra, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        runs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    for dim in DIMS:
+        assert (tmp_path / "sharded" / dim / "shards" / "1" / "batches.json").is_file()
+        assert runs["sharded"]["dimensions"][dim]["dimension"] == dim
+    assert list(runs["sharded"]["dimensions"]) == list(DIMS)
+    assert runs["local"]["dimensional"] and \
+        runs["sharded"]["dimensional"] == runs["local"]["dimensional"]
