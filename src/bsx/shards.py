@@ -42,20 +42,26 @@ def plan_shards(clip_ids: list[str], shards: int, batch_size: int) -> list[list[
     return [s for s in out if s]
 
 
-def selected_clip_ids(cfg: Any) -> list[str]:
-    """The ids of the clips a single `run_evaluation(cfg, ...)` would evaluate, in its order."""
+def selected_clip_ids(cfg: Any, loaded: Any = None) -> list[str]:
+    """The ids of the clips a single `run_evaluation(cfg, ...)` would evaluate, in its order
+    (`loaded`: cfg's model, already loaded)."""
     from bsx.evaluation.plan import select_clips, split_meta
-    from bsx.models.checkpoint import load_model
     from bsx.plugins import build
 
-    loaded = load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
-                        label_preset=cfg.label_preset, frontend=cfg.frontend, device="cpu")
+    loaded = loaded if loaded is not None else _load(cfg)
     options = dict(cfg.dataset_options)
     if cfg.data_root is not None:
         options["data_root"] = cfg.data_root
     dataset = build("dataset", cfg.dataset, options=options)
     clips = select_clips(dataset.clips(), cfg, tuple(loaded.labels), split_meta(loaded.meta))
     return [c.id for c in clips]
+
+
+def _load(cfg: Any) -> Any:
+    from bsx.models.checkpoint import load_model
+
+    return load_model(cfg.checkpoint, model=cfg.model, labels=cfg.labels,
+                      label_preset=cfg.label_preset, frontend=cfg.frontend, device="cpu")
 
 
 def _run_shard(cfg_json: str, out: str) -> RunParts:
@@ -74,16 +80,36 @@ def run_sharded(cfg: Any, out: Path, shards: int, executor: str = "local", *,
     inline for 1; "ray": Ray tasks on RAY_ADDRESS or a local Ray with `workers` CPUs), write
     each under out/shards/<i>/, merge into out/ as a single run writes it; return the summary.
 
+    A regression model's dimensions (cfg.dimension, or each in turn into out/<dimension>/,
+    as bsx.evaluation.dimensional.run_dimensions lays them out) are sharded one at a time:
+    every shard of a dimension explains that output, and the dimensional scores, which
+    correlate across all clips, are computed once by the merged tail.
+
     Each shard runs with cfg.workers cue workers of its own. With `resume` a rerun continues:
     finished shards are not recomputed (each shard resumes from its parts); without, earlier
     shards under out/shards/ are discarded first.
     """
-    from bsx.evaluation.tail import merge_runs
+    from bsx.evaluation.dimensional import dimensions_of, run_dimensions
     from bsx.leaderboard.executors import make_executor
 
-    out = Path(out)
     ex = make_executor(executor, workers)  # a bad name fails before anything starts
-    ids = selected_clip_ids(cfg)
+    loaded = _load(cfg)
+    dims = dimensions_of(cfg, loaded)  # a regression model: each dimension sharded in turn
+    if len(dims) > 1:
+        return run_dimensions(cfg, Path(out), dims, lambda c, o: _shard_and_merge(
+            c, o, shards, ex, loaded, executor=executor, resume=resume, progress=progress))
+    if dims:
+        cfg = cfg.model_copy(update={"dimension": dims[0]})
+    return _shard_and_merge(cfg, Path(out), shards, ex, loaded, executor=executor,
+                            resume=resume, progress=progress)
+
+
+def _shard_and_merge(cfg: Any, out: Path, shards: int, ex: Any, loaded: Any, *,
+                     executor: str, resume: bool, progress: bool) -> dict[str, Any]:
+    """run_sharded for one run (a classifier, or one dimension of a regression model)."""
+    from bsx.evaluation.tail import merge_runs
+
+    ids = selected_clip_ids(cfg, loaded)
     plan = plan_shards(ids, shards, cfg.batch_size)
     if not resume and (out / "shards").exists():
         shutil.rmtree(out / "shards")

@@ -218,6 +218,46 @@ def test_salient_loudness_rises_with_predicted_arousal(arousal_run) -> None:
     assert "Loudness ~ arousal: the salient windows&#x27; Loudness moves" in html
 
 
+def test_meta_evaluation_scores_the_dimension_correlations(arousal_run, tmp_path) -> None:
+    """--meta-eval on the arousal run: dimension-cue-rho is re-scored on the meta clips for
+    every map, and its effect against the shifted map is the difference of the two maps'
+    Spearman rhos (scipy, from the stored meta profiles); the sign agreement says why it is
+    not meta-evaluated."""
+    from bsx.evaluation.meta import DIMENSION_NOTE, SIGN_WHY
+    from bsx.plugins import unregister
+    from bsx.results import ResultWriter
+
+    _, _, root = arousal_run
+    model = bsx.Model(SlotLevel(), labels=["Arousal", "Valence"], input_kind="waveform",
+                      task="regression")
+    bsx.register_cues("rms-level", lambda options=None: RmsLevel())
+    try:
+        with pytest.warns(UserWarning):
+            ev = bsx.evaluate(
+                model, dataset="synth", methods=["saliency"], cues=["rms-level"], out=tmp_path,
+                metrics=DIM_METRICS, split="all", workers=1, dimension="arousal",
+                meta_eval=True, meta_clips=12,
+                dataset_options={"data_root": root, "variant": "arousal"})
+    finally:
+        unregister("cue", "rms-level")
+    rows = {(r["metric"], r["against"]): r for r in ev.summary["meta_evaluation"]["rows"]}
+    rho = rows[(RHO, "Loudness")]
+    assert rho["n_clips"] == 12 and DIMENSION_NOTE in rho["verdict"]
+    assert (GAIN, "Loudness") in rows
+    assert rows[(SIGN, "")]["verdict"] == f"cannot be tested here ({SIGN_WHY})"
+    prof = ResultWriter(tmp_path, resume=True).read("meta_profiles")
+    prof = prof[(prof["method"] == "saliency") & (prof["cue"] == "Loudness")]
+    value = pd.read_csv(tmp_path / "clips.csv").set_index("clip_id")["value_arousal"]
+
+    def spearman(variant: str) -> float:
+        p = prof[prof["variant"] == variant].set_index("clip_id")
+        return float(spearmanr(value.reindex(p.index), p["salient_mean"]).statistic)
+
+    want = spearman("original") - spearman("shifted")
+    assert rho["vs_shifted"]["effect"] == pytest.approx(want, abs=1e-9)
+    assert want > 0.3  # half a clip away, the windows leave the slot the model reads
+
+
 def test_valence_is_described_never_judged(rng: np.random.Generator) -> None:
     pred = rng.normal(size=14)
     ids = [f"c{i}" for i in range(14)]

@@ -117,9 +117,71 @@ def test_evaluate_scores_one_dimension(regression_dir, tmp_path):
     assert "model on 3 clips: predicted arousal" in res.output
 
 
-def test_sharded_regression_runs_are_refused(regression_dir, tmp_path):
-    res = CliRunner().invoke(app, [
-        "evaluate", "--checkpoint", str(regression_dir), "--method", "saliency",
-        "--shards", "2", "--out", str(tmp_path / "run")])
-    assert res.exit_code != 0
-    assert "evaluated per dimension in one process" in str(res.exception)
+def _dims_corpus(root: Path) -> Path:
+    from bsx.datasets.synth import Synth
+    from bsx.datasets.synth_options import SynthOptions
+
+    Synth(SynthOptions(data_root=root, per_class=2, speakers=6, workers=1,
+                       variant="arousal")).clips()
+    return root
+
+
+def test_a_sharded_regression_run_equals_a_local_one(regression_dir, tmp_path):
+    """`--shards 2` (the local executor) against one process, on 6 clips in batches of 2 (shards
+    of 2 and 4 clips): the same per-clip rows and the same dimensional verdicts, whose
+    correlations across all 6 clips only the merged tail can compute."""
+    import json
+
+    import pandas as pd
+
+    root = _dims_corpus(tmp_path / "corpus")
+    args = ["evaluate", "--checkpoint", str(regression_dir), "--dimension", "arousal",
+            "--method", "saliency,random", "--cues", "librosa", "--dataset", "synth",
+            "--data-root", str(root), "--split", "all", "--workers", "1", "--batch-size", "2",
+            "--metrics", "dimension-cue-rho,dimension-cue-rho-gain,dimension-sign-agreement,"
+            "gt-precision"]
+    runs = {}
+    for name, extra in (("local", []), ("sharded", ["--shards", "2"])):
+        res = CliRunner().invoke(app, [*args, *extra, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        runs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    sizes = [json.loads((tmp_path / "sharded" / "shards" / str(i) / "batches.json").read_text())
+             ["n_clips"] for i in (0, 1)]
+    assert sizes == [2, 4]
+    local, sharded = runs["local"], runs["sharded"]
+    assert sharded["task"] == "regression" and sharded["dimension"] == "arousal"
+    assert local["dimensional"] and sharded["dimensional"] == local["dimensional"]
+    assert sharded["model"] == local["model"] and local["model"]["n"] == 6
+    cols = ["clip_id", "method", "cues", "metric", "against", "value"]
+    a, b = (pd.read_parquet(tmp_path / n / "results.parquet").query(
+        "not metric.str.startswith('time-')", engine="python")[cols]
+        .sort_values(cols[:5]).reset_index(drop=True) for n in ("local", "sharded"))
+    assert set(a["metric"]) >= {"dimension-cue-rho", "gt-precision"}
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-9)
+
+
+def test_every_dimension_is_sharded_in_turn(regression_dir, tmp_path):
+    """Without --dimension, a sharded run shards each dimension into out/<dimension>/shards/
+    and merges it there; the merged summary equals a local run's."""
+    import json
+
+    from bsx.datasets.synth import Synth
+    from bsx.datasets.synth_options import SynthOptions
+
+    root = tmp_path / "corpus"
+    Synth(SynthOptions(data_root=root, per_class=1, speakers=3, workers=1,
+                       variant="arousal")).clips()
+    args = ["evaluate", "--checkpoint", str(regression_dir), "--method", "saliency", "--cues",
+            "librosa", "--dataset", "synth", "--data-root", str(root), "--split", "all",
+            "--workers", "1", "--batch-size", "1", "--metrics", "dimension-cue-rho"]
+    runs = {}
+    for name, extra in (("local", []), ("sharded", ["--shards", "2"])):
+        res = CliRunner().invoke(app, [*args, *extra, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        runs[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    for dim in DIMS:
+        assert (tmp_path / "sharded" / dim / "shards" / "1" / "batches.json").is_file()
+        assert runs["sharded"]["dimensions"][dim]["dimension"] == dim
+    assert list(runs["sharded"]["dimensions"]) == list(DIMS)
+    assert runs["local"]["dimensional"] and \
+        runs["sharded"]["dimensional"] == runs["local"]["dimensional"]

@@ -99,7 +99,7 @@ def evaluate(
             lookup("method", m)
         for c in cue_sets:
             lookup("cue", c)
-        from bsx.models.hf_config import check_family, is_regression, read_config
+        from bsx.models.hf_config import check_family
 
         check_family(checkpoint)  # an unsupported HF family is refused before torch loads
         from bsx.evaluation import EvalConfig, run_evaluation
@@ -156,10 +156,6 @@ def evaluate(
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)
         else:
-            if checkpoint is not None and checkpoint.is_dir() and is_regression(
-                    read_config(checkpoint)):
-                raise BsxError(f"{checkpoint}: a regression model is evaluated per dimension "
-                               "in one process; leave out --executor and --shards")
             from bsx.shards import run_sharded
 
             summary = run_sharded(cfg, out_dir, shards or workers, executor, workers=workers,

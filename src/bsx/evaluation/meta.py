@@ -210,7 +210,7 @@ def score(
         if r["metric"] in specs
     ]
     profiles: list[dict[str, Any]] = []
-    if only is None and any(s.compute == "cue-profiles" for s in specs.values()):
+    if only is None and any("cue-profiles" in s.consumes for s in specs.values()):
         profiles = [{**r, "variant": variant} for r in cue_profile_rows(
             mb.method, b.clips, b.prepared, mb.wins, b.target_labels, b.tracks, b.cue_seconds,
             seed=ctx.cfg.seed).rows]
@@ -289,6 +289,37 @@ def agreement_values(
     return out[keep].assign(method=split[0], variant=split[1])
 
 
+# The dimension-* scores are correlations across clips: the meta-evaluation scores them on the
+# meta clips (dimension_values); the sign agreement is one share per speaker (or per run), not
+# a per-clip value, so paired per-clip differences would repeat one number.
+DIMENSION_NOTE = ("rank terms over the meta clips: their paired difference averages to the "
+                  "difference of the two maps' rho; the CI is approximate (ranks not re-taken)")
+SIGN_WHY = ("one share per speaker, or per run when clips are the units, not a value per clip: "
+            "its paired differences between maps would repeat one number")
+
+
+def dimension_values(
+    profiles: pd.DataFrame, clips: pd.DataFrame, dimension: str | None, metrics: Sequence[str]
+) -> pd.DataFrame:
+    """The dimension-cue-rho(-gain) terms of the meta-evaluation's profile rows: each method x
+    variant ranked across the meta clips as the run ranks its own clips
+    (bsx.scoring.dimensional.dimension_tables), the predicted values from clips.csv."""
+    from bsx.expert import load_dimensions
+    from bsx.scoring.dimensional import dimension_tables
+
+    if profiles.empty or not metrics or dimension is None:
+        return pd.DataFrame()
+    tagged = profiles.assign(method=profiles["method"] + SEP + profiles["variant"])
+    rows, _ = dimension_tables(tagged.drop(columns=["variant"]), clips, dimension,
+                               load_dimensions(), metrics)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    split = out["method"].str.split(SEP, n=1, expand=True)
+    keep = ["clip_id", "speaker", "metric", "cues", "against", "value"]
+    return out[keep].assign(method=split[0], variant=split[1])
+
+
 def meta_evaluation(
     values: pd.DataFrame,
     profiles: pd.DataFrame,
@@ -297,26 +328,33 @@ def meta_evaluation(
     expert: Any,
     specs: dict[str, Any],
     picked: int,
+    dimension: str | None = None,
 ) -> dict[str, Any]:
     """summary["meta_evaluation"] from the rows the batches wrote (parts "meta" and
-    "meta_profiles"), the cue-agreement scores of the profiles added."""
+    "meta_profiles"), the cue-agreement scores of the profiles added, and for one dimension
+    of a regression run its dimension-cue-rho(-gain) terms (DIMENSION_NOTE)."""
     from bsx.report.posthoc import AGREEMENT_METRICS
+    from bsx.scoring.dimensional import GAIN, RHO, SIGN
     from bsx.scoring.meta import empty_row, meta_summary
 
     agree = agreement_values(
         profiles, run_profiles, clips, expert, [m for m in AGREEMENT_METRICS if m in specs]
     )
-    frames = [f for f in (values, agree) if not f.empty]
+    dims = dimension_values(profiles, clips, dimension, [m for m in (RHO, GAIN) if m in specs])
+    frames = [f for f in (values, agree, dims) if not f.empty]
     allv = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     n = int(allv["clip_id"].nunique()) if not allv.empty else 0
     out = meta_summary(allv, {k: s.direction for k, s in specs.items()}, n)
     out["picked"] = picked
     seen = {r["metric"] for r in out["rows"]}
-    out["rows"] += [empty_row(m) for m in specs if m not in seen]
+    out["rows"] += [empty_row(m, SIGN_WHY) if m == SIGN else empty_row(m)
+                    for m in specs if m not in seen]
     for r in out["rows"]:  # a description (sparseness) reacts to a map's shape, not its truth
         r["role"] = specs[r["metric"]].evidence_role
         if r["role"] == "description":
             r["verdict"] += "; a description of the map's shape, not evidence"
+        if r["metric"] in (RHO, GAIN) and r["n_clips"]:
+            r["verdict"] += f"; {DIMENSION_NOTE}"
     order = {m: i for i, m in enumerate(specs)}
     out["rows"].sort(key=lambda r: order.get(r["metric"], len(order)))
     return out

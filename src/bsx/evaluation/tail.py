@@ -182,7 +182,7 @@ def run_tail(out: Path, cfg: EvalConfig, parts: RunParts) -> dict[str, Any]:
         status("meta-evaluation of the metrics")
         summary["meta_evaluation"] = meta_evaluation(
             writer.read("meta"), writer.read("meta_profiles"), read["profiles"],
-            read["clips"], expert, specs, parts.meta_clips)
+            read["clips"], expert, specs, parts.meta_clips, cfg.dimension)
     write_json(out / "summary.json", summary)
     write_figures_and_report(out, summary, profile_figures, config)
     return summary

@@ -34,6 +34,7 @@ from bsx.models.hf_config import (
     is_regression,
     preprocessor,
     read_config,
+    speech_head,
     token_stride,
 )
 from bsx.models.options import HfOptions
@@ -162,7 +163,7 @@ def _quiet() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _weights_file(d: Path) -> str:
+def weights_file(d: Path) -> str:
     for name in ("model.safetensors", "model.safetensors.index.json"):
         if (d / name).is_file():
             return name
@@ -175,7 +176,7 @@ def _weights_file(d: Path) -> str:
     )
 
 
-def _weight_files(d: Path, name: str) -> list[Path]:
+def weight_files(d: Path, name: str) -> list[Path]:
     """The files holding the weights: the one file, or every shard an index names (each
     must be present)."""
     if not name.endswith(".index.json"):
@@ -203,7 +204,7 @@ def check_weights(d: Path, name: str) -> None:
 
     from safetensors import SafetensorError, safe_open
 
-    for f in _weight_files(d, name):
+    for f in weight_files(d, name):
         if f.suffix != ".safetensors":
             with open(f, "rb") as fh:
                 zipped = fh.read(2) == b"PK"  # torch.save's format since torch 1.6
@@ -234,6 +235,35 @@ def _unsafe(exc: BaseException) -> bool:
     return False
 
 
+def pretrained(cls: Any, d: Path, weights: str) -> tuple[Any, list[str], list[str]]:
+    """`cls.from_pretrained(d)` offline (local files, no remote code, weights_only, safetensors
+    when `weights` is one), quietly: (model, missing weights, unexpected weights), SpecAugment's
+    masked_spec_embed left out of both (a fine-tuned model need not hold it). A failure is one
+    BadCheckpoint naming the directory or the weights file."""
+    try:
+        with _offline(), _quiet():
+            model, info = cls.from_pretrained(
+                d, local_files_only=True, trust_remote_code=False, weights_only=True,
+                use_safetensors=weights.startswith("model.safetensors"),
+                output_loading_info=True,
+            )
+    except (OSError, ValueError, RuntimeError, KeyError, pickle.UnpicklingError) as exc:
+        if _unsafe(exc):
+            raise BadCheckpoint(
+                f"{d / weights}: refused for safety: it holds a pickle that would run code "
+                "when loaded (torch.load with weights_only=True rejected it); nothing in it "
+                "was run") from None
+        if isinstance(exc, pickle.UnpicklingError):
+            raise BadCheckpoint(
+                f"{d / weights}: not a readable PyTorch weights file ({exc}); it is truncated "
+                "or corrupt (a failed copy?): copy it again") from None
+        raise BadCheckpoint(
+            f"{d}: transformers could not load it ({type(exc).__name__}: {exc})"
+        ) from None
+    return model, *(sorted(k for k in info.get(key, ()) if "masked_spec_embed" not in k)
+                     for key in ("missing_keys", "unexpected_keys"))  # type: ignore[return-value]
+
+
 def load_hf(
     path: str | Path | None = None,
     device: str | torch.device = "cpu",
@@ -246,6 +276,8 @@ def load_hf(
     a .bin is read with weights_only=True. Labels come from config.id2label mapped to bsx's
     emotion vocabulary unless `labels` are given. A directory whose classifier head is missing
     (e.g. a CTC or pretraining checkpoint) is refused rather than run with a random head.
+    config.json's architectures naming audeering's custom head (Wav2Vec2ForSpeechClassification,
+    EmotionModel) load through bsx.models.hf_speech_head.
     """
     from bsx.labels import parse_labels
 
@@ -265,37 +297,22 @@ def load_hf(
             )
     else:
         final = emotion_labels(cfg.get("id2label") or {}, str(d / "config.json"))
-    weights = _weights_file(d)
+    weights = weights_file(d)
     check_weights(d, weights)
-    from transformers import AutoModelForAudioClassification
+    if speech_head(cfg) is not None:  # audeering's custom head: built by bsx, not transformers
+        from bsx.models.hf_speech_head import load_speech_head
 
-    try:
-        with _offline(), _quiet():
-            model, info = AutoModelForAudioClassification.from_pretrained(
-                d, local_files_only=True, trust_remote_code=False, weights_only=True,
-                use_safetensors=weights.startswith("model.safetensors"),
-                output_loading_info=True,
+        net: HfAudioClassifier | HfFeatureClassifier = load_speech_head(d, weights, pre, cfg)
+    else:
+        from transformers import AutoModelForAudioClassification
+
+        model, missing, _ = pretrained(AutoModelForAudioClassification, d, weights)
+        if missing:
+            raise BadCheckpoint(
+                f"{d}: {weights} lacks {len(missing)} weight(s) of an audio classifier (e.g. "
+                f"'{sorted(missing)[0]}'); it is not a fine-tuned classification checkpoint"
             )
-    except (OSError, ValueError, RuntimeError, KeyError, pickle.UnpicklingError) as exc:
-        if _unsafe(exc):
-            raise BadCheckpoint(
-                f"{d / weights}: refused for safety: it holds a pickle that would run code "
-                "when loaded (torch.load with weights_only=True rejected it); nothing in it "
-                "was run") from None
-        if isinstance(exc, pickle.UnpicklingError):
-            raise BadCheckpoint(
-                f"{d / weights}: not a readable PyTorch weights file ({exc}); it is truncated "
-                "or corrupt (a failed copy?): copy it again") from None
-        raise BadCheckpoint(
-            f"{d}: transformers could not load it ({type(exc).__name__}: {exc})"
-        ) from None
-    missing = [k for k in info.get("missing_keys", ()) if "masked_spec_embed" not in k]
-    if missing:
-        raise BadCheckpoint(
-            f"{d}: {weights} lacks {len(missing)} weight(s) of an audio classifier (e.g. "
-            f"'{sorted(missing)[0]}'); it is not a fine-tuned classification checkpoint"
-        )
-    net = wrap(model, pre)
+        net = wrap(model, pre)
     dev = torch.device(device) if isinstance(device, str) else device
     net.to(dev).eval()
     return net, final, fe

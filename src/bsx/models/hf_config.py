@@ -28,6 +28,10 @@ WAVEFORM_TYPES: tuple[str, ...] = ("wav2vec2", "hubert", "wavlm", "data2vec-audi
 FEATURE_TYPES: dict[str, str] = {"audio-spectrogram-transformer": "ast-fbank",
                                  "whisper": "whisper-logmel"}
 MODEL_TYPES: tuple[str, ...] = WAVEFORM_TYPES + tuple(FEATURE_TYPES)
+# The custom head most dimensional SER checkpoints publish (audeering's, e.g.
+# wav2vec2-large-robust-12-ft-emotion-msp-dim): not a transformers class, so bsx builds it
+# itself (bsx.models.hf_speech_head) when config.json's architectures name it.
+SPEECH_HEAD_ARCHITECTURES: tuple[str, ...] = ("Wav2Vec2ForSpeechClassification", "EmotionModel")
 AST_HOP = 160  # ASTFeatureExtractor's 10 ms frame shift, in samples (a constant there)
 MAX_SECONDS = 20.0  # the length cap of one waveform unit; longer utterances are chunked
 
@@ -86,6 +90,15 @@ def check_family(path: str | Path | None) -> None:
 def is_regression(cfg: dict[str, Any]) -> bool:
     """A regression head (problem_type "regression"): outputs are dimensions, not classes."""
     return cfg.get("problem_type") == "regression"
+
+
+def speech_head(cfg: dict[str, Any]) -> str | None:
+    """The custom head's architecture name when config.json names one for a wav2vec2
+    encoder (bsx.models.hf_speech_head builds it), else None (a transformers class)."""
+    if cfg.get("model_type") != "wav2vec2":
+        return None
+    names = [str(a) for a in cfg.get("architectures") or () if a in SPEECH_HEAD_ARCHITECTURES]
+    return names[0] if names else None
 
 
 def dimension_labels(id2label: dict[Any, Any], where: str = "config.json") -> tuple[str, ...]:

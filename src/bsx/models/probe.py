@@ -153,10 +153,10 @@ def encoder_hash(d: Path) -> str:
     """sha256 of the encoder's weights (every shard of an index, in order)."""
     import hashlib
 
-    from bsx.models.hf import _weight_files, _weights_file
+    from bsx.models.hf import weight_files, weights_file
     from bsx.paths import sha256_file
 
-    files = _weight_files(d, _weights_file(d))
+    files = weight_files(d, weights_file(d))
     if len(files) == 1:
         return sha256_file(files[0])
     return hashlib.sha256("".join(sha256_file(f) for f in files).encode()).hexdigest()
@@ -167,11 +167,11 @@ def load_encoder(d: Path, device: str | torch.device = "cpu") -> tuple[Any, dict
     and its preprocessor config."""
     from transformers import AutoModel
 
-    from bsx.models.hf import _offline, _quiet, _weights_file, check_weights
+    from bsx.models.hf import _offline, _quiet, check_weights, weights_file
     from bsx.models.hf_config import preprocessor
 
     pre = preprocessor(d)
-    weights = _weights_file(d)
+    weights = weights_file(d)
     check_weights(d, weights)
     try:
         with _offline(), _quiet():
