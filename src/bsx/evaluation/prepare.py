@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bsx.audio import Frontend, Prepared
     from bsx.cues.base import CueExtractor
     from bsx.cues.parallel import PendingTracks
@@ -70,10 +72,15 @@ def submit_cues(extractors: dict[str, CueExtractor], prepared: Sequence[Prepared
     the model's waveform."""
     from bsx.cues.parallel import extract_many_async
 
-    sr = sample_rate
-    contents = [p.waveform[int(round(p.pad_offset_s * sr)):
-                           int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
-                for p in prepared]
+    contents = contents_of(prepared, sample_rate)
     t0 = time.perf_counter()
-    return PendingCues({name: extract_many_async(ext, contents, sr, workers=workers)
+    return PendingCues({name: extract_many_async(ext, contents, sample_rate, workers=workers)
                         for name, ext in extractors.items()}, t0)
+
+
+def contents_of(prepared: Sequence[Prepared], sample_rate: int) -> list[np.ndarray]:
+    """Each clip's content on the model's waveform: what its cues are measured on."""
+    sr = sample_rate
+    return [p.waveform[int(round(p.pad_offset_s * sr)):
+                       int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
+            for p in prepared]

@@ -167,18 +167,22 @@ class Batches:
         self.write_config(loaded, plan, record)
         meta_clips = pick_clips([c.id for c in plan.clips],
                                 cfg.meta_clips if cfg.meta_eval else 0)
-        ctx = BatchContext(
-            cfg=cfg, loaded=loaded, device=self.device,
-            methods={m: build("method", m, loaded.net, options=cfg.method_options.get(m))
-                     for m in cfg.methods},
-            extractors=self.extractors, expert=load_expert(cfg.expert), metrics=self.specs,
-            seeds=load_seed_models(cfg, loaded, self.device,
-                                   channels_last=channels_last(self.device, loaded.net)),
-            meta_clips=meta_clips, placement=(placement or local_placement)(cfg, loaded))
+        # the placement first: a Ray actor gets its copy of the model before any method
+        # built here has patched or hooked this one
+        place = (placement or local_placement)(cfg, loaded)
         try:
+            ctx = BatchContext(
+                cfg=cfg, loaded=loaded, device=self.device,
+                methods={m: build("method", m, loaded.net, options=cfg.method_options.get(m))
+                         for m in cfg.methods},
+                extractors=self.extractors, expert=load_expert(cfg.expert),
+                metrics=self.specs,
+                seeds=load_seed_models(cfg, loaded, self.device,
+                                       channels_last=channels_last(self.device, loaded.net)),
+                meta_clips=meta_clips, placement=place)
             skipped = batch_loop(ctx, plan, progress=progress, on_batch=on_batch)
         finally:
-            ctx.placement.close()
+            place.close()
         parts = RunParts(n_clips=len(plan.clips), skipped=plan.skipped + skipped,
                          training=training, meta_clips=len(meta_clips))
         parts.save(self.out)
