@@ -3,9 +3,11 @@ size gives, split, the same maps as the unsplit run, and says that it split."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import Tensor
@@ -106,3 +108,39 @@ def test_other_errors_are_not_retried() -> None:
         unit_maps(tight, units, target)
     assert tight.calls == [4]
     assert not is_out_of_memory(ValueError("out of memory"))  # only torch's / RuntimeError
+
+
+def test_a_run_that_runs_out_of_memory_writes_the_unsplit_tables(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the engine: saliency that 'runs out of memory' above 2 units writes the tables
+    of a run whose memory sufficed, and says so once (the cap holds for later batches)."""
+    from bsx.evaluation import EvalConfig, run_evaluation
+    from bsx.methods.gradients import Saliency
+
+    def cfg() -> EvalConfig:
+        return EvalConfig(dataset_options={"per_class": 2, "seed": 5}, split="all", limit=8,
+                          methods=["saliency"], cues=["egemaps"], batch_size=4, workers=1,
+                          device="cpu", metrics=["sparseness"])
+
+    run_evaluation(cfg(), tmp_path / "roomy", resume=False, progress=False)
+    real = Saliency.attribute
+
+    def tight(self: Any, x: Tensor, t: Tensor) -> Tensor:
+        if len(x) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.00 GiB")
+        return real(self, x, t)
+
+    monkeypatch.setattr(Saliency, "attribute", tight)
+    with pytest.warns(UserWarning) as said:
+        run_evaluation(cfg(), tmp_path / "tight", resume=False, progress=False)
+    assert [str(w.message) for w in said if "out of memory" in str(w.message)] == [
+        "saliency: out of memory on 4 units at once; attributing at most 2 at a time from now on"]
+    for name in ("results.csv", "windows.csv"):
+        a, b = (pd.read_csv(tmp_path / d / name) for d in ("roomy", "tight"))
+        if "metric" in a:
+            a, b = (t[~t["metric"].str.startswith("time-")].reset_index(drop=True)
+                    for t in (a, b))
+        assert len(a) == 8 if name == "results.csv" else len(a) > 0
+        drop = [c for c in a.columns if "seconds" in c]
+        pd.testing.assert_frame_equal(a.drop(columns=drop), b.drop(columns=drop),
+                                      check_exact=True)
