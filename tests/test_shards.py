@@ -94,4 +94,4 @@ def test_cli_unknown_executor_is_a_clear_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["evaluate", "--method", "gradcam", "--executor", "dask",
                                    "--out", str(tmp_path / "x")])
     assert isinstance(res.exception, BsxError)  # the console entry point: one line, exit 2
-    assert "--executor 'dask' is not one of: local, ray" in str(res.exception)
+    assert "--executor 'dask' is not one of: local, ray, ray-actors" in str(res.exception)

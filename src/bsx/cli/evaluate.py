@@ -80,8 +80,10 @@ def evaluate(
     = False,
     overwrite: Annotated[bool, typer.Option(help="Discard results already in --out")] = False,
     executor: Annotated[str, typer.Option(
-        help="local (this process, the default) or ray: shards as Ray tasks on RAY_ADDRESS or "
-        "a local Ray, written under --out/shards/<i>/ and merged into one run")] = "local",
+        help="local (this process, the default); ray: shards as Ray tasks on RAY_ADDRESS or "
+        "a local Ray, written under --out/shards/<i>/ and merged into one run; ray-actors: "
+        "one run whose attribution runs on Ray actors (one per method, a GPU share each "
+        "when the cluster has GPUs) and cues on Ray CPU tasks (docs/scale-out.md)")] = "local",
     shards: Annotated[int | None, typer.Option(
         help="Split the clips into N shards of whole batches [--workers with ray]")] = None,
 ) -> None:
@@ -126,6 +128,11 @@ def evaluate(
             raise BsxError(f"--target '{target}' is not one of: predicted, true")
         if batch_size < 1 or workers < 1:
             raise BsxError("--batch-size and --workers must be at least 1")
+        if executor not in ("local", "ray", "ray-actors"):
+            raise BsxError(f"--executor '{executor}' is not one of: local, ray, ray-actors")
+        if executor == "ray-actors" and shards is not None:
+            raise BsxError("--shards splits a run for --executor ray; --executor ray-actors "
+                           "spreads one run's attribution and cues over Ray: leave out --shards")
         if meta_clips < 1:
             raise BsxError(f"--meta-clips {meta_clips}: give at least 1 clip")
         if limit is not None and limit < 1:
@@ -155,6 +162,10 @@ def evaluate(
         )
         if executor == "local" and shards is None:
             summary = run_evaluation(cfg, out_dir, resume=resume)
+        elif executor == "ray-actors":
+            from bsx.ray_actors import run_on_actors
+
+            summary = run_on_actors(cfg, out_dir, workers=workers, resume=resume)
         else:
             from bsx.shards import run_sharded
 

@@ -10,6 +10,7 @@ frames) and stitched onto the clip's timeline, so nothing downstream knows the i
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,25 +125,94 @@ class Attributions:
         return np.stack(self.clips) if len(shapes) == 1 else None
 
 
-def unit_maps(method: Any, units: Units, target: np.ndarray) -> list[np.ndarray]:
+def unit_maps(method: Any, units: Units, target: np.ndarray,
+              backoff: Backoff | None = None) -> list[np.ndarray]:
     """The method's relevance for each unit, explaining its clip's target, in (F, T) form.
-    A ContentAware method is told each unit's content bounds (Units.content)."""
+    A ContentAware method is told each unit's content bounds (Units.content). Rows that run
+    out of memory together are retried in smaller parts (`backoff`, fresh when None)."""
     from bsx.methods.base import ContentAware
 
+    backoff = backoff if backoff is not None else Backoff()
     out: list[np.ndarray | None] = [None] * len(units.clip_of)
     for idx, x in units.groups:
         t = torch.as_tensor(target[units.clip_of[idx]], dtype=torch.long, device=x.device)
         content = units.content_of(idx)
-        if isinstance(method, ContentAware) and content is not None:
-            rel = method.attribute_content(x, t, content)
-        else:
-            rel = method.attribute(x, t)
-        maps = rel.detach().float().cpu().numpy()
+        aware = isinstance(method, ContentAware) and content is not None
+
+        def rows(lo: int, hi: int, x: Tensor = x, t: Tensor = t,
+                 c: np.ndarray | None = content, aware: bool = aware) -> np.ndarray:
+            rel = (method.attribute_content(x[lo:hi], t[lo:hi], c[lo:hi]) if aware  # type: ignore[index]
+                   else method.attribute(x[lo:hi], t[lo:hi]))
+            return rel.detach().float().cpu().numpy()  # type: ignore[no-any-return]
+
+        maps = backoff.run(rows, len(x))
         for j, r in zip(idx, maps, strict=True):
             out[j] = r
     if units.kind == "waveform":  # per-sample relevance summed into the frames
         return [to_grid(o, units.hop_length) for o in out]  # type: ignore[arg-type]
     return out  # type: ignore[return-value]
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's OutOfMemoryError (CUDA's is the same class), or a RuntimeError saying so (the
+    CPU allocator's and MPS's words)."""
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+@dataclass
+class Backoff:
+    """One method's out-of-memory back-off: rows that run out of memory together are split in
+    halves and retried, down to one unit; afterwards at most `cap` rows are attributed at once
+    (the largest part that fitted), so later batches do not run out again. `said` collects a
+    line per shrink for the caller to report (a Ray actor hands them back to the driver).
+    The maps equal the unsplit ones for every method whose rows are independent (all built-in
+    ones: each row explains its own input)."""
+
+    name: str = "attribution"
+    cap: int | None = None
+    said: list[str] = field(default_factory=list)
+
+    def run(self, rows: Any, n: int) -> np.ndarray:
+        """rows(lo, hi) -> the (hi - lo, ...) maps of rows [lo, hi); all n rows, in order."""
+        step = n if self.cap is None else min(n, self.cap)
+        parts = []
+        lo = 0
+        while lo < n:
+            hi = min(n, lo + step)
+            part = self._try(rows, lo, hi)
+            if part is None:  # out of memory: halve (outside the except, whose traceback
+                step = (hi - lo + 1) // 2  # holds the failed attempt's tensors)
+                self.cap = step
+                self.said.append(f"{self.name}: out of memory on {hi - lo} units at once; "
+                                 f"attributing at most {step} at a time from now on")
+                continue
+            parts.append(part)
+            lo = hi
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+    def _try(self, rows: Any, lo: int, hi: int) -> np.ndarray | None:
+        """rows(lo, hi), or None when it ran out of memory on more than one unit (the CUDA
+        cache emptied); on one unit a BsxError: no smaller part is left to try."""
+        from bsx.errors import BsxError
+
+        try:
+            return rows(lo, hi)  # type: ignore[no-any-return]
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if hi - lo == 1:
+                raise BsxError(f"{self.name}: out of memory on a single unit "
+                               f"({type(exc).__name__}); use a device with more memory or "
+                               "--device cpu") from None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        return None
+
+    def drain(self) -> list[str]:
+        """The lines said since the last drain."""
+        out, self.said = self.said, []
+        return out
 
 
 def to_clip_maps(maps: list[np.ndarray], units: Units,
@@ -174,9 +244,13 @@ def content_only(m: np.ndarray, p: Prepared) -> np.ndarray:
 
 
 def attribute(method: Any, units: Units, target: np.ndarray,
-              prepared: list[Prepared]) -> Attributions:
-    """Run one method on a batch: unit maps and stitched clip maps, with the seconds spent."""
+              prepared: list[Prepared], backoff: Backoff | None = None) -> Attributions:
+    """Run one method on a batch: unit maps and stitched clip maps, with the seconds spent.
+    An out-of-memory split is said as a warning (one line under the CLI)."""
     t0 = time.perf_counter()
-    per_unit = unit_maps(method, units, target)
+    backoff = backoff if backoff is not None else Backoff()
+    per_unit = unit_maps(method, units, target, backoff)
+    for line in backoff.drain():
+        warnings.warn(line, stacklevel=2)
     return Attributions(units=per_unit, clips=to_clip_maps(per_unit, units, prepared),
                         seconds=(time.perf_counter() - t0) / units.n_clips)

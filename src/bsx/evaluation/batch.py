@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bsx.evaluation.config import EvalConfig, window_options
+from bsx.evaluation.placement import LocalPlacement, Placement
 from bsx.evaluation.records import BatchRows, Row, result_rows
 from bsx.scoring.scorers import ScoreRow, rows_for_all
 
@@ -44,6 +45,7 @@ class BatchContext:
     _clip_functions: dict[str, Any] = field(default_factory=dict)
     seeds: SeedModels | None = None  # the other seeds' models, if given
     meta_clips: frozenset[str] = frozenset()  # clips the meta-evaluation re-scores
+    placement: Placement = field(default_factory=LocalPlacement)  # attribution and cues
 
     def clip_function(self, spec: MetricSpec) -> Any:
         """A "clip" metric's function, built once per run from its factory."""
@@ -137,15 +139,14 @@ def wait_tracks(cues: PendingCues, n: int) -> CueTrackSet:
 
 def evaluate_batch(ctx: BatchContext, item: Submitted) -> BatchRows:
     """One submitted batch (prepare.submit) through the whole chain; returns its rows."""
-    from bsx.evaluation.attribute import attribute, stack_units
+    from bsx.evaluation.attribute import stack_units
     from bsx.evaluation.computes import BatchInputs
     from bsx.evaluation.groundtruth import planted_masks
-    from bsx.evaluation.prepare import submit_cues
 
     cfg, loaded = ctx.cfg, ctx.loaded
     clips, prepared = item.clips, item.prepared
-    cues = item.cues or submit_cues(ctx.extractors, prepared, loaded.frontend.sample_rate,
-                                    cfg.workers)
+    cues = item.cues or ctx.placement.submit_cues(ctx.extractors, prepared,
+                                                  loaded.frontend.sample_rate, cfg.workers)
     units = stack_units(list(prepared), ctx.device,
                         channels_last=channels_last(ctx.device, loaded.net))
     if loaded.meta.get("task") == "regression":  # bsx.evaluation.dimensional
@@ -155,8 +156,7 @@ def evaluate_batch(ctx: BatchContext, item: Submitted) -> BatchRows:
     else:
         preds = predict(ctx, units, clips)
         crows = clip_rows(preds, prepared, loaded.labels)
-    attrs = {m: attribute(method, units, preds.target, list(prepared))
-             for m, method in ctx.methods.items()}
+    attrs = ctx.placement.attribute(ctx.methods, units, preds.target, list(prepared))
     got = wait_tracks(cues, len(clips))
     inputs = BatchInputs(clips=list(clips), prepared=list(prepared), units=units,
                          target=preds.target, target_labels=list(preds.target_labels),

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bsx.errors import BsxError
 from bsx.evaluation.config import EvalConfig
+
+if TYPE_CHECKING:
+    from bsx.evaluation.placement import PlacementFactory
 
 
 def cv_folds(checkpoint: Path | str | None) -> list[Path] | None:
@@ -38,7 +41,8 @@ def cv_folds(checkpoint: Path | str | None) -> list[Path] | None:
 
 
 def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, progress: bool,
-              on_batch: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+              on_batch: Callable[[int, int], None] | None = None,
+              placement: PlacementFactory | None = None) -> dict[str, Any]:
     """Evaluate each fold's model on its held-out speakers, then merge (module docstring)."""
     from bsx.evaluation.run import run_batches
     from bsx.evaluation.tail import merge_runs
@@ -62,7 +66,7 @@ def run_folds(cfg: EvalConfig, out: Path, folds: list[Path], *, resume: bool, pr
         # the meta-evaluation's clips shared out over the folds (bsx.evaluation.meta)
         share = {"meta_clips": -(-cfg.meta_clips // len(folds))} if cfg.meta_eval else {}
         run_batches(cfg.model_copy(update={"checkpoint": ckpt, **share}), d, resume=resume,
-                    progress=progress, on_batch=on_batch)
+                    progress=progress, on_batch=on_batch, placement=placement)
         dirs.append(d)
     first = run_provenance(folds[0])["checkpoint"]  # the folds share their training corpus
     record = {

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from bsx.audio import Frontend, Prepared
     from bsx.cues.base import CueExtractor
     from bsx.cues.parallel import PendingTracks
     from bsx.datasets.base import Clip
+    from bsx.evaluation.placement import Placement
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,10 @@ class Submitted:
 
 
 def submit(frontend: Frontend, batch: Sequence[Clip], extractors: dict[str, CueExtractor],
-           workers: int) -> Submitted:
+           workers: int, placement: Placement | None = None) -> Submitted:
     """Prepare a batch (cache misses in-process unless cores are left beyond the cue workers
     and this one: on 2 cores a prepare pool's IPC doubled the CPU per clip, 13.7 vs 7.4 ms)
-    and submit its cues."""
+    and submit its cues (to `placement`'s workers; the local pool when None)."""
     import os
 
     from bsx.datasets.cache import prepare_many
@@ -54,8 +57,8 @@ def submit(frontend: Frontend, batch: Sequence[Clip], extractors: dict[str, CueE
     prepared, bad = prepare_many(list(batch), frontend, workers=prep_workers, progress=False)
     ok = [(c, p) for c, p in zip(batch, prepared, strict=True) if p is not None]
     ok_clips, ok_prep, short = drop_too_short([c for c, _ in ok], [p for _, p in ok])
-    cues = (submit_cues(extractors, ok_prep, frontend.sample_rate, workers)
-            if ok_clips else None)
+    start = submit_cues if placement is None else placement.submit_cues
+    cues = start(extractors, ok_prep, frontend.sample_rate, workers) if ok_clips else None
     return Submitted(clips=tuple(ok_clips), prepared=tuple(ok_prep), cues=cues,
                      skipped=(*((s.clip.id, s.reason) for s in bad), *short), size=len(batch))
 
@@ -69,10 +72,15 @@ def submit_cues(extractors: dict[str, CueExtractor], prepared: Sequence[Prepared
     the model's waveform."""
     from bsx.cues.parallel import extract_many_async
 
-    sr = sample_rate
-    contents = [p.waveform[int(round(p.pad_offset_s * sr)):
-                           int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
-                for p in prepared]
+    contents = contents_of(prepared, sample_rate)
     t0 = time.perf_counter()
-    return PendingCues({name: extract_many_async(ext, contents, sr, workers=workers)
+    return PendingCues({name: extract_many_async(ext, contents, sample_rate, workers=workers)
                         for name, ext in extractors.items()}, t0)
+
+
+def contents_of(prepared: Sequence[Prepared], sample_rate: int) -> list[np.ndarray]:
+    """Each clip's content on the model's waveform: what its cues are measured on."""
+    sr = sample_rate
+    return [p.waveform[int(round(p.pad_offset_s * sr)):
+                       int(round(p.pad_offset_s * sr)) + int(round(p.content_s * sr))]
+            for p in prepared]

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from bsx.cues.base import CueExtractor
     from bsx.evaluation.batch import BatchContext
+    from bsx.evaluation.placement import PlacementFactory
     from bsx.models.checkpoint import LoadedModel
     from bsx.scoring.specs import MetricSpec
 
@@ -30,19 +31,22 @@ OnBatch = Callable[[int, int], None]
 
 def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
                    on_batch: OnBatch | None = None, record: dict[str, Any] | None = None,
-                   loaded: LoadedModel | None = None) -> dict[str, Any]:
+                   loaded: LoadedModel | None = None,
+                   placement: PlacementFactory | None = None) -> dict[str, Any]:
     """Evaluate cfg.methods x cfg.cues on a dataset; write results under `out`; return summary.
 
     A `bsx train --cv` folder as cfg.checkpoint evaluates each fold's model on its held-out
     speakers and merges them (bsx.evaluation.folds). `record`: entries config.json holds
     instead of this run's own. `loaded`: a model already in memory (the Python API's
     bsx.Model), used instead of loading cfg.model / cfg.checkpoint; it runs on its own
-    device."""
+    device. `placement`: where attribution and cues run (bsx.evaluation.placement; this
+    process and the local cue pool when None)."""
     from bsx.evaluation.folds import cv_folds, run_folds
 
     folds = cv_folds(cfg.checkpoint) if loaded is None else None
     if folds is not None:
-        return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch)
+        return run_folds(cfg, out, folds, resume=resume, progress=progress, on_batch=on_batch,
+                         placement=placement)
     out = Path(out)
     with _running(cfg, out, loaded) as run:
         model = run.model(loaded)
@@ -50,25 +54,26 @@ def run_evaluation(cfg: EvalConfig, out: Path, *, resume: bool = True, progress:
         if len(dims) > 1:
             return run_dimensions(cfg, out, dims, lambda c, o: run_evaluation(
                 c, o, resume=resume, progress=progress, on_batch=on_batch, record=record,
-                loaded=model))
+                loaded=model, placement=placement))
         if dims and cfg.dimension != dims[0]:
             cfg = cfg.model_copy(update={"dimension": dims[0]})
             run = replace(run, cfg=cfg, specs=run_specs(cfg, warn=True))
         parts = run.evaluate(resume=resume, progress=progress, on_batch=on_batch,
-                             record=record, loaded=model)
+                             record=record, loaded=model, placement=placement)
         progress_status("dataset statistics, figures and report.html")
         return run_tail(out, cfg, parts)
 
 
 def run_batches(cfg: EvalConfig, out: Path, *, resume: bool = True, progress: bool = True,
-                on_batch: OnBatch | None = None) -> RunParts:
+                on_batch: OnBatch | None = None,
+                placement: PlacementFactory | None = None) -> RunParts:
     """The batch half of a run, without its tail: what a part of a merged run (a shard, a
     fold) does. Writes the batch parts, config.json and batches.json under `out` (resumable)
     and returns what the tail needs (bsx.evaluation.tail.merge_runs reads it back)."""
     out = Path(out)
     with _running(cfg, out, None) as run:
         return run.evaluate(resume=resume, progress=progress, on_batch=on_batch, record=None,
-                            loaded=run.model(None))
+                            loaded=run.model(None), placement=placement)
 
 
 @contextmanager
@@ -140,10 +145,13 @@ class Batches:
     extractors: dict[str, CueExtractor]
 
     def evaluate(self, *, resume: bool, progress: bool, on_batch: OnBatch | None,
-                 record: dict[str, Any] | None, loaded: LoadedModel) -> RunParts:
-        """The batch loop on `loaded` (a model self.model made ready)."""
+                 record: dict[str, Any] | None, loaded: LoadedModel,
+                 placement: PlacementFactory | None = None) -> RunParts:
+        """The batch loop on `loaded` (a model self.model made ready), its attribution and
+        cues where `placement` puts them."""
         from bsx.evaluation.batch import BatchContext, channels_last
         from bsx.evaluation.meta import pick_clips
+        from bsx.evaluation.placement import local_placement
         from bsx.evaluation.seeds import load_seed_models
         from bsx.expert import load_expert
         from bsx.plugins import build
@@ -159,15 +167,22 @@ class Batches:
         self.write_config(loaded, plan, record)
         meta_clips = pick_clips([c.id for c in plan.clips],
                                 cfg.meta_clips if cfg.meta_eval else 0)
-        ctx = BatchContext(
-            cfg=cfg, loaded=loaded, device=self.device,
-            methods={m: build("method", m, loaded.net, options=cfg.method_options.get(m))
-                     for m in cfg.methods},
-            extractors=self.extractors, expert=load_expert(cfg.expert), metrics=self.specs,
-            seeds=load_seed_models(cfg, loaded, self.device,
-                                   channels_last=channels_last(self.device, loaded.net)),
-            meta_clips=meta_clips)
-        skipped = batch_loop(ctx, plan, progress=progress, on_batch=on_batch)
+        # the placement first: a Ray actor gets its copy of the model before any method
+        # built here has patched or hooked this one
+        place = (placement or local_placement)(cfg, loaded)
+        try:
+            ctx = BatchContext(
+                cfg=cfg, loaded=loaded, device=self.device,
+                methods={m: build("method", m, loaded.net, options=cfg.method_options.get(m))
+                         for m in cfg.methods},
+                extractors=self.extractors, expert=load_expert(cfg.expert),
+                metrics=self.specs,
+                seeds=load_seed_models(cfg, loaded, self.device,
+                                       channels_last=channels_last(self.device, loaded.net)),
+                meta_clips=meta_clips, placement=place)
+            skipped = batch_loop(ctx, plan, progress=progress, on_batch=on_batch)
+        finally:
+            place.close()
         parts = RunParts(n_clips=len(plan.clips), skipped=plan.skipped + skipped,
                          training=training, meta_clips=len(meta_clips))
         parts.save(self.out)
@@ -250,7 +265,7 @@ def batch_loop(ctx: BatchContext, plan: Plan, *, progress: bool,
         pending: list[Submitted] = []
         for start in range(0, len(todo), size):
             pending.append(submit(plan.frontend, todo[start:start + size], ctx.extractors,
-                                  ctx.cfg.workers))
+                                  ctx.cfg.workers, ctx.placement))
             while len(pending) > 1:
                 finish(pending.pop(0))
         while pending:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bsx.errors import BsxError
@@ -93,19 +94,7 @@ class RayExecutor:
         self.workers = workers
 
     def run(self, fn: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[Outcome]:
-        try:
-            import ray
-        except ImportError:
-            raise BsxError("the ray executor needs Ray: pip install 'bsx[ray]'") from None
-        owned = False
-        if not ray.is_initialized():
-            address = os.environ.get("RAY_ADDRESS")
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
-            owned = True
-        try:
+        with ray_session(self.workers) as ray:
             gpus = float(ray.cluster_resources().get("GPU", 0))
             task = ray.remote(num_cpus=1, num_gpus=1 if gpus >= 1 else 0, max_retries=0)(fn)
             refs = {task.remote(*job): i for i, job in enumerate(jobs)}
@@ -116,15 +105,36 @@ class RayExecutor:
                     try:
                         result = ray.get(ref)
                     except Exception as exc:  # the cell failed: handed on, the run records it
-                        yield refs[ref], None, _unwrap(exc)
+                        yield refs[ref], None, unwrap(exc)
                     else:
                         yield refs[ref], result, None
-        finally:
-            if owned:
-                ray.shutdown()
 
 
-def _unwrap(exc: BaseException) -> BaseException:
+@contextmanager
+def ray_session(cpus: int) -> Iterator[Any]:
+    """The ray module, connected: to RAY_ADDRESS when set (a cluster), else to a local Ray
+    started with `cpus` CPUs and stopped afterwards; an already initialised Ray (ray.init by
+    the caller) is used as it is and left running."""
+    try:
+        import ray
+    except ImportError:
+        raise BsxError("the ray executor needs Ray: pip install 'bsx[ray]'") from None
+    owned = False
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        owned = True
+    try:
+        yield ray
+    finally:
+        if owned:
+            ray.shutdown()
+
+
+def unwrap(exc: BaseException) -> BaseException:
     """The cell's own exception out of Ray's RayTaskError wrapper, when Ray kept it."""
     cause = getattr(exc, "cause", None)
     return cause if isinstance(cause, BaseException) else exc
