@@ -172,3 +172,26 @@ def test_cosine_schedule_and_uar_monitor(tiny_data) -> None:  # type: ignore[no-
     assert res.best_val_accuracy == max(h["val_uar"] for h in res.history)  # the monitored score
     with pytest.raises(BsxError, match="accepted: constant, cosine"):
         cfg.replace(lr_schedule="step")
+
+
+def test_loso_with_select_last_trains_on_the_val_speaker(tones: str, tmp_path: Path) -> None:
+    from bsx.cli.main import app
+    from bsx.models.checkpoint import load_model
+
+    res = CliRunner().invoke(app, [
+        "train", "--dataset", tones, "--cv", "loso", "--folds", "s0", "--epochs", "1",
+        "--batch-size", "8", "--device", "cpu", "--workers", "1", "--quiet",
+        "--select", "last", "--augment-option", "mixup=0.4", "--augment-option", "warp=0.1",
+        "--out", str(tmp_path / "cv"),
+    ])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    recipe = TrainConfig.from_json(rep["recipe"])
+    assert recipe.select == "last" and recipe.augment is not None
+    assert recipe.augment.mixup == 0.4 and recipe.augment.warp == 0.1
+    split = load_model(tmp_path / "cv" / "fold-s0" / "model.pt").meta["split"]
+    assert split["test_speakers"] == ["s0"] and split["val_speakers"] == []
+    assert split["train_speakers"] == ["s1", "s2"]  # s1, the val speaker of fold s0, trains
+    bad = CliRunner().invoke(app, ["train", "--dataset", tones, "--cv", "loso",
+                                   "--augment-option", "swirl=1", "--out", str(tmp_path / "x")])
+    assert isinstance(bad.exception, BsxError) and "swirl" in str(bad.exception)

@@ -68,6 +68,7 @@ def test_every_field_is_omitted_at_its_default_and_kept_otherwise() -> None:
         "lr_schedule": "cosine",
         "patience": 2,
         "monitor": "uar",
+        "select": "last",
         "class_weight": "balanced",
         "augment": AugmentOptions(),
         "ema": 0.98,

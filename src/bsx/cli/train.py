@@ -32,7 +32,8 @@ def train(
     split_mode: Annotated[str, typer.Option(help="speaker (no speaker in two splits) or random")]
     = "speaker",
     split_seed: Annotated[int, typer.Option(help="Seed of the split")] = 42,
-    epochs: Annotated[int, typer.Option(help="Most epochs")] = 50,
+    epochs: Annotated[int | None, typer.Option(
+        help="Epochs (the most, with --select best) [50; 60 with --cv]")] = None,
     batch_size: Annotated[int, typer.Option(help="Batch size")] = 32,
     lr: Annotated[float | None, typer.Option(
         help="AdamW learning rate [3e-4; 1e-3 with --cv]")] = None,
@@ -57,6 +58,13 @@ def train(
         help="Noise, time shift, SpecAugment masks [off; on with --cv]")] = None,
     monitor: Annotated[str | None, typer.Option(
         help="Best epoch by val accuracy or uar [accuracy; uar with --cv]")] = None,
+    select: Annotated[str | None, typer.Option(
+        help="best (the best --monitor epoch on the val clips, early stopping) or last (all "
+             "--epochs, the final weights; with --cv the val speaker trains too) "
+             "[best; last with --cv]")] = None,
+    augment_option: Annotated[list[str] | None, typer.Option(
+        "--augment-option", help="Augmentation setting KEY=VALUE, e.g. mixup=0.4, warp=0.1 "
+        "(repeatable; on top of the recipe's augmentation, which it turns on)")] = None,
     lr_schedule: Annotated[str | None, typer.Option(
         help="constant or cosine (decay to 0 over --epochs) [constant; cosine with --cv]")]
     = None,
@@ -86,7 +94,7 @@ def train(
         "frontend": frontend, "split_mode": split_mode, "split_seed": split_seed,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
         "patience": patience, "seed": seed, "device": device, "class_weight": class_weight,
-        "monitor": monitor, "lr_schedule": lr_schedule,
+        "monitor": monitor, "select": select, "lr_schedule": lr_schedule,
         "ema": None if ema is None else ema or "off",
         "cv": cv.strip().lower() if cv is not None else None,
         "folds": tuple(f.strip() for f in folds.split(",") if f.strip()) if folds else None,
@@ -99,6 +107,8 @@ def train(
 
         given["augment"] = AugmentOptions() if augment else None
     config = TrainConfig.loso(**given) if cv is not None else TrainConfig(**given)
+    if augment_option:
+        config = _with_augment(config, parse_options(augment_option, "augment option"))
     seed_list = _seeds(seeds) if seeds else [config.seed]
     base = out or Path("runs") / f"train-{dataset}-{config.model}{'-loso' if config.cv else ''}"
     from bsx.models.train import Corpus
@@ -112,6 +122,14 @@ def train(
             _train_cv(corpus, config.replace(seed=s), folder, run)
         else:
             _train_one(corpus, config.replace(seed=s), folder, run)
+
+
+def _with_augment(config: TrainConfig, changes: dict[str, Any]) -> TrainConfig:
+    """The recipe with these augmentation settings over its own (or the defaults)."""
+    from bsx.models.augment import AugmentOptions
+
+    base = config.augment.model_dump() if config.augment is not None else {}
+    return config.replace(augment={**AugmentOptions().model_dump(), **base, **changes})
 
 
 def _seeds(text: str) -> list[int]:

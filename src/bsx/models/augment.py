@@ -8,7 +8,13 @@ log-mel in dB (power_to_db with ref=max, floor at -top_db) and never re-runs the
 - time shift: the unit moves by up to `shift` of its frames, the gap filled with its floor
   (a random crop on top of the random choice of unit, bsx.models.train.fit);
 - SpecAugment masking (Park et al. 2019): `freq_masks` bands of up to `freq_width` mel bins
-  and `time_masks` spans of up to `time_width` frames set to the unit's mean.
+  and `time_masks` spans of up to `time_width` frames set to the unit's mean;
+- mel-axis warp (`warp`, a log-mel cousin of vocal-tract-length perturbation, Jaitly &
+  Hinton 2013): bin i reads bin i * a by linear interpolation, a uniform in [1 - warp,
+  1 + warp] per unit, so a speaker's formants move as another speaker's would;
+- mixup (`mixup` = alpha, Zhang et al. 2018): a batch is mixed with a permutation of itself
+  by lam ~ Beta(alpha, alpha), and the loss mixes the two labels by the same lam
+  (`mix_pairs`, applied by the training loop, which holds the labels).
 Gain is NOT augmented: ref=max normalises every unit to 0 dB peak, so a gain change leaves
 the log-mel unchanged; level relative to noise is what the noise SNR varies.
 """
@@ -31,6 +37,8 @@ class AugmentOptions(BaseModel):
     freq_width: int = Field(default=10, ge=0)
     time_masks: int = Field(default=1, ge=0)
     time_width: int = Field(default=12, ge=0)
+    warp: float = Field(default=0.0, ge=0, lt=0.5)
+    mixup: float = Field(default=0.0, ge=0)
     top_db: float = 80.0
 
 
@@ -73,8 +81,38 @@ def mask_bands(x: Tensor, n: int, width: int, axis: int, gen: torch.Generator) -
     return torch.where(hit.view(shape), mean, x)
 
 
+def warp_mels(x: Tensor, max_warp: float, gen: torch.Generator) -> Tensor:
+    """Each unit's mel axis stretched by its own a in [1 - max_warp, 1 + max_warp]."""
+    return warp_by(x, 1 + max_warp * (2 * _rand((x.shape[0],), gen, x.device) - 1))
+
+
+def warp_by(x: Tensor, a: Tensor) -> Tensor:
+    """(B, 1, M, T) -> the same with bin i reading bin i * a[b] (linear interpolation, clamped
+    to the top bin): a > 1 moves a feature at bin k down to bin k / a."""
+    b, m = x.shape[0], x.shape[2]
+    src = (torch.arange(m, device=x.device).float().view(1, -1) * a.view(-1, 1)).clamp(max=m - 1)
+    lo = src.floor().long()
+    hi = (lo + 1).clamp(max=m - 1)
+    frac = (src - lo).view(b, 1, m, 1)
+    below = torch.gather(x, 2, lo.view(b, 1, m, 1).expand_as(x))
+    above = torch.gather(x, 2, hi.view(b, 1, m, 1).expand_as(x))
+    return below * (1 - frac) + above * frac
+
+
+def mix_pairs(x: Tensor, alpha: float, gen: torch.Generator) -> tuple[Tensor, Tensor, float]:
+    """Mixup: (lam * x + (1 - lam) * x[perm], perm, lam) with lam ~ Beta(alpha, alpha)
+    drawn from `gen` (through a numpy generator seeded by it: torch's Beta takes none)."""
+    import numpy as np
+
+    seed = int(torch.randint(1 << 30, (1,), generator=gen))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    perm = torch.randperm(len(x), generator=gen).to(x.device)
+    return lam * x + (1 - lam) * x[perm], perm, lam
+
+
 def augment_batch(x: Tensor, gen: torch.Generator, opts: AugmentOptions) -> Tensor:
-    """Noise, time shift, then frequency and time masks on a (B, 1, M, T) dB batch."""
+    """Noise, time shift, frequency and time masks, then the mel warp on a (B, 1, M, T) dB
+    batch (mixup needs the labels: the training loop applies `mix_pairs`)."""
     b, t = x.shape[0], x.shape[-1]
     if opts.noise_p > 0:
         lo, hi = opts.snr_db
@@ -87,4 +125,5 @@ def augment_batch(x: Tensor, gen: torch.Generator, opts: AugmentOptions) -> Tens
         shifts = (_rand((b,), gen, x.device) * (2 * max_shift + 1)).floor().long() - max_shift
         x = time_shift(x, shifts)
     x = mask_bands(x, opts.freq_masks, opts.freq_width, 2, gen)
-    return mask_bands(x, opts.time_masks, opts.time_width, 3, gen)
+    x = mask_bands(x, opts.time_masks, opts.time_width, 3, gen)
+    return warp_mels(x, opts.warp, gen) if opts.warp > 0 else x

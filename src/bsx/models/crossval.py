@@ -2,10 +2,11 @@
 
 Each speaker is the test set once; the next speaker in sorted order is that fold's validation
 speaker (early stopping and the best epoch are chosen on it, never on the test speaker); the
-rest train. A fold's score is the UAR on its test speaker (each clip scored by the mean of
-its units' logits, the engine's utterance-level rule). The report gives the per-fold UARs,
-their mean with a 95% t-interval over folds (speakers are the sampling unit), and the pooled
-confusion matrix of all folds' test predictions.
+rest train. A recipe that selects the last epoch (select="last") chooses nothing, so its
+validation speaker trains too. A fold's score is the UAR on its test speaker (each clip scored
+by the mean of its units' logits, the engine's utterance-level rule). The report gives the
+per-fold UARs, their mean with a 95% t-interval over folds (speakers are the sampling unit),
+and the pooled confusion matrix of all folds' test predictions.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,9 @@ class _FoldRunner:
     def arrays(self, part: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index = {lab: i for i, lab in enumerate(self.labels)}
         ok = [c for c in part if self.prepared[c.id] is not None]
+        if not ok:
+            return (np.zeros((0, 1, 1, 1), np.float32), np.zeros(0, np.int64),
+                    np.zeros(0, np.int64))
         X, groups = stack_units([self.prepared[c.id] for c in ok])
         y = np.array([index[c.label] for c in ok], dtype=np.int64)
         return X, y[groups], groups
@@ -148,13 +152,16 @@ class _FoldRunner:
         from bsx.models.train import TrainData, fit, predict_clips, train_record
 
         t0 = time.perf_counter()
+        if self.config.select == "last":  # nothing is chosen on the val speaker: it trains
+            fold = replace(fold, train=fold.train + fold.val, val=[], val_speaker="")
         Xtr, ytr, gtr = self.arrays(fold.train)
         Xva, yva, gva = self.arrays(fold.val)
         Xte, yte, gte = self.arrays(fold.test)
         if progress:
             from bsx.progress import note
 
-            note(f"{title}: test speaker {fold.test_speaker}, val speaker {fold.val_speaker}, "
+            val = f"val speaker {fold.val_speaker}" if fold.val_speaker else "last epoch kept"
+            note(f"{title}: test speaker {fold.test_speaker}, {val}, "
                  f"{len(np.unique(gtr))} training clips")
         data = TrainData(Xtr, ytr, Xva, yva, len(self.labels), groups_train=gtr,
                          groups_val=gva)
@@ -168,7 +175,8 @@ class _FoldRunner:
                "n_test": test["n"], "uar": test["uar"], "accuracy": test["accuracy"],
                "macro_f1": test["macro_f1"], "best_epoch": res.best_epoch,
                "epochs_run": len(res.history),
-               "best_val_uar": max(h["val_uar"] for h in res.history),
+               "best_val_uar": max((h["val_uar"] for h in res.history
+                                    if not math.isnan(h["val_uar"])), default=math.nan),
                "seconds": round(time.perf_counter() - t0, 1),
                "y_true": y_test.tolist(), "y_pred": logits.argmax(1).tolist(),
                "test": test, "history": res.history}
@@ -183,7 +191,7 @@ class _FoldRunner:
         cfg = self.config
         opts = lookup("model", cfg.model).make_options(cfg.model_options).model_dump(mode="json")
         split = {"mode": "loso", "test_speakers": [fold.test_speaker],
-                 "val_speakers": [fold.val_speaker],
+                 "val_speakers": [fold.val_speaker] if fold.val_speaker else [],
                  "train_speakers": sorted({c.speaker for c in fold.train}),
                  "counts": {"train": len(fold.train), "val": len(fold.val),
                             "test": len(fold.test)}}
@@ -243,7 +251,7 @@ def cv_table(report: dict[str, Any]) -> Any:
     for col in ("test speaker", "val speaker", "clips", "UAR", "accuracy", "best epoch"):
         t.add_column(col, justify="right")
     for r in report["folds"]:
-        t.add_row(r["test_speaker"], r["val_speaker"], str(r["n_test"]), f"{r['uar']:.3f}",
+        t.add_row(r["test_speaker"], r["val_speaker"] or "-", str(r["n_test"]), f"{r['uar']:.3f}",
                   f"{r['accuracy']:.3f}", f"{r['best_epoch']}/{r['epochs_run']}")
     t.add_section()
     lo, hi = report["uar_ci95"]

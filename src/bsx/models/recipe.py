@@ -30,7 +30,11 @@ class TrainConfig(BaseModel):
 
     `ema`: validate and keep an exponential moving average of the weights (decay per step)
     instead of the last step's weights: on small corpora the validation score of the raw
-    weights swings by 0.2 UAR between epochs, and the best epoch by it is mostly noise."""
+    weights swings by 0.2 UAR between epochs, and the best epoch by it is mostly noise.
+    `select`: "best" keeps the epoch with the best `monitor` score on the validation clips
+    and stops after `patience` epochs without a better one; "last" trains all `epochs` and
+    keeps the final weights (a fixed schedule, nothing chosen on validation clips), so in
+    `--cv` the validation speaker joins the training speakers."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
@@ -44,6 +48,7 @@ class TrainConfig(BaseModel):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     patience: int = Field(default=7, ge=1)
     monitor: Literal["accuracy", "uar"] = "accuracy"
+    select: Literal["best", "last"] = "best"
     class_weight: Literal["none", "balanced"] | tuple[float, ...] = "none"
     augment: AugmentOptions | None = None
     ema: float | None = Field(default=None, gt=0, lt=1)

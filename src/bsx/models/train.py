@@ -63,11 +63,14 @@ def _deterministic(on: bool) -> Iterator[None]:
         torch.use_deterministic_algorithms(before, warn_only=warn_before)
 
 
-def _check_arrays(X: np.ndarray, y: np.ndarray, n_classes: int, what: str) -> None:
+def _check_arrays(X: np.ndarray, y: np.ndarray, n_classes: int, what: str, *,
+                  may_be_empty: bool = False) -> None:
     if X.ndim != 4 or X.shape[1] != 1:
         raise BsxError(f"{what} spectrograms must be (N, 1, n_mels, T), got {X.shape}")
     if len(X) != len(y):
         raise BsxError(f"{what}: {len(X)} spectrograms but {len(y)} labels")
+    if len(X) == 0 and may_be_empty:
+        return
     if len(X) == 0:
         raise BsxError(f"{what} split is empty; give more clips or another split")
     if y.min() < 0 or y.max() >= n_classes:
@@ -103,7 +106,8 @@ def predict(
 class TrainData:
     """What fit() learns from: (N, 1, M, T) float32 rows with int labels in [0, n_classes),
     for training and validation. Whole utterances: `groups_*` name each row's clip
-    (0..n_clips-1); rows are then units, and clips are what counts (see fit)."""
+    (0..n_clips-1); rows are then units, and clips are what counts (see fit). The
+    validation rows may be none when the recipe selects the last epoch."""
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -120,7 +124,7 @@ class TrainData:
         if self.groups_val is not None:
             object.__setattr__(self, "groups_val", np.asarray(self.groups_val, dtype=np.int64))
         _check_arrays(self.X_train, self.y_train, self.n_classes, "training")
-        _check_arrays(self.X_val, self.y_val, self.n_classes, "validation")
+        _check_arrays(self.X_val, self.y_val, self.n_classes, "validation", may_be_empty=True)
 
     def train_clip_labels(self) -> np.ndarray:
         """One label per training clip (per row when rows are clips)."""
@@ -168,6 +172,8 @@ def _resume_key(config: TrainConfig, data: TrainData,
         key["monitor"] = config.monitor
     if config.lr_schedule != "constant":
         key["lr_schedule"] = config.lr_schedule
+    if config.select != "best":
+        key["select"] = config.select
     return key
 
 
@@ -236,11 +242,13 @@ class _State:
     best_epoch: int = 0
     best_acc: float = -math.inf
 
-    def note(self, record: dict[str, float], score: float, net: nn.Module) -> None:
-        """Add an epoch's record; keep the weights when `score` beats the best so far."""
+    def note(self, record: dict[str, float], score: float, net: nn.Module, *,
+             last: bool = False) -> None:
+        """Add an epoch's record; keep the weights when `score` beats the best so far (or
+        always, with `last`: the final epoch's weights are kept)."""
         self.history.append(record)
         self.epoch = int(record["epoch"])
-        if score > self.best_acc:
+        if last or score > self.best_acc:
             self.best_acc, self.best_epoch, self.bad = score, self.epoch, 0
             self.best = _cpu_copy(net)
         else:
@@ -320,6 +328,9 @@ def fit(
     from bsx.device import resolve_device
 
     config = config or TrainConfig()
+    if config.select == "best" and len(data.X_val) == 0:
+        raise BsxError("no validation clips to choose the best epoch on; give some, or "
+                       "select the last epoch (select='last')")
     dev = resolve_device(config.device)
     weights = class_weights(config, data)
     s = _Session.start(config, data.n_classes, weights, dev)
@@ -336,11 +347,11 @@ def fit(
     bar = _Progress(config.epochs, state.epoch, enabled=progress)
     with _deterministic(dev.type == "cpu"), bar:
         for epoch in range(state.epoch + 1, config.epochs + 1):
-            if state.bad >= config.patience:
+            if config.select == "best" and state.bad >= config.patience:
                 break
             record = _epoch(s, data, config, units, epoch)
             state.note(record, record["val_accuracy" if config.monitor == "accuracy"
-                                      else "val_uar"], s.scored)
+                                      else "val_uar"], s.scored, last=config.select == "last")
             if last is not None:
                 state.save(last, s, key)
             bar.advance(record, state.best_epoch)
@@ -352,7 +363,7 @@ def fit(
     return TrainResult(
         state_dict=state.best, history=state.history, best_epoch=state.best_epoch,
         best_val_accuracy=state.best_acc, net=s.net,
-        stopped_early=state.bad >= config.patience and ran < config.epochs,
+        stopped_early=ran < config.epochs,
         resumed_from=resumed_from,
     )
 
@@ -367,6 +378,10 @@ def _epoch(s: _Session, data: TrainData, config: TrainConfig, units: _Units,
         for group in s.opt.param_groups:
             group["lr"] = config.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / config.epochs))
     train_loss = _train_pass(s, data, config, order, gen)
+    if len(data.X_val) == 0:  # select="last": nothing to validate on
+        return {"epoch": epoch, "train_loss": train_loss, "val_loss": math.nan,
+                "val_accuracy": math.nan, "val_uar": math.nan,
+                "lr": float(s.opt.param_groups[0]["lr"])}
     logits = predict(s.scored, data.X_val, batch_size=max(64, config.batch_size),
                      device=s.dev)
     if data.groups_val is not None:
@@ -392,15 +407,22 @@ def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor
             continue  # BatchNorm needs more than one sample per batch
         xb = Xt[idx].to(s.dev, non_blocking=True)
         yb = yt[idx].to(s.dev, non_blocking=True)
+        mixed = None
         if config.augment is not None:
-            from bsx.models.augment import augment_batch
+            from bsx.models.augment import augment_batch, mix_pairs
 
             xb = augment_batch(xb, gen, config.augment)
+            if config.augment.mixup > 0:
+                xb, perm, lam = mix_pairs(xb, config.augment.mixup, gen)
+                mixed = (yb[perm], lam)
         if nhwc(s.net, s.dev):
             xb = xb.contiguous(memory_format=torch.channels_last)
         s.opt.zero_grad(set_to_none=True)
         with torch.autocast(s.dev.type, dtype=torch.float16, enabled=s.amp):
-            loss = s.train_loss_fn(s.net(xb), yb)
+            out = s.net(xb)
+            loss = s.train_loss_fn(out, yb)
+            if mixed is not None:  # mixup: the loss mixes the two labels as the inputs were
+                loss = mixed[1] * loss + (1 - mixed[1]) * s.train_loss_fn(out, mixed[0])
         if s.scaler is not None:
             s.scaler.scale(loss).backward()
             s.scaler.step(s.opt)
