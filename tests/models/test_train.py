@@ -84,5 +84,8 @@ def test_bad_arrays_are_rejected(tiny_data) -> None:
     Xt, yt, Xv, yv = tiny_data
     with pytest.raises(BsxError, match="labels must lie in"):
         TrainData(Xt, yt + 5, Xv, yv, 3)
-    with pytest.raises(BsxError, match="validation split is empty"):
-        TrainData(Xt, yt, Xv[:0], yv[:0], 3)
+    with pytest.raises(BsxError, match="training split is empty"):
+        TrainData(Xt[:0], yt[:0], Xv, yv, 3)
+    # no validation rows are allowed (select='last' needs none); fit refuses them for 'best'
+    # (tests/models/test_select_and_mix.py)
+    assert len(TrainData(Xt, yt, Xv[:0], yv[:0], 3).X_val) == 0

@@ -166,8 +166,9 @@ def _resume_key(config: TrainConfig, data: TrainData,
         key["ema"] = config.ema
     if weights is not None:
         key["class_weight"] = [round(float(w), 6) for w in weights]
-    if config.augment is not None:
-        key["augment"] = config.augment.model_dump(mode="json")
+    if config.augment is not None:  # settings added later are left out while off
+        key["augment"] = {k: v for k, v in config.augment.model_dump(mode="json").items()
+                          if k not in ("warp", "mixup") or v}
     if config.monitor != "accuracy":
         key["monitor"] = config.monitor
     if config.lr_schedule != "constant":
