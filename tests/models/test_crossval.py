@@ -118,7 +118,7 @@ def test_cross_validate_writes_one_model_per_fold_and_the_report(tones: str,
     # forget the initial weights
     cfg = TrainConfig.loso(model="resnet-small", frontend=WHOLE, epochs=8, batch_size=4,
                            lr=3e-3, patience=8, device="cpu", augment=AugmentOptions(),
-                           ema=None)
+                           ema=None, select="best")
     corpus = Corpus(tones, workers=1, cache=tmp_path / "cache")
     rep = cross_validate(corpus, cfg, out=tmp_path / "cv", progress=False)
     assert [f["test_speaker"] for f in rep["folds"]] == ["s0", "s1", "s2"]

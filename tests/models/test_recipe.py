@@ -101,7 +101,8 @@ def test_loso_preset_and_replace() -> None:
         "cosine",
         "balanced",
     )
-    assert cfg.frontend == "paper-whole" and cfg.augment == AugmentOptions() and cfg.cv == "loso"
+    assert cfg.frontend == "paper-whole" and cfg.augment == AugmentOptions(mixup=0.4)
+    assert cfg.cv == "loso" and cfg.select == "last" and cfg.epochs == 8
     assert cfg.replace(seed=4).seed == 4 and cfg.seed == 0
     with pytest.raises(BadOptions, match="'epochs'"):
         cfg.replace(epochs=0)
@@ -204,6 +205,7 @@ def test_recipe_of_an_old_cross_validation_sidecar() -> None:
         seed=1,
         augment=None,
         ema=None,  # trained before the EMA was part of the careful recipe
+        select="best",  # and before it kept the last epoch
         device="cpu",
         frontend=get_frontend("paper-whole"),
     )
