@@ -533,8 +533,10 @@ class _Progress:
 
     def advance(self, rec: dict[str, float], best_epoch: int) -> None:
         if self._bar is not None:
-            info = (f"loss {rec['train_loss']:.3f}  val acc {rec['val_accuracy']:.3f}  "
-                    f"val UAR {rec['val_uar']:.3f}  best epoch {best_epoch}")
+            info = f"loss {rec['train_loss']:.3f}"
+            if not math.isnan(rec["val_uar"]):  # select="last" may train without val clips
+                info += (f"  val acc {rec['val_accuracy']:.3f}  val UAR {rec['val_uar']:.3f}  "
+                         f"best epoch {best_epoch}")
             self._bar.update(self._task, advance=1, info=info)
 
     def __exit__(self, *exc: object) -> None:
