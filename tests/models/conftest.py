@@ -51,3 +51,17 @@ def explain_json() -> Callable[..., dict[str, Any]]:
         return json.loads(res.stdout[res.stdout.index("{"):])
 
     return run
+
+
+@pytest.fixture(scope="module")
+def wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2.5 s, 16 kHz file: 0.5 s silence, a 180 Hz tone with a 3 Hz wobble, 0.5 s silence."""
+    import soundfile as sf
+
+    sr = 16000
+    t = np.arange(int(1.5 * sr)) / sr
+    y = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
+    y = np.concatenate([np.zeros(sr // 2), y, np.zeros(sr // 2)]).astype(np.float32)
+    path = tmp_path_factory.mktemp("wav") / "clip.wav"
+    sf.write(path, y, sr)
+    return path

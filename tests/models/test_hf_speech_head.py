@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
@@ -33,16 +32,6 @@ SR = 16000
 def head_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = build_config("wav2vec2", DIMS, problem_type="regression", pooling_mode="mean")
     return save_hf(new_speech_head(cfg, seed=4), tmp_path_factory.mktemp("audeering"))
-
-
-@pytest.fixture(scope="module")
-def wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    t = np.arange(int(1.5 * SR)) / SR
-    y = 0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
-    y = np.concatenate([np.zeros(SR // 2), y, np.zeros(SR // 2)]).astype(np.float32)
-    path = tmp_path_factory.mktemp("wav") / "clip.wav"
-    sf.write(path, y, SR)
-    return path
 
 
 def by_hand(d: Path, x: np.ndarray, pooling: str = "mean") -> np.ndarray:
