@@ -25,12 +25,15 @@ class CrnnOptions(BaseModel):
 
 
 class CnnOptions(BaseModel):
-    """Options of cnn: conv block widths, dropout before the classifier."""
+    """Options of cnn: conv block widths, dropout before the classifier, and `members`: an
+    ensemble of that many CNNs of these widths in one network (grouped convolutions), whose
+    logits are the mean of the members' logits."""
 
     model_config = ConfigDict(extra="forbid")
     channels: tuple[int, ...] = (32, 64, 128, 256)
     first_stride: int = 2
     dropout: float = 0.3
+    members: int = Field(default=1, ge=1)
 
 
 class HfOptions(BaseModel):

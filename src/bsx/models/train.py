@@ -420,7 +420,9 @@ def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor
             xb = xb.contiguous(memory_format=torch.channels_last)
         s.opt.zero_grad(set_to_none=True)
         with torch.autocast(s.dev.type, dtype=torch.float16, enabled=s.amp):
-            out = s.net(xb)
+            out, yb = _training_logits(s.net, xb, yb)
+            if mixed is not None:
+                mixed = (mixed[0].repeat_interleave(len(yb) // len(idx)), mixed[1])
             loss = s.train_loss_fn(out, yb)
             if mixed is not None:  # mixup: the loss mixes the two labels as the inputs were
                 loss = mixed[1] * loss + (1 - mixed[1]) * s.train_loss_fn(out, mixed[0])
@@ -435,6 +437,16 @@ def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor
         total += float(loss.detach()) * len(idx)
         seen += len(idx)
     return total / max(seen, 1)
+
+
+def _training_logits(net: nn.Module, xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+    """The logits the loss scores, and their labels: an ensemble (members > 1, cnn) scores
+    each member's own logits, as if the members were trained one by one (Adam does not see
+    the 1/K the shared mean gives each member's loss); any other network its output."""
+    if getattr(net, "members", 1) > 1:
+        per = net.member_logits(xb)  # (B, K, C)
+        return per.reshape(-1, per.shape[-1]), yb.repeat_interleave(per.shape[1])
+    return net(xb), yb
 
 
 def train_record(config: TrainConfig, dev: torch.device, res: TrainResult) -> dict[str, Any]:
