@@ -444,7 +444,8 @@ def _training_logits(net: nn.Module, xb: Tensor, yb: Tensor) -> tuple[Tensor, Te
     each member's own logits, as if the members were trained one by one (Adam does not see
     the 1/K the shared mean gives each member's loss); any other network its output."""
     if getattr(net, "members", 1) > 1:
-        per = net.member_logits(xb)  # (B, K, C)
+        member_logits: Callable[[Tensor], Tensor] = getattr(net, "member_logits")  # noqa: B009
+        per = member_logits(xb)  # (B, K, C)
         return per.reshape(-1, per.shape[-1]), yb.repeat_interleave(per.shape[1])
     return net(xb), yb
 
