@@ -420,12 +420,11 @@ def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor
             xb = xb.contiguous(memory_format=torch.channels_last)
         s.opt.zero_grad(set_to_none=True)
         with torch.autocast(s.dev.type, dtype=torch.float16, enabled=s.amp):
-            out, yb = _training_logits(s.net, xb, yb)
-            if mixed is not None:
-                mixed = (mixed[0].repeat_interleave(len(yb) // len(idx)), mixed[1])
-            loss = s.train_loss_fn(out, yb)
+            out, per_row = _training_logits(s.net, xb)
+            loss = s.train_loss_fn(out, yb.repeat_interleave(per_row))
             if mixed is not None:  # mixup: the loss mixes the two labels as the inputs were
-                loss = mixed[1] * loss + (1 - mixed[1]) * s.train_loss_fn(out, mixed[0])
+                other = s.train_loss_fn(out, mixed[0].repeat_interleave(per_row))
+                loss = mixed[1] * loss + (1 - mixed[1]) * other
         if s.scaler is not None:
             s.scaler.scale(loss).backward()
             s.scaler.step(s.opt)
@@ -439,15 +438,16 @@ def _train_pass(s: _Session, data: TrainData, config: TrainConfig, order: Tensor
     return total / max(seen, 1)
 
 
-def _training_logits(net: nn.Module, xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
-    """The logits the loss scores, and their labels: an ensemble (members > 1, cnn) scores
-    each member's own logits, as if the members were trained one by one (Adam does not see
-    the 1/K the shared mean gives each member's loss); any other network its output."""
+def _training_logits(net: nn.Module, xb: Tensor) -> tuple[Tensor, int]:
+    """The logits the loss scores, and how many rows each input has there: an ensemble
+    (members K > 1, cnn) scores each member's own logits, K rows per input, as if the members
+    were trained one by one (Adam does not see the 1/K the shared mean gives each member's
+    loss); any other network its output, one row per input."""
     if getattr(net, "members", 1) > 1:
         member_logits: Callable[[Tensor], Tensor] = getattr(net, "member_logits")  # noqa: B009
         per = member_logits(xb)  # (B, K, C)
-        return per.reshape(-1, per.shape[-1]), yb.repeat_interleave(per.shape[1])
-    return net(xb), yb
+        return per.reshape(-1, per.shape[-1]), per.shape[1]
+    return net(xb), 1
 
 
 def train_record(config: TrainConfig, dev: torch.device, res: TrainResult) -> dict[str, Any]:
